@@ -1,0 +1,191 @@
+"""The typed records that flow through the pipeline, one frozen msgspec Struct per kind.
+
+Every record carries ``key`` = xxh3-128 of its kind and its *defining* fields (``IDENTITY``), computed
+by :func:`make`. Provenance fields (parents) are carried but, where a node can gain parents from
+other documents (concepts), kept out of the identity so an unrelated edit does not rename it.
+
+Data path: Document -> Chunk -> Chain (L3) -> Statement (L2) -> Concept (L1) -> Item / Sample
+-> Result -> Diagnosis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar, Union
+
+import msgspec
+
+from .hashing import digest
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag=True):
+    key: str
+    IDENTITY: ClassVar[tuple[str, ...]] = ()
+
+
+R = TypeVar("R", bound=Record)
+
+
+def identity_key(cls: type[Record], fields: dict[str, Any]) -> str:
+    return digest([cls.__name__, [fields[name] for name in cls.IDENTITY]])
+
+
+def make(cls: type[R], **fields: Any) -> R:
+    """Build a record and give it its content key."""
+    return cls(key=identity_key(cls, fields), **fields)
+
+
+class Span(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A character range [start, end) in a document's normalised text."""
+
+    start: int
+    end: int
+
+
+# --- corpus ------------------------------------------------------------------------------------
+
+
+class Document(Record, frozen=True, kw_only=True):
+    discipline: str
+    path: str  # relative to specs/corpus, posix
+    title: str
+    text: str  # normalised text; every Span points into it
+    source_hash: str  # xxh3-128 of the raw file bytes
+    words: int
+    IDENTITY: ClassVar = ("discipline", "path", "text")
+
+
+class Dropped(Record, frozen=True, kw_only=True):
+    """A document the ingest stage skipped, and why (never silently lost)."""
+
+    discipline: str
+    path: str
+    reason: str  # short code: binary, empty, encoding, too_large, unreadable, duplicate, quality, ...
+    detail: str
+    IDENTITY: ClassVar = ("discipline", "path", "reason")
+
+
+class Chunk(Record, frozen=True, kw_only=True):
+    doc: str
+    discipline: str
+    index: int
+    span: Span
+    text: str
+    IDENTITY: ClassVar = ("doc", "index", "text")
+
+
+# --- knowledge (L3 -> L2 -> L1) ----------------------------------------------------------------
+
+
+class Step(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    span: Span  # in the document
+
+
+class Chain(Record, frozen=True, kw_only=True):
+    """L3: a reasoning chain — a process, its preconditions and ordered steps."""
+
+    chunk: str
+    doc: str
+    discipline: str
+    process: str
+    preconditions: list[str]
+    steps: list[Step]  # at least 2; the last is the conclusion
+    IDENTITY: ClassVar = ("chunk", "process", "preconditions", "steps")
+
+
+RELATIONS = (
+    "causes", "is_a", "part_of", "requires", "increases", "decreases", "defined_as",
+    "enables", "prevents", "precedes", "produces", "consists_of", "related_to",
+)
+
+
+class Statement(Record, frozen=True, kw_only=True):
+    """L2: a typed triple from a sliding window over adjacent chain steps."""
+
+    chain: str
+    chunk: str
+    doc: str
+    discipline: str
+    subject: str
+    relation: str  # one of RELATIONS
+    object: str
+    quote: str  # the source sentence
+    span: Span  # of the quote, in the document
+    steps: list[int]  # indices of the chain steps the window covered
+    IDENTITY: ClassVar = ("chain", "subject", "relation", "object")
+
+
+class Concept(Record, frozen=True, kw_only=True):
+    """L1: a canonical concept of a discipline, harvested from L2 subjects and objects."""
+
+    discipline: str
+    name: str  # canonical form
+    aliases: list[str]  # surface forms merged into it
+    category: str
+    definition: str
+    statements: list[str]  # parent statement keys (sorted)
+    IDENTITY: ClassVar = ("discipline", "name")
+
+
+# --- tests and training data -------------------------------------------------------------------
+
+
+class Option(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    operator: str  # "" for the correct answer; else adjacency | inversion | truncation
+    reason: str  # why this distractor is wrong ("" for the answer)
+
+
+class Item(Record, frozen=True, kw_only=True):
+    """A multiple-choice benchmark item built from one L3 chain."""
+
+    discipline: str
+    chain: str
+    doc: str
+    statements: list[str]
+    concepts: list[str]
+    variant: str  # conclusion | middle
+    split: str  # dev | holdout
+    stem: str
+    options: list[Option]
+    answer: int  # index into options
+    IDENTITY: ClassVar = ("chain", "variant", "stem", "options", "answer")
+
+
+class Sample(Record, frozen=True, kw_only=True):
+    """A training sample: a prompt and the response the model should learn."""
+
+    discipline: str
+    format: str  # open | mcq | tf
+    prompt: str
+    response: str  # the answer followed by its explanation
+    statements: list[str]
+    concepts: list[str]
+    origin: str  # synth | patch | replay
+    source: str  # "" for synth; the patch file name for patch/replay samples
+    IDENTITY: ClassVar = ("format", "prompt", "response")
+
+
+class Result(Record, frozen=True, kw_only=True):
+    checkpoint: str
+    item: str
+    chosen: int
+    scores: list[float]
+    correct: bool
+    IDENTITY: ClassVar = ("checkpoint", "item")
+
+
+class Diagnosis(Record, frozen=True, kw_only=True):
+    checkpoint: str
+    item: str
+    discipline: str
+    label: str  # concept_gap | reasoning_deficit
+    chain: str
+    nodes: list[str]  # responsible L1/L2 keys (concept gap) or the chain's statements
+    confused_with: str  # the distractor text the model chose
+    IDENTITY: ClassVar = ("checkpoint", "item")
+
+
+ANY_RECORD = Union[Document, Dropped, Chunk, Chain, Statement, Concept, Item, Sample, Result, Diagnosis]
+KINDS = {cls.__name__.lower(): cls for cls in (Document, Dropped, Chunk, Chain, Statement, Concept,
+                                               Item, Sample, Result, Diagnosis)}
