@@ -42,6 +42,12 @@ class LLMConfig(Section, frozen=True, kw_only=True):
     max_retries: int = 5
     temperature: float = 0.0
     max_tokens: int = 1024
+    # identity of what a remote endpoint serves (e.g. its checkpoint hash): part of the LLM cache key,
+    # since an HTTP server cannot be asked for its weights hash
+    revision: str = ""
+    adapter: str = ""  # vllm/transformers: a local LoRA adapter directory (hashed into the cache key)
+    # vllm: keyword arguments for vllm.LLM (e.g. gpu_memory_utilization = 0.3, max_model_len = 4096)
+    engine_args: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ExtractConfig(Section, frozen=True, kw_only=True):
@@ -63,6 +69,7 @@ class SynthConfig(Section, frozen=True, kw_only=True):
     window: int = 2  # relational statements per sample window
     ngram: int = 13  # contamination check n-gram length
     rewrite: bool = False  # let the LLM backend rewrite template samples (cached)
+    mcq_options: int = 4  # options per multiple-choice training sample (answer + distractors)
 
 
 class CompileConfig(Section, frozen=True, kw_only=True):
@@ -77,6 +84,7 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     patch_epochs: float = 6.0
     patch_learning_rate: float = 1e-3
     save_every: int = 50  # steps between resumable trainer states
+    precision: str = "auto"  # auto | bf16 | fp32 (auto: bf16 autocast where the CPU/GPU has native bf16)
     # tiny trainer
     vocab_size: int = 2048
     hidden_size: int = 128
@@ -87,6 +95,7 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: list[str] = msgspec.field(default_factory=lambda: ["q_proj", "v_proj"])
+    chat_template: bool = True  # lora: render samples with the tokenizer's chat template if it has one
 
 
 class TestConfig(Section, frozen=True, kw_only=True):

@@ -24,6 +24,7 @@ from .records import ANY_RECORD, Record
 _enc = msgspec.msgpack.Encoder(order="deterministic")
 _dec_records = msgspec.msgpack.Decoder(list[ANY_RECORD])
 _frame = struct.Struct("<I")
+_entry_dec = msgspec.msgpack.Decoder(tuple[str, msgspec.Raw])  # keeps the payload's raw bytes
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -96,10 +97,10 @@ class Journal:
             if pos + 4 + size > end:
                 break  # torn tail from a killed writer
             try:
-                recipe, payload = msgspec.msgpack.decode(data[pos + 4 : pos + 4 + size])
+                recipe, raw = _entry_dec.decode(data[pos + 4 : pos + 4 + size])
             except msgspec.DecodeError:
                 break
-            entries[recipe] = payload
+            entries[recipe] = bytes(raw)
             pos += 4 + size
         return entries
 

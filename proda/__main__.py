@@ -1,0 +1,3 @@
+from proda.cli import main
+
+main()

@@ -1,0 +1,192 @@
+"""Running one stage on one shard: per-item memo, atomic output, manifest written last.
+
+A stage is a function of its inputs. The engine gives it a :class:`Context` whose ``map`` runs a
+function over *units* (one input record or group each, with an input key) and memoises each unit's
+output records under the recipe key
+
+    xxh3-128(stage name, stage version, resolved params, backend fingerprint, unit label, input key)
+
+in an append-only journal, so an edit recomputes only the units whose inputs changed, and a killed
+build loses only the units in flight. When the stage returns, its records go to an immutable
+object and the shard manifest is written last; the manifest is what doit and downstream stages see.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from . import storage
+from .hashing import digest
+from .records import Record
+
+if TYPE_CHECKING:
+    from .project import Project
+    from .stages import Stage
+
+
+@dataclass
+class Counts:
+    built: int = 0
+    reused: int = 0
+
+
+def manifest_path(build: Path, stage: str, shard: str) -> Path:
+    return build / stage / f"{shard}.json"
+
+
+def read_manifest(build: Path, stage: str, shard: str) -> dict[str, Any] | None:
+    path = manifest_path(build, stage, shard)
+    return storage.read_json(path) if path.exists() else None
+
+
+def load_shard(build: Path, stage: str, shard: str) -> list[Any]:
+    """The records of a finished shard (empty if the stage has not run)."""
+    manifest = read_manifest(build, stage, shard)
+    if manifest is None:
+        return []
+    return storage.Objects(build).get(manifest["object"])
+
+
+@dataclass
+class Context:
+    project: "Project"
+    stage: "Stage"
+    shard: str
+    recipe: str
+    counts: Counts = field(default_factory=Counts)
+    extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.journal = storage.Journal(self.project.build / "memo" / self.stage.name / f"{self.shard}.log")
+        self.memo = self.journal.load()
+        self.live: dict[str, bytes] = {}
+
+    @property
+    def config(self):
+        return self.project.config
+
+    def upstream(self, stage: str, shard: str | None = None) -> list[Any]:
+        return load_shard(self.project.build, stage, shard or self.shard)
+
+    def _lookup(self, label: str, input_key: str) -> tuple[str, list[Any] | None]:
+        recipe = digest([self.recipe, label, input_key])
+        payload = self.memo.get(recipe)
+        if payload is None:
+            return recipe, None
+        self.live[recipe] = payload
+        return recipe, storage.decode_records(payload)
+
+    def _store(self, recipe: str, records: list[Record]) -> None:
+        payload = storage.encode_records(records)
+        with self._lock:
+            self.journal.append(recipe, payload)
+            self.live[recipe] = payload
+            self.memo[recipe] = payload
+            self.counts.built += len(records)
+
+    def map(
+        self,
+        units: Iterable[tuple[str, Any]],
+        fn: Callable[[Any], list[Record]],
+        label: str = "",
+        concurrency: int = 1,
+    ) -> list[list[Any]]:
+        """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; order is kept."""
+        units = list(units)
+        results: list[list[Any] | None] = [None] * len(units)
+        todo: list[tuple[int, str, Any]] = []
+        for index, (input_key, payload) in enumerate(units):
+            recipe, cached = self._lookup(label, input_key)
+            if cached is None:
+                todo.append((index, recipe, payload))
+            else:
+                self.counts.reused += len(cached)
+                results[index] = cached
+
+        def work(job: tuple[int, str, Any]) -> None:
+            index, recipe, payload = job
+            records = list(fn(payload))
+            self._store(recipe, records)
+            results[index] = records
+
+        if concurrency > 1 and len(todo) > 1:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                for _ in pool.map(work, todo):
+                    pass
+        else:
+            for job in todo:
+                work(job)
+        return [r for r in results if r is not None]
+
+    def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:
+        """Count records computed outside ``map`` (a reduce step): new content is built."""
+        before = {storage.encode_records([r]) for r in previous}
+        for record in records:
+            if storage.encode_records([record]) in before:
+                self.counts.reused += 1
+            else:
+                self.counts.built += 1
+
+    def close(self) -> None:
+        self.journal.close()
+        dead = len(self.memo) - len(self.live)
+        if dead > len(self.live) + 64:
+            self.journal.rewrite(self.live)
+
+
+def recipe_of(stage: "Stage", project: "Project") -> dict[str, Any]:
+    """The recipe identity of a stage: version, resolved params, backend fingerprint."""
+    return {
+        "stage": stage.name,
+        "version": stage.version,
+        "params": stage.params(project),
+        "backend": stage.fingerprint(project),
+    }
+
+
+def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
+    """Run one (stage, shard) and publish its output; returns its run stats."""
+    started = time.perf_counter()
+    recipe = recipe_of(stage, project)
+    ctx = Context(project, stage, shard, digest(recipe))
+    try:
+        records = stage.run(ctx)
+    finally:
+        ctx.close()
+    publish(project, stage.name, shard, records, recipe, ctx.extra)
+    stats = {
+        "stage": stage.name,
+        "shard": shard,
+        "built": ctx.counts.built,
+        "reused": ctx.counts.reused,
+        "records": len(records),
+        "seconds": round(time.perf_counter() - started, 4),
+        "finished": time.time(),
+    }
+    storage.write_json(project.build / "runs" / f"{stage.name}.{shard}.json", stats)
+    return stats
+
+
+def publish(project: "Project", stage: str, shard: str, records: list[Record],
+            recipe: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    kinds: dict[str, int] = {}
+    for record in records:
+        kind = type(record).__name__.lower()
+        kinds[kind] = kinds.get(kind, 0) + 1
+    manifest = {
+        "stage": stage,
+        "shard": shard,
+        "recipe": recipe,
+        "object": storage.Objects(project.build).put(records),
+        "records": len(records),
+        "kinds": kinds,
+        "extra": extra or {},
+    }
+    storage.write_json(manifest_path(project.build, stage, shard), manifest)  # last
+    return manifest

@@ -1,0 +1,77 @@
+"""Scoring benchmark items against a checkpoint, with results kept per (checkpoint, item).
+
+Shared by the ``test`` stage, ``proda test`` and ``proda debug`` (which scores its probes the same
+way). A result that exists for (checkpoint, item) is never computed again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from .prompting import item_context, option_continuation
+from .records import Item, Result, make
+
+
+def score_mc(project, checkpoint: str, questions: Sequence[tuple[str, Sequence[str]]]) -> list[list[float]]:
+    """Log-likelihood of each option given its stem, for (stem, options) pairs."""
+    from .score import get_scorer
+    from .stages.compile import checkpoint_dir
+
+    if not questions:
+        return []
+    cfg = project.config.test
+    requests = [(item_context(stem), [option_continuation(o) for o in options]) for stem, options in questions]
+    return get_scorer(cfg.scorer)(checkpoint_dir(project, checkpoint), requests,
+                                  batch_size=cfg.batch_size, normalise=cfg.normalise)
+
+
+def results_for(project, cat, checkpoint: str, items: Sequence[Item]) -> tuple[list[Result], int, int]:
+    """Results of ``items`` under ``checkpoint``: reused from the catalog, the rest scored now."""
+    keys = [it.key for it in items]
+    known: dict[str, Result] = {}
+    if keys:
+        cat.con.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (item VARCHAR)")
+        cat.con.execute("DELETE FROM wanted")
+        cat.con.executemany("INSERT INTO wanted VALUES (?)", [[k] for k in keys])
+        for item, chosen, scores, correct in cat.query(
+                "SELECT r.item, r.chosen, r.scores, r.correct FROM results r JOIN wanted w ON r.item = w.item "
+                "WHERE r.checkpoint = ?", [checkpoint]):
+            known[item] = make(Result, checkpoint=checkpoint, item=item, chosen=chosen,
+                               scores=json.loads(scores), correct=bool(correct))
+    todo = [it for it in items if it.key not in known]
+    scores = score_mc(project, checkpoint, [(it.stem, [o.text for o in it.options]) for it in todo])
+    fresh = []
+    for item, row in zip(todo, scores):
+        chosen = max(range(len(row)), key=lambda i: (row[i], -i))
+        fresh.append(make(Result, checkpoint=checkpoint, item=item.key, chosen=chosen,
+                          scores=[round(float(x), 6) for x in row], correct=chosen == item.answer))
+    if fresh:
+        by_key = {it.key: it for it in todo}
+        cat.con.executemany(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[r.checkpoint, r.item, by_key[r.item].discipline, by_key[r.item].split, r.chosen,
+              json.dumps(r.scores), r.correct] for r in fresh])
+    known.update((r.item, r) for r in fresh)
+    ordered = [known[k] for k in keys]
+    return ordered, len(fresh), len(known)
+
+
+def accuracy(items: Sequence[Item], results: Sequence[Result]) -> dict[str, Any]:
+    by_item = {r.item: r for r in results}
+    groups: dict[str, list[bool]] = {"all": [], "dev": [], "holdout": []}
+    by_discipline: dict[str, list[bool]] = {}
+    for item in items:
+        r = by_item.get(item.key)
+        if r is None:
+            continue
+        groups["all"].append(r.correct)
+        groups.setdefault(item.split, []).append(r.correct)
+        by_discipline.setdefault(item.discipline, []).append(r.correct)
+
+    def mean(xs):
+        return round(sum(xs) / len(xs), 4) if xs else 0.0
+
+    out: dict[str, Any] = {k: mean(v) for k, v in groups.items()}
+    out["by_discipline"] = {d: mean(v) for d, v in sorted(by_discipline.items())}
+    return out

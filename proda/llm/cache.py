@@ -1,0 +1,188 @@
+"""The LLM call cache (DESIGN.md, "LLM call cache"), stored in the catalog ``build/proda.duckdb``.
+
+Key = xxh3-128 of the canonical request: backend, model id, the backend's fingerprint (weights and
+adapter hash for local models), the rendered messages, the normalised sampling params, the response
+schema and the prompt-template hash. The *raw* reply text is stored; parsing happens after the cache,
+so a parser fix re-parses without calling again. Failed calls raise and are never stored.
+
+Threads: reads use one DuckDB cursor per thread; writes take one lock and commit per call, after the
+network wait and outside it, so a ``kill -9`` loses only the calls still in flight and concurrent
+calls are never serialised behind each other's I/O.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import msgspec
+
+from ..hashing import digest
+from . import LLM, LLMOutputError, json_schema, normalise_params, parse_json
+
+T = TypeVar("T")
+
+CACHE_VERSION = 1  # bump when the canonical request changes shape
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS llm_cache (
+    key VARCHAR PRIMARY KEY,
+    backend VARCHAR,
+    model VARCHAR,
+    response VARCHAR,
+    created TIMESTAMP
+)"""
+
+
+def request_key(*, backend: str, model: str, fingerprint: str, messages: list[dict], params: dict,
+                schema: dict | None, template: str) -> str:
+    """The cache key of one call; ``params`` must already be normalised."""
+    return digest({
+        "v": CACHE_VERSION, "backend": backend, "model": model, "fingerprint": fingerprint,
+        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+        "params": params, "schema": schema, "template": template,
+    })
+
+
+class LLMCache:
+    """``llm_cache`` in an open DuckDB connection (the caller owns and closes the connection)."""
+
+    def __init__(self, con: Any):
+        self._con = con
+        self._lock = threading.Lock()  # DuckDB writes and cursor creation
+        self._local = threading.local()
+        self._cursors: list[Any] = []
+        with self._lock:
+            con.execute(_SCHEMA)
+
+    def _cursor(self) -> Any:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                cur = self._con.cursor()
+                self._cursors.append(cur)
+            self._local.cursor = cur
+        return cur
+
+    def get(self, key: str) -> str | None:
+        row = self._cursor().execute("SELECT response FROM llm_cache WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
+    def put(self, key: str, backend: str, model: str, response: str) -> None:
+        cur = self._cursor()
+        with self._lock:  # one writer at a time: concurrent appends of one key would conflict
+            cur.execute("INSERT INTO llm_cache VALUES (?, ?, ?, ?, now()::TIMESTAMP) ON CONFLICT DO NOTHING",
+                        [key, backend, model, response])
+
+    def __len__(self) -> int:
+        return self._cursor().execute("SELECT count(*) FROM llm_cache").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the per-thread cursors (not the connection, which the caller owns)."""
+        with self._lock:
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
+        self._local = threading.local()
+
+
+class CachedLLM:
+    """An :class:`LLM` whose calls go through an :class:`LLMCache` (``cache=None``: no caching).
+
+    Counters: ``hits`` (served from the cache, or shared with an identical call in flight),
+    ``misses``, ``calls`` (backend calls that succeeded) and ``errors`` (backend calls that raised).
+    """
+
+    def __init__(self, llm: LLM, cache: LLMCache | None):
+        self.llm = llm
+        self.cache = cache
+        self.backend = llm.backend
+        self.model = llm.model
+        self.hits = self.misses = self.calls = self.errors = 0
+        self._lock = threading.Lock()
+        self._inflight: dict[str, Future] = {}
+        self._fingerprint: str | None = None
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = self.llm.fingerprint()  # may hash gigabytes once: computed lazily
+        return self._fingerprint
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "calls": self.calls, "errors": self.errors}
+
+    def key(self, messages: list[dict], *, schema: dict | None, params: dict, template: str = "") -> str:
+        return request_key(backend=self.backend, model=self.model, fingerprint=self.fingerprint(),
+                           messages=messages, params=normalise_params(params), schema=schema,
+                           template=template)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def complete(self, messages: list[dict], *, schema: dict | None = None, params: dict,
+                 template: str = "") -> str:
+        params = normalise_params(params)
+        key = self.key(messages, schema=schema, params=params, template=template)
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            self._count("hits")
+            return hit
+        with self._lock:  # an identical call already in flight: wait for its answer
+            shared = self._inflight.get(key)
+            if shared is None:
+                self._inflight[key] = mine = Future()
+        if shared is not None:
+            self._count("hits")
+            return shared.result()
+        self._count("misses")
+        try:
+            try:
+                text = self.llm.complete(messages, schema=schema, params=params)
+            except BaseException:
+                self._count("errors")
+                raise
+            self._count("calls")
+            if self.cache is not None:
+                self.cache.put(key, self.backend, self.model, text)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            mine.set_result(text)
+            return text
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+
+    def complete_json(self, messages: list[dict], type_: type[T], *, params: dict, template: str = "",
+                      what: str = "reply") -> T:
+        """Call with a JSON schema for ``type_`` and validate the reply; one repair round, then fail.
+
+        The repair round sends the bad output back with the parser's error (``repair_json.v1``); both
+        calls are cached like any other, so a rerun replays them without calling.
+        """
+        schema = json_schema(type_)
+        raw = self.complete(messages, schema=schema, params=params, template=template)
+        try:
+            return parse_json(raw, type_)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            first_error = str(exc)
+        from .prompts import render  # noqa: PLC0415 (prompt files are read on first repair only)
+
+        fix, fix_hash = render("repair_json.v1", error=first_error)
+        raw2 = self.complete(messages + [{"role": "assistant", "content": raw}] + fix, schema=schema,
+                             params=params, template=digest([template, fix_hash]))
+        try:
+            return parse_json(raw2, type_)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise LLMOutputError(
+                f"{self.backend} model {self.model!r} gave an invalid {what} twice (one repair round): "
+                f"{exc}; it began {raw2[:160]!r}",
+                "raise llm.max_tokens if the JSON was cut off, or serve the model with structured "
+                "outputs (vLLM: response_format json_schema)") from exc
+
+    def close(self) -> None:
+        close = getattr(self.llm, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,71 @@
+"""bench (the Tester, before any training): L3 chains -> multiple-choice benchmark Items.
+
+Each chain yields an item asking for its conclusion (and one asking for a hidden middle step),
+with distractors from three operators on the knowledge structure: adjacency substitution,
+relation inversion, chain truncation (proda/stages/bench_items.py). Items are split into ``dev``
+and ``holdout`` by chain key. Memoised per chain; a chain's input is the chain, its statements,
+its concepts and the concepts of its own document (the adjacency pool), so editing one document
+rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
+"""
+
+from __future__ import annotations
+
+from ..hashing import digest
+from ..records import Chain, Concept, Statement
+from ..storage import encode_records
+from . import Stage
+from .bench_items import items_for_chain
+
+
+class Bench(Stage):
+    name = "bench"
+    version = 1
+    sections = ("bench",)
+
+    def file_deps(self, project, shard):
+        from ..engine import manifest_path
+
+        return [manifest_path(project.build, "extract", shard)]
+
+    def run(self, ctx):
+        cfg = ctx.config.bench
+        records = ctx.upstream("extract")
+        units = [(digest([encode_records(list(u[0:1]) + list(u[1]) + list(u[2]) + list(u[3]))]), u)
+                 for u in chain_units(records)]
+        groups = ctx.map(units, lambda u: items_for_chain(u[0], u[1], u[2], u[3], cfg), label="chain")
+        return [item for group in groups for item in group]
+
+
+def chain_units(records):
+    """(chain, its statements, its concepts, the concepts of its document) for every chain."""
+    chains = [r for r in records if isinstance(r, Chain)]
+    statements = [r for r in records if isinstance(r, Statement)]
+    concepts = [r for r in records if isinstance(r, Concept)]
+    by_chain: dict[str, list[Statement]] = {}
+    doc_of_statement = {}
+    for s in statements:
+        by_chain.setdefault(s.chain, []).append(s)
+        doc_of_statement[s.key] = s.doc
+    concepts_of_statement: dict[str, list[Concept]] = {}
+    by_doc: dict[str, list[Concept]] = {}
+    for c in concepts:
+        docs = set()
+        for k in c.statements:
+            concepts_of_statement.setdefault(k, []).append(c)
+            if k in doc_of_statement:
+                docs.add(doc_of_statement[k])
+        for d in docs:
+            by_doc.setdefault(d, []).append(c)
+    for chain in chains:
+        own = by_chain.get(chain.key, [])
+        seen, mine = set(), []
+        for s in own:
+            for c in concepts_of_statement.get(s.key, []):
+                if c.key not in seen:
+                    seen.add(c.key)
+                    mine.append(c)
+        neighbours = [c for c in by_doc.get(chain.doc, []) if c.key not in seen]
+        yield chain, own, mine, neighbours
+
+
+STAGE = Bench()

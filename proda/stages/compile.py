@@ -1,0 +1,167 @@
+"""compile (the compiler): training Samples -> a checkpoint (the binary), HF save_pretrained layout.
+
+The base checkpoint is trained on the synthesized samples; with ``compile.continued`` (default)
+each patch file then yields a continued checkpoint trained from its parent on that patch's
+samples and replay — so a clean build and an incremental one walk the same lineage and produce
+the same keys. Key = hash(trainer + version, base model identity and weights, corpus key,
+training-set keys, hyper-parameters, seed). A checkpoint folder ``build/checkpoints/<key>/`` is
+published by rename with ``proda.json`` inside, so a half-trained one is never visible; a killed
+training resumes from its last saved step (``compile.save_every``). Loss and learning rate per
+step go to the catalog (``train_log``). Example project, tiny trainer: about a minute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .. import storage
+from ..hashing import digest
+from ..prompting import sample_text
+from ..records import Chunk, Sample
+from . import Stage
+from .synth import PATCHES
+
+_NOT_SEMANTIC = ("save_every",)
+
+
+class Compile(Stage):
+    name = "compile"
+    version = 1
+    sections = ("compile",)
+
+    def shards(self, project):
+        return ["all"]
+
+    def file_deps(self, project, shard):
+        from . import manifests
+
+        return manifests(project, "synth") + manifests(project, "chunk")
+
+    def params(self, project):
+        params = super().params(project)
+        for key in _NOT_SEMANTIC:
+            params["compile"].pop(key, None)
+        return params
+
+    def fingerprint(self, project):
+        cfg = project.config.compile
+        from ..train import trainer_version
+
+        ident = f"{cfg.trainer}:v{trainer_version(cfg.trainer)}"
+        if cfg.trainer == "lora":
+            from ..llm import hash_path
+
+            base = Path(cfg.base_model)
+            if not base.is_dir():
+                from ..errors import UsageError
+
+                raise UsageError(f"compile.base_model = {cfg.base_model!r} is not a local model directory",
+                                 "point it at a save_pretrained folder (no downloads are made)")
+            ident += f":{base.name}:{hash_path(base)}"
+        return ident
+
+    def run(self, ctx):
+        project, cfg = ctx.project, ctx.config.compile
+        base, patches = [], {}
+        for discipline in project.disciplines():
+            base += [s for s in ctx.upstream("synth", discipline) if isinstance(s, Sample)]
+        for s in ctx.upstream("synth", PATCHES):
+            patches.setdefault(s.source, []).append(s)
+        corpus = [c.text for d in project.disciplines() for c in ctx.upstream("chunk", d)
+                  if isinstance(c, Chunk)]
+        corpus_key = digest(sorted(digest(t) for t in corpus))
+        hparams = digest([ctx.recipe])
+        steps = []  # (samples, parent index or None, epochs, lr)
+        if cfg.continued:
+            steps.append((base, None, cfg.epochs, cfg.learning_rate))
+            for name in sorted(patches):
+                steps.append((patches[name], len(steps) - 1, cfg.patch_epochs, cfg.patch_learning_rate))
+        else:
+            everything = base + [s for name in sorted(patches) for s in patches[name]]
+            steps.append((everything, None, cfg.epochs, cfg.learning_rate))
+        lineage: list[str] = []
+        for samples, parent, epochs, lr in steps:
+            parent_key = lineage[parent] if parent is not None else corpus_key
+            key = digest(["checkpoint", hparams, parent_key, sorted(s.key for s in samples), epochs, lr])[:24]
+            if checkpoint_ready(project, key):
+                ctx.counts.reused += 1
+            else:
+                parent_dir = checkpoint_dir(project, lineage[parent]) if parent is not None else None
+                train_checkpoint(project, key, samples, corpus, parent_dir, epochs, lr,
+                                 lineage[parent] if parent is not None else "")
+                ctx.counts.built += 1
+            lineage.append(key)
+        ctx.extra["checkpoint"] = lineage[-1]
+        ctx.extra["lineage"] = lineage
+        return []
+
+
+def checkpoint_dir(project, key: str) -> Path:
+    return project.build / "checkpoints" / key
+
+
+def checkpoint_ready(project, key: str) -> bool:
+    return (checkpoint_dir(project, key) / "proda.json").exists()
+
+
+def current_checkpoint(project) -> str | None:
+    from ..engine import read_manifest
+
+    manifest = read_manifest(project.build, "compile", "all")
+    return manifest["extra"].get("checkpoint") if manifest else None
+
+
+def train_checkpoint(project, key, samples, corpus, parent_dir, epochs, lr, parent_key) -> None:
+    from ..train import get_trainer
+
+    cfg = project.config.compile
+    root = project.build / "checkpoints"
+    tmp, state = root / f".tmp-{key}", root / f".state-{key}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    state.mkdir(parents=True, exist_ok=True)
+    steps_log = state / "steps.jsonl"
+    texts = [sample_text(s.prompt, s.response) for s in sorted(samples, key=lambda s: s.key)]
+
+    with open(steps_log, "a") as log:
+        def on_step(step: int, loss: float, rate: float) -> None:
+            log.write(json.dumps([step, loss, rate]) + "\n")
+            log.flush()
+
+        stats = get_trainer(cfg.trainer)(texts, tmp, cfg, corpus=corpus, init_from=parent_dir,
+                                         epochs=epochs, learning_rate=lr, state_dir=state,
+                                         on_step=on_step)
+    meta = {"key": key, "parent": parent_key, "trainer": cfg.trainer, "samples": len(texts),
+            "stats": stats}
+    storage.write_json(tmp / "proda.json", meta)
+    final = checkpoint_dir(project, key)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _log_training(project, key, meta, steps_log)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def _log_training(project, key, meta, steps_log: Path) -> None:
+    from ..catalog import open_catalog
+
+    rows: dict[int, list] = {}
+    for line in steps_log.read_text().splitlines():
+        try:
+            step, loss, rate = json.loads(line)
+        except ValueError:
+            continue  # a torn last line from a killed run
+        rows[step] = [key, step, loss, rate]  # a resumed run re-logs a step: keep the last
+    with open_catalog(project) as cat:
+        cat.execute("DELETE FROM train_log WHERE checkpoint = ?", [key])
+        if rows:
+            cat.con.executemany("INSERT INTO train_log VALUES (?, ?, ?, ?)", [rows[k] for k in sorted(rows)])
+        cat.execute("INSERT OR REPLACE INTO checkpoints (key, parent, trainer, samples, stats) VALUES (?, ?, ?, ?, ?)",
+                    [key, meta["parent"], meta["trainer"], meta["samples"], json.dumps(meta["stats"])])
+
+
+STAGE = Compile()

@@ -1,0 +1,112 @@
+"""synth (the Builder): L1/L2 -> training Samples, plus the patch files; orthogonality enforced.
+
+Per discipline: sliding windows of relational statements (one document at a time) become
+open-ended, multiple-choice and true/false samples (``synth.mix``, 6:3:1) with explanations
+(proda/stages/synth_samples.py), memoised per window. The ``patches`` shard reads
+``specs/patches/*.jsonl`` (memoised per file). Every sample is then checked against every
+benchmark item (13-gram overlap, exact stems and answers; proda/stages/orthogonality.py) and
+contaminated ones are dropped and counted (``proda stats``: contaminated). Budgets: every window
+(``synth.per_discipline = 0``), or a per-discipline budget, uniform or proportional to the
+error rates of the latest diagnosis (``synth.budget = "error"``).
+"""
+
+from __future__ import annotations
+
+from ..records import Concept, Item, Sample, Statement
+from . import Stage
+from .orthogonality import contaminated
+from .synth_samples import allocate_budget, budget_windows, samples_for_window, window_units
+
+PATCHES = "patches"
+
+
+class Synth(Stage):
+    name = "synth"
+    version = 1
+    sections = ("synth",)
+
+    def shards(self, project):
+        return project.disciplines() + [PATCHES]
+
+    def file_deps(self, project, shard):
+        from ..engine import manifest_path
+        from . import manifests
+
+        deps = manifests(project, "bench")
+        if shard == PATCHES:
+            return project.patch_files() + deps
+        if project.config.synth.budget == "error":
+            deps = deps + project.patch_files()
+        return [manifest_path(project.build, "extract", shard)] + deps
+
+    def run(self, ctx):
+        samples = self._patches(ctx) if ctx.shard == PATCHES else self._discipline(ctx)
+        items = [r for d in ctx.project.disciplines() for r in ctx.upstream("bench", d)
+                 if isinstance(r, Item)]
+        bad = contaminated(items, samples, ctx.config.synth.ngram)
+        ctx.extra["contaminated"] = len(bad)
+        return [s for s in samples if s.key not in bad]
+
+    def _discipline(self, ctx):
+        cfg = ctx.config.synth
+        records = ctx.upstream("extract")
+        statements = [r for r in records if isinstance(r, Statement)]
+        concepts = [r for r in records if isinstance(r, Concept)]
+        units = window_units(statements, cfg.window)
+        if cfg.per_discipline > 0:
+            disciplines = ctx.project.disciplines()
+            rates = latest_error_rates(ctx.project) if cfg.budget == "error" else None
+            budget = allocate_budget(disciplines, cfg.per_discipline * len(disciplines), rates,
+                                     cfg.budget)[ctx.shard]
+            units = budget_windows(units, budget, seed=ctx.shard)
+        concept_of: dict[str, list[Concept]] = {}
+        for c in concepts:
+            for k in c.statements:
+                concept_of.setdefault(k, []).append(c)
+
+        def payload(window):
+            seen, mine = set(), []
+            for s in window:
+                for c in concept_of.get(s.key, []):
+                    if c.key not in seen:
+                        seen.add(c.key)
+                        mine.append(c)
+            return window, mine
+
+        from ..hashing import digest
+        from ..storage import encode_records
+
+        jobs = [(digest([encode_records(w + c)]), (w, c)) for w, c in map(payload, units)]
+        groups = ctx.map(jobs, lambda u: samples_for_window(u[0], u[1], cfg, ctx.shard), label="window")
+        return _unique([s for g in groups for s in g])
+
+    def _patches(self, ctx):
+        from ..hashing import digest_bytes
+        from ..patches import read_patch
+
+        files = ctx.project.patch_files()
+        jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
+        groups = ctx.map(jobs, lambda p: read_patch(p)[1], label="patch")
+        return _unique([s for g in groups for s in g])
+
+
+def _unique(samples: list[Sample]) -> list[Sample]:
+    seen, out = set(), []
+    for s in samples:
+        if s.key not in seen:
+            seen.add(s.key)
+            out.append(s)
+    return out
+
+
+def latest_error_rates(project) -> dict[str, float] | None:
+    from ..patches import read_patch
+
+    files = project.patch_files()
+    if not files:
+        return None
+    header, _ = read_patch(files[-1])
+    return header.get("error_rates") or None
+
+
+STAGE = Synth()

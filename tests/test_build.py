@@ -1,0 +1,106 @@
+"""Story tests of the build engine: build twice, edit one thing, change a setting, status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import doc
+from proda.build import build, status
+from proda.engine import load_shard
+from proda.project import Project
+
+
+def corpus():
+    return {"physics": {"a.md": doc("alpha"), "b.md": doc("beta")},
+            "biology": {"c.md": doc("gamma"), "d.txt": doc("delta")}}
+
+
+def test_second_build_reuses_everything(make_project):
+    project = make_project(corpus())
+    first = build(project, until="chunk")
+    assert first["stages"]["chunk"]["built"] > 0
+    second = build(Project.at(project.root), until="chunk")
+    assert second["version"] == first["version"]
+    for counts in second["stages"].values():
+        assert counts["built"] == 0
+    assert second["stages"]["chunk"]["reused"] == first["stages"]["chunk"]["built"]
+
+
+def test_edit_one_document_rebuilds_only_its_chunks(make_project):
+    project = make_project(corpus())
+    build(project, until="chunk")
+    chunks_before = {c.doc: c for c in load_shard(project.build, "chunk", "physics")}
+    (project.corpus / "physics" / "a.md").write_text(doc("alpha prime", 4))
+    result = build(Project.at(project.root), until="chunk")
+    docs = [d for d in load_shard(project.build, "ingest", "physics") if type(d).__name__ == "Document"]
+    edited = next(d for d in docs if d.path == "a.md")
+    own = [c for c in load_shard(project.build, "chunk", "physics") if c.doc == edited.key]
+    total = sum(1 for d in ("physics", "biology") for _ in load_shard(project.build, "chunk", d))
+    assert result["stages"]["chunk"]["built"] == len(own)
+    assert result["stages"]["chunk"]["reused"] == total - len(own)
+    assert result["stages"]["ingest"]["built"] == 1
+    assert len(chunks_before) == 2
+
+
+def test_changing_a_setting_rebuilds_that_stage_and_downstream_only(make_project):
+    project = make_project(corpus())
+    build(project, until="extract")
+    project = Project.at(project.root, ("chunk.size=400",))
+    result = build(project, until="extract")
+    assert result["stages"]["ingest"]["built"] == 0
+    assert result["stages"]["chunk"]["built"] > 0
+    assert result["stages"]["extract"]["built"] > 0
+
+
+def test_status_explains_data_params_and_upstream(make_project):
+    project = make_project(corpus())
+    assert status(project)["stale"][0]["reason"].startswith("missing")
+    build(project, until="chunk")
+    assert not [s for s in status(Project.at(project.root))["stale"] if s["stage"] in ("ingest", "chunk")]
+    (project.corpus / "physics" / "b.md").write_text(doc("beta two"))
+    reasons = {(s["task"], s["reason"].split(":")[0]) for s in status(Project.at(project.root))["stale"]}
+    assert ("ingest:physics", "data") in reasons
+    assert ("chunk:physics", "upstream") in reasons
+    assert not any(task == "ingest:biology" for task, _ in reasons)
+    changed = status(Project.at(project.root, ("chunk.overlap=0",)))["stale"]
+    assert any(s["reason"] == "params: chunk.overlap 1 -> 0" for s in changed)
+
+
+def test_doit_and_proda_build_agree(make_project, proda_cli):
+    import subprocess
+    import sys
+
+    project = make_project(corpus())
+    listing = subprocess.run([sys.executable, "-m", "doit", "list", "--all"], cwd=project.root,
+                             capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    for stage in ("ingest", "chunk", "extract", "bench", "synth", "compile", "test"):
+        assert stage in listing.stdout
+    ran = subprocess.run([sys.executable, "-m", "doit", "chunk"], cwd=project.root, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    out = json.loads(proda_cli("build", "--until", "chunk", "--json", cwd=project.root).stdout)
+    assert out["stages"]["chunk"]["built"] == 0 and out["stages"]["chunk"]["reused"] > 0
+
+
+def test_build_json_shape_and_until_validation(make_project, proda_cli):
+    project = make_project(corpus())
+    out = json.loads(proda_cli("build", "--until", "ingest", "--json", "-C", str(project.root)).stdout)
+    assert set(out) >= {"version", "stages"}
+    assert set(out["stages"]["ingest"]) >= {"built", "reused", "seconds"}
+    bad = proda_cli("build", "--until", "chunks", "-C", str(project.root), check=False)
+    assert bad.returncode == 2 and "did you mean 'chunk'" in bad.stderr
+
+
+@pytest.mark.parametrize("toml, needle", [
+    ("[chunk]\nsizes = 3\n", "sizes"),
+    ("[chunk]\nsize = 'big'\n", "chunk.size"),
+    ("[chunk\n", "not valid TOML"),
+])
+def test_malformed_config_is_a_usage_error(make_project, proda_cli, toml, needle):
+    project = make_project(corpus(), toml=toml)
+    proc = proda_cli("build", "-C", str(project.root), check=False)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and "proda.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr

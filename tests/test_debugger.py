@@ -1,0 +1,335 @@
+"""Debugger logic on a hand-built chemistry chain: probes, diagnosis, patch samples, replay."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from proda import debugger as D
+from proda.records import (Chain, Concept, Diagnosis, Item, Option, Sample, Span, Statement, Step,
+                           make)
+
+SP = Span(start=0, end=1)
+STEPS = [
+    "A buffer consists of a weak acid and its conjugate base in comparable amounts.",
+    # 24 words: longer than the 13-word contamination window, so it must be quoted in parts
+    "When a strong acid is added, the extra hydrogen ions react with the conjugate base, "
+    "which converts the conjugate base into the weak acid.",
+    "Most of the added hydrogen ions are consumed by this reaction.",
+    "The pH of the buffer falls only slightly.",
+]
+PRE = ["A strong acid is added to a buffer solution"]
+CHAIN = make(Chain, chunk="k1", doc="d1", discipline="chemistry",
+             process="Buffer action against added acid", preconditions=PRE,
+             steps=[Step(text=t, span=SP) for t in STEPS])
+
+
+def _st(subject: str, relation: str, obj: str, steps: list[int]) -> Statement:
+    return make(Statement, chain=CHAIN.key, chunk="k1", doc="d1", discipline="chemistry",
+                subject=subject, relation=relation, object=obj, quote="(source sentence)", span=SP,
+                steps=steps)
+
+
+STATEMENTS = [
+    _st("buffer", "consists_of", "weak acid", [0, 1]),
+    _st("hydrogen ions", "produces", "weak acid", [1, 2]),
+    _st("conjugate base", "decreases", "hydrogen ions", [1, 2]),
+    _st("consumption of hydrogen ions", "decreases", "pH change", [2, 3]),
+]
+
+
+def _c(name: str, category: str, definition: str, statements: list[Statement]) -> Concept:
+    return make(Concept, discipline="chemistry", name=name, aliases=[], category=category,
+                definition=definition, statements=sorted(s.key for s in statements))
+
+
+CONCEPTS = [
+    _c("buffer", "solution", "A buffer is a solution that resists changes in pH when small "
+       "amounts of acid or base are added", [STATEMENTS[0]]),
+    _c("weak acid", "substance", "an acid that dissociates only partially in water",
+       STATEMENTS[:2]),
+    _c("conjugate base", "substance", "the species that forms when an acid loses a proton",
+       [STATEMENTS[2]]),
+    _c("hydrogen ions", "substance", "positively charged protons that make a solution acidic",
+       STATEMENTS[1:3]),
+]
+NEIGHBOURS = [
+    _c("strong acid", "substance", "an acid that dissociates almost completely in water", []),
+    _c("strong base", "substance", "a base that releases hydroxide ions completely in water", []),
+    _c("pH scale", "measure", "a logarithmic scale of hydrogen ion concentration", []),
+]
+# a stem quoting the premise and the steps verbatim, as a benchmark item may
+STEM = " ".join([PRE[0] + ".", *STEPS[:3], "What is the outcome?"])
+OPTIONS = [
+    Option(text=STEPS[3], operator="", reason=""),
+    Option(text="The pH of the buffer rises only slightly.", operator="inversion",
+           reason="it reverses the direction of the pH change"),
+    Option(text=STEPS[2], operator="truncation", reason="it is an intermediate step"),
+    Option(text="The pH of the strong base falls only slightly.", operator="adjacency",
+           reason="it swaps the buffer for a strong base"),
+]
+ITEM = make(Item, discipline="chemistry", chain=CHAIN.key, doc="d1",
+            statements=[s.key for s in STATEMENTS], concepts=[c.key for c in CONCEPTS],
+            variant="conclusion", split="dev", stem=STEM, options=OPTIONS, answer=0)
+# the chain's other item: the middle step asked for, steps around it quoted back to back
+MIDDLE_STEM = " ".join([PRE[0] + ".", STEPS[0], STEPS[2], STEPS[3], "Which step is missing?"])
+HEX_ID = re.compile(r"\b[0-9a-f]{16,}\b")
+
+
+# --- a local contamination checker, written independently of proda's --------------------------
+
+def grams(text: str, n: int = 13) -> set[tuple[str, ...]]:
+    toks = [t for t in re.split(r"[^0-9a-z]+", text.lower()) if t]
+    return {tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)}
+
+
+def contaminated(sample: Sample, texts: list[str]) -> bool:
+    banned = set().union(*(grams(t) for t in texts))
+    return bool(grams(sample.prompt + " " + sample.response) & banned)
+
+
+# --- probes ----------------------------------------------------------------------------------------
+
+def probes() -> list[D.Probe]:
+    return D.probes_for_item(ITEM, CHAIN, STATEMENTS, CONCEPTS, NEIGHBOURS)
+
+
+def test_probes_come_from_the_items_own_nodes_and_never_its_stem():
+    ps = probes()
+    assert 2 <= len(ps) <= 6
+    assert {p.kind for p in ps} == {"concept", "statement"}
+    own = set(ITEM.statements) | set(ITEM.concepts)
+    for p in ps:
+        text = " ".join([p.stem, *p.options])
+        assert p.node in own and set(p.concepts) <= set(ITEM.concepts)
+        assert ITEM.stem not in text and not grams(text) & grams(ITEM.stem)
+        assert not {o.text for o in ITEM.options} & set(p.options)
+        assert 2 <= len(p.options) <= 4 and 0 <= p.answer < len(p.options)
+        assert len({o.lower() for o in p.options}) == len(p.options)
+    assert ps == probes()  # deterministic
+
+
+def test_concept_probe_asks_for_the_term_with_same_category_distractors():
+    weak = next(p for p in probes() if p.node == CONCEPTS[1].key)
+    assert weak.kind == "concept" and weak.options[weak.answer] == "weak acid"
+    assert "dissociates only partially" in weak.stem
+    by_name = {c.name: c for c in CONCEPTS + NEIGHBOURS}
+    assert {by_name[o].category for o in weak.options} == {"substance"}
+
+
+def test_concept_probe_masks_the_name_in_its_definition():
+    buffer = D.probes_for_item(ITEM, CHAIN, STATEMENTS, CONCEPTS[:1], NEIGHBOURS)[0]
+    assert buffer.kind == "concept" and buffer.options[buffer.answer] == "buffer"
+    assert "buffer" not in buffer.stem.lower()
+
+
+def test_statement_probe_has_the_true_object_against_others():
+    p = next(p for p in probes() if p.node == STATEMENTS[0].key)
+    assert p.stem == "What does buffer consist of?" and p.options[p.answer] == "weak acid"
+    assert set(p.concepts) == {CONCEPTS[0].key, CONCEPTS[1].key}
+
+
+# --- diagnosis -------------------------------------------------------------------------------------
+
+def test_a_failed_probe_is_a_concept_gap_on_its_nodes():
+    ps = probes()
+    failed = next(i for i, p in enumerate(ps) if p.kind == "statement")
+    ok = [i != failed for i in range(len(ps))]
+    d = D.diagnose(ITEM, 3, "ckpt", ps, ok)
+    assert d.label == "concept_gap" and d.item == ITEM.key and d.chain == CHAIN.key
+    assert d.nodes[0] == ps[failed].node and set(ps[failed].concepts) <= set(d.nodes)
+    assert d.confused_with == OPTIONS[3].text
+    assert d.key == make(Diagnosis, **{f: getattr(d, f) for f in d.__struct_fields__
+                                       if f != "key"}).key
+
+
+def test_all_probes_passed_is_a_reasoning_deficit_on_the_chain():
+    ps = probes()
+    d = D.diagnose(ITEM, 2, "ckpt", ps, [True] * len(ps))
+    assert d.label == "reasoning_deficit" and d.nodes == ITEM.statements
+    assert d.confused_with == STEPS[2]
+
+
+def test_diagnose_rejects_inconsistent_input():
+    ps = probes()
+    with pytest.raises(ValueError):
+        D.diagnose(ITEM, 0, "ckpt", ps, [True] * len(ps))  # answered correctly
+    with pytest.raises(ValueError):
+        D.diagnose(ITEM, 1, "ckpt", ps, [True])
+
+
+def test_confused_concepts_are_the_swapped_in_neighbours():
+    assert [c.name for c in D.confused_concepts(ITEM, 3, CONCEPTS + NEIGHBOURS)] == ["strong base"]
+    assert D.confused_concepts(ITEM, 2, CONCEPTS + NEIGHBOURS) == []  # truncation: a step
+
+
+# --- patch samples -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("n", "mix", "want"), [
+    (20, [6, 3, 1], [12, 6, 2]), (10, [6, 3, 1], [6, 3, 1]), (7, [6, 3, 1], [4, 2, 1]),
+    (0, [6, 3, 1], [0, 0, 0]), (5, [1, 1, 1], [2, 2, 1]), (3, [0, 1, 0], [0, 3, 0]),
+])
+def test_mix_counts(n, mix, want):
+    assert D.mix_counts(n, mix) == want
+
+
+def test_mix_counts_always_sum_to_n():
+    for n in range(60):
+        assert sum(D.mix_counts(n, [6, 3, 1])) == n
+
+
+def diagnosis(label: str, chosen: int) -> Diagnosis:
+    ps = probes()
+    if label == "reasoning_deficit":
+        return D.diagnose(ITEM, chosen, "ckpt", ps, [True] * len(ps))
+    return D.diagnose(ITEM, chosen, "ckpt", ps, [False] + [True] * (len(ps) - 1))
+
+
+def patch(label: str, chosen: int, **kw) -> list[Sample]:
+    d = diagnosis(label, chosen)
+    confused = D.confused_concepts(ITEM, chosen, CONCEPTS + NEIGHBOURS)
+    return D.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, confused,
+                           kw.pop("n", 20), kw.pop("mix", [6, 3, 1]), "0001-debug.jsonl", **kw)
+
+
+CASES = [(label, chosen) for label in D.LABELS for chosen in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(("label", "chosen"), CASES)
+def test_patch_has_the_exact_mix_and_provenance(label, chosen):
+    d = diagnosis(label, chosen)
+    samples = patch(label, chosen)
+    assert [sum(s.format == f for s in samples) for f in D.FORMATS] == [12, 6, 2]
+    assert len({s.key for s in samples}) == 20 and len({s.prompt for s in samples}) == 20
+    for s in samples:
+        assert (s.origin, s.source, s.discipline) == ("patch", "0001-debug.jsonl", "chemistry")
+        assert set(s.statements) | set(s.concepts) == set(d.nodes)
+        assert not HEX_ID.search(s.prompt + s.response)  # no internal ids
+        assert s.key == make(Sample, **{f: getattr(s, f) for f in s.__struct_fields__
+                                        if f != "key"}).key
+    assert samples == patch(label, chosen)  # deterministic
+
+
+@pytest.mark.parametrize(("label", "chosen"), CASES)
+def test_patch_never_shares_a_13_gram_with_any_item_of_the_chain(label, chosen):
+    protected = [ITEM.stem, ITEM.options[ITEM.answer].text, MIDDLE_STEM, STEPS[2]]
+    for s in patch(label, chosen):
+        assert not contaminated(s, protected), s
+
+
+def test_long_steps_are_still_taught_in_parts():
+    def norm(text: str) -> str:
+        return " ".join(t for t in re.split(r"[^0-9a-z]+", text.lower()) if t)
+
+    text = norm(" ".join(s.prompt + " " + s.response for s in patch("reasoning_deficit", 2)))
+    for piece in ("when a strong acid is added", "the extra hydrogen ions react with the conjugate "
+                  "base", "which converts the conjugate base into the weak acid"):
+        assert piece in text
+    for step in STEPS:
+        assert " ".join(norm(step).split()[:6]) in text
+
+
+def test_reasoning_deficit_scaffolds_the_chain_in_varied_wordings():
+    samples = patch("reasoning_deficit", 2)
+    opens = [s.prompt for s in samples if s.format == "open"]
+    assert any(p.startswith("Starting from") for p in opens)
+    assert any("missing step" in p for p in opens) and any("what follows" in p for p in opens)
+    assert len({p.split()[0] for p in opens}) >= 5  # not one template with slots refilled
+    mcq = [s for s in samples if s.format == "mcq"]
+    assert all("\n(a) " in s.prompt and "\n(b) " in s.prompt for s in mcq)
+    assert {s.response.split(".")[0] for s in samples if s.format == "tf"} <= {"True", "False"}
+
+
+def test_adjacency_gap_contrasts_the_confused_concept():
+    samples = patch("concept_gap", 3)
+    both = [s for s in samples if "strong base" in s.prompt + s.response
+            and "buffer" in s.prompt + s.response]
+    assert len(both) >= 5
+    assert any(s.format == "tf" and s.response.startswith("False") and "strong base" in s.prompt
+               for s in samples)
+
+
+def test_inversion_gap_teaches_the_direction():
+    samples = patch("concept_gap", 1)
+    assert any("reverses" in s.response and "falls only slightly" in s.response for s in samples)
+    assert any("increases" in s.prompt and "decreases" in s.prompt for s in samples
+               if s.format == "mcq")
+
+
+def test_truncation_gap_contrasts_step_and_conclusion_without_calling_the_step_false():
+    samples = patch("concept_gap", 2)
+    assert any("intermediate step" in s.response and "falls only slightly" in s.response
+               for s in samples)
+    for s in samples:  # the intermediate step is a true fact: never a bare "false" claim
+        assert not (s.format == "tf" and s.response.startswith("False")
+                    and s.prompt.endswith(STEPS[2]))
+
+
+def test_a_small_chain_yields_fewer_samples_rather_than_duplicates():
+    chain = make(Chain, chunk="k2", doc="d1", discipline="chemistry", process="Dilution",
+                 preconditions=[], steps=[Step(text="Water is added.", span=SP),
+                                          Step(text="The concentration drops.", span=SP)])
+    st = make(Statement, chain=chain.key, chunk="k2", doc="d1", discipline="chemistry",
+              subject="water", relation="decreases", object="concentration", quote="q", span=SP,
+              steps=[0, 1])
+    item = make(Item, discipline="chemistry", chain=chain.key, doc="d1", statements=[st.key],
+                concepts=[], variant="conclusion", split="dev", stem="Water is added. Then?",
+                options=[Option(text="The concentration drops.", operator="", reason=""),
+                         Option(text="The concentration rises.", operator="inversion", reason="")],
+                answer=0)
+    d = D.diagnose(item, 1, "ckpt", [], [])
+    samples = D.patch_samples(d, item, chain, [st], [], [], 60, [6, 3, 1], "p.jsonl")
+    counts = [sum(s.format == f for s in samples) for f in D.FORMATS]
+    assert 0 < len(samples) < 60 and all(c <= w for c, w in zip(counts, [36, 18, 6]))
+    assert len({s.prompt for s in samples}) == len(samples)
+
+
+def test_patch_rejects_bad_arguments():
+    d = diagnosis("concept_gap", 3)
+    with pytest.raises(ValueError):
+        D.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, [], 20, [6, 3, 1], "")
+    with pytest.raises(ValueError):
+        D.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, [], 20, [0, 0, 0], "p.jsonl")
+
+
+# --- replay and error rates --------------------------------------------------------------------------
+
+def original(i: int, statements: list[str]) -> Sample:
+    return make(Sample, discipline="chemistry", format="open", prompt=f"Question {i}?",
+                response=f"Answer {i}.", statements=statements, concepts=[], origin="synth",
+                source="")
+
+
+def test_replay_leaves_out_originals_sharing_a_statement_with_the_patch():
+    samples = patch("reasoning_deficit", 2)
+    used = STATEMENTS[0].key
+    originals = [original(i, [used] if i % 3 == 0 else [f"other{i}"]) for i in range(60)]
+    replay = D.replay_samples(originals, samples, 0.5, "seed")
+    assert len(replay) == 10
+    by_key = {o.key: o for o in originals}
+    for r in replay:
+        assert r.origin == "replay" and r.source == "0001-debug.jsonl"
+        assert r.key in by_key and by_key[r.key].prompt == r.prompt  # same content, same key
+        assert used not in r.statements
+    assert replay == D.replay_samples(originals[::-1], samples, 0.5, "seed")  # order-free
+    assert {r.key for r in replay} != {r.key for r in D.replay_samples(originals, samples, 0.5,
+                                                                       "other seed")}
+
+
+def test_replay_count_rounds_and_is_capped_by_the_eligible_pool():
+    samples = patch("reasoning_deficit", 2)
+    originals = [original(i, []) for i in range(5)]
+    assert len(D.replay_samples(originals, samples, 0.5, "s")) == 5
+    assert D.replay_samples(originals, samples, 0.0, "s") == []
+    assert len(D.replay_samples([original(i, []) for i in range(40)], samples[:3], 0.5, "s")) == 2
+
+
+def test_error_rates_per_discipline():
+    ps = probes()
+    d1 = D.diagnose(ITEM, 1, "ckpt", ps, [True] * len(ps))
+    d2 = D.diagnose(ITEM, 2, "ckpt", ps, [True] * len(ps))  # same item: counted once
+    rates = D.error_rates([d1, d2], {"chemistry": 4, "physics": 10, "history": 0})
+    assert rates == {"chemistry": 0.25, "history": 0.0, "physics": 0.0}
+    with pytest.raises(ValueError):
+        D.error_rates([d1], {"physics": 3})

@@ -1,0 +1,337 @@
+"""The offline ``heuristic`` extractor: segmentation, L3 chains, L2 relation patterns, L1 canonicalisation,
+determinism, zero orphans, speed; and a smoke run over the shared OpenStax sample when it is present."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from proda.config import ExtractConfig
+from proda.errors import UsageError
+from proda.extract import Extractor, get_extractor
+from proda.extract import canon, relations
+from proda.extract.segment import segment, sentences
+from proda.records import RELATIONS, Chain, Chunk, Concept, Document, Span, Statement, make
+
+OPENSTAX = Path("/work/shared/corpus/openstax")
+
+PREFACE = "# Notes\n\nThis preface is here so that chunk offsets are not zero.\n\n"
+PROSE = """# Enzymes and energy
+
+An enzyme is a protein that speeds up chemical reactions. Enzymes lower the activation energy of a \
+reaction. Therefore, the reaction rate increases. Higher temperature increases the kinetic energy of \
+molecules. As a result, the molecules collide more often.
+
+Deoxyribonucleic acid (DNA) is a molecule that stores genetic information. The nucleus is part of the \
+eukaryotic cell. DNA consists of two strands of nucleotides. Transcription precedes translation. \
+Transcription requires RNA polymerase.
+
+## Cells at work
+
+Mitochondria produce ATP in the cell. ATP enables muscle contraction. Cyanide blocks cellular \
+respiration, so the cells die. Chronic stress leads to high blood pressure. The inflammation is caused \
+by bacterial toxins.
+
+The gas expands because its temperature rises. When the gas expands, the pressure on the piston drops. \
+Friction reduces the speed of the cart. Vaccination prevents infection. Insulin is a hormone. It \
+lowers the level of blood sugar.
+"""
+
+
+def _doc_and_chunk(text: str, prefix: str = PREFACE, discipline: str = "biology") -> tuple[Document, Chunk]:
+    full = prefix + text
+    doc = make(Document, discipline=discipline, path=f"{discipline}/notes.md", title="Notes", text=full,
+               source_hash="0" * 32, words=len(full.split()))
+    start = len(prefix)
+    chunk = make(Chunk, doc=doc.key, discipline=discipline, index=0, span=Span(start=start, end=len(full)),
+                 text=full[start:])
+    return doc, chunk
+
+
+def _extract(chunks: list[Chunk], cfg: ExtractConfig | None = None):
+    ex = get_extractor("heuristic")
+    cfg = cfg or ExtractConfig()
+    chains = [c for chunk in chunks for c in ex.chains(chunk, cfg)]
+    statements = [s for c in chains for s in ex.statements(c, cfg)]
+    by_discipline: dict[str, list[Statement]] = {}
+    for s in statements:
+        by_discipline.setdefault(s.discipline, []).append(s)
+    concepts = [c for d in sorted(by_discipline) for c in ex.concepts(d, by_discipline[d])]
+    return chains, statements, concepts
+
+
+def _check_invariants(doc_text: dict[str, str], chains: list[Chain], statements: list[Statement],
+                      concepts: list[Concept], cfg: ExtractConfig) -> None:
+    chain_keys = {c.key for c in chains}
+    stmt_keys = {s.key for s in statements}
+    assert len(chain_keys) == len(chains) and len(stmt_keys) == len(statements)
+    for chain in chains:
+        assert cfg.min_steps <= len(chain.steps) <= cfg.max_steps
+        assert chain.process and chain.preconditions
+        for step in chain.steps:
+            assert doc_text[chain.doc][step.span.start:step.span.end] == step.text
+    for s in statements:
+        assert s.chain in chain_keys  # zero orphans
+        assert s.relation in RELATIONS
+        assert s.subject and s.object and s.subject != s.object
+        assert doc_text[s.doc][s.span.start:s.span.end] == s.quote
+        assert s.steps and all(0 <= i for i in s.steps)
+    assert {s.chain for s in statements} == chain_keys  # every chain yields a statement
+    for c in concepts:
+        assert c.statements and set(c.statements) <= stmt_keys  # every concept has a parent
+        assert c.statements == sorted(c.statements) and c.name and c.aliases and c.category and c.definition
+
+
+# --- segmentation ------------------------------------------------------------------------------
+
+
+def test_segment_offsets_headings_code_and_lists():
+    text = ("# Title\n\nThe U.S. economy grew by 3.5 percent. Dr. Smith said so.\n\n## Sub\n\n"
+            "- First item here.\n- Second item (see [Figure].) Next sentence.\n\n```\nx = 1. y = 2.\n```\n\n"
+            "Table: a | b\n1 | 2\n\nA hard-wrapped line that goes on for quite a while without\n"
+            "stopping at all. Then it ends.\n")
+    found = segment(text)
+    for sentence, start, end in found:
+        assert text[start:end] == sentence
+        assert not sentence.startswith("#") and "x = 1" not in sentence and " | " not in sentence
+    texts = [s for s, _, _ in found]
+    assert "The U.S. economy grew by 3.5 percent." in texts
+    assert any(s.startswith("A hard-wrapped line") and s.endswith("at all.") for s in texts)
+    assert [s.heading for s in sentences(text)][0] == "Title"
+
+
+# --- L3 chains ---------------------------------------------------------------------------------
+
+
+def test_chains_have_steps_with_document_spans():
+    doc, chunk = _doc_and_chunk(PROSE)
+    cfg = ExtractConfig()
+    chains = get_extractor("heuristic").chains(chunk, cfg)
+    assert len(chains) >= 4  # several chains from ~1200 characters of prose
+    for chain in chains:
+        assert 2 <= len(chain.steps) <= cfg.max_steps
+        assert chain.chunk == chunk.key and chain.doc == doc.key and chain.discipline == "biology"
+        for step in chain.steps:
+            assert doc.text[step.span.start:step.span.end] == step.text
+            assert step.span.start >= chunk.span.start
+    conclusions = {c.steps[-1].text for c in chains}
+    assert "As a result, the molecules collide more often." in conclusions
+    assert any(c.process == "enzyme" for c in chains)
+    # a "when" clause is a precondition
+    assert any("When the gas expands" in p for c in chains for p in c.preconditions)
+
+
+def test_chain_length_follows_config():
+    _, chunk = _doc_and_chunk(PROSE)
+    cfg = ExtractConfig(min_steps=3, max_steps=3)
+    for chain in get_extractor("heuristic").chains(chunk, cfg):
+        assert len(chain.steps) == 3
+
+
+def test_single_causal_sentence_still_gives_a_chain():
+    _, chunk = _doc_and_chunk("The river flooded the valley because the dam failed after weeks of rain.\n")
+    chains = get_extractor("heuristic").chains(chunk, ExtractConfig())
+    assert len(chains) == 1
+    cause, effect = (s.text for s in chains[0].steps)
+    assert cause == "the dam failed after weeks of rain" and effect == "The river flooded the valley"
+
+
+def test_non_prose_chunk_gives_no_chain():
+    _, chunk = _doc_and_chunk("# Heading only\n\n```\nprint(1)\n```\n\nx = 3\n")
+    assert get_extractor("heuristic").chains(chunk, ExtractConfig()) == []
+
+
+# --- L2 statements -----------------------------------------------------------------------------
+
+PATTERNS = [
+    ("Smoking causes lung cancer.", ("Smoking", "causes", "lung cancer")),
+    ("An increase in temperature leads to a higher reaction rate.",
+     ("increase in temperature", "causes", "higher reaction rate")),
+    ("The inflammation is caused by bacterial toxins.", ("bacterial toxins", "causes", "inflammation")),
+    ("An enzyme is a protein that speeds up chemical reactions.", ("enzyme", "is_a", "protein")),
+    ("An enzyme is a protein that speeds up chemical reactions.",
+     ("enzyme", "defined_as", "protein that speeds up chemical reactions")),
+    ("A virus is a type of infectious agent.", ("virus", "is_a", "infectious agent")),
+    ("The energy of motion is called kinetic energy.", ("kinetic energy", "defined_as", "energy of motion")),
+    ("The nucleus is part of the eukaryotic cell.", ("nucleus", "part_of", "eukaryotic cell")),
+    ("Transcription requires RNA polymerase.", ("Transcription", "requires", "RNA polymerase")),
+    ("Exercise increases the heart rate.", ("Exercise", "increases", "heart rate")),
+    ("Higher interest rates raise the cost of borrowing.", ("Higher interest rates", "increases", "cost of borrowing")),
+    ("Pressure increases with depth.", ("depth", "increases", "Pressure")),
+    ("Friction reduces the speed of the cart.", ("Friction", "decreases", "speed of the cart")),
+    ("Carbon monoxide lowers the oxygen capacity of blood.", ("Carbon monoxide", "decreases", "oxygen capacity of blood")),
+    ("Insulin enables the uptake of glucose.", ("Insulin", "enables", "uptake of glucose")),
+    ("Tariffs allow domestic producers to raise prices.", ("Tariffs", "enables", "domestic producers")),
+    ("Vaccination prevents infection.", ("Vaccination", "prevents", "infection")),
+    ("Cyanide blocks cellular respiration.", ("Cyanide", "prevents", "cellular respiration")),
+    ("Transcription precedes translation.", ("Transcription", "precedes", "translation")),
+    ("Mitochondria produce ATP.", ("Mitochondria", "produces", "ATP")),
+    ("The reaction releases heat.", ("reaction", "produces", "heat")),
+    ("Water consists of hydrogen and oxygen.", ("Water", "consists_of", "oxygen")),
+    ("A molecule of glucose is made of carbon, hydrogen, and oxygen.", ("molecule of glucose", "consists_of", "carbon")),
+    ("The gas expands because its temperature rises.", ("temperature", "causes", "gas")),
+    ("Heat expands the gas, which causes the pressure to rise.", ("gas", "causes", "pressure")),
+]
+
+
+@pytest.mark.parametrize("sentence,expected", PATTERNS)
+def test_relation_patterns(sentence, expected):
+    assert relations.Triple(*expected) in relations.sentence_triples(sentence)
+
+
+def test_negated_and_noun_uses_are_not_relations():
+    assert relations.sentence_triples("Mutations do not cause immunity.") == []
+    assert relations.sentence_triples("The cause of the fire was never found.") == []
+    assert relations.sentence_triples("Energy takes many forms.") == []
+
+
+def test_cross_sentence_links():
+    assert relations.link_triples("The temperature of the gas rises.", "Therefore, the pressure increases.") == [
+        relations.Triple("temperature of the gas", "causes", "pressure")]
+    assert relations.link_triples("The pressure rises.", "This is because the molecules move faster.") == [
+        relations.Triple("molecules", "causes", "pressure")]
+
+
+def test_statements_cover_every_chain_and_use_windows():
+    doc, chunk = _doc_and_chunk(PROSE)
+    cfg = ExtractConfig()
+    chains, statements, concepts = _extract([chunk], cfg)
+    _check_invariants({doc.key: doc.text}, chains, statements, concepts, cfg)
+    triples = {(s.subject, s.relation, s.object) for s in statements}
+    assert ("Enzymes", "causes", "reaction rate") in triples  # "X ... Therefore, Y" across two steps
+    assert ("Cyanide", "prevents", "cellular respiration") in triples
+    assert ("Mitochondria", "produces", "ATP") in triples
+    assert ("ATP", "enables", "muscle contraction") in triples
+    assert ("Insulin", "decreases", "level of blood sugar") in triples  # "It" resolved to the previous step
+    for s in statements:
+        chain = next(c for c in chains if c.key == s.chain)
+        assert max(s.steps) < len(chain.steps) and len(s.steps) <= cfg.window
+        assert s.quote in {chain.steps[i].text for i in s.steps}
+
+
+def test_fallback_related_to_only_when_nothing_matches():
+    _, chunk = _doc_and_chunk("The old harbour town sits on a rocky coast. Fishing boats fill its narrow harbour.\n")
+    cfg = ExtractConfig()
+    ex = get_extractor("heuristic")
+    chains = ex.chains(chunk, cfg)
+    assert chains
+    statements = [s for c in chains for s in ex.statements(c, cfg)]
+    assert statements and all(s.relation == "related_to" for s in statements)
+    _, typed = _doc_and_chunk(PROSE)
+    typed_statements = [s for c in ex.chains(typed, cfg) for s in ex.statements(c, cfg)]
+    for chain_key in {s.chain for s in typed_statements}:
+        mine = [s for s in typed_statements if s.chain == chain_key]
+        windows = {tuple(s.steps) for s in mine}
+        for window in windows:  # related_to never sits beside a typed relation of the same window
+            rels = {s.relation for s in mine if tuple(s.steps) == window}
+            assert "related_to" not in rels or rels == {"related_to"}
+
+
+# --- L1 concepts -------------------------------------------------------------------------------
+
+
+def test_canonical_forms():
+    assert canon.canonical("The Enzymes") == canon.canonical("enzyme") == "enzyme"
+    assert canon.canonical("rates of reaction") == "rate of reaction"
+    assert canon.canonical("an “analysis”.") == canon.canonical("analyses") == "analysis"
+    assert canon.canonical("batteries") == "battery" and canon.canonical("gases") == "gas"
+    assert canon.canonical("DNA") == "DNA" and canon.canonical("ATPs") == "ATP" and canon.canonical("pH") == "pH"
+    assert canon.canonical("species") == "species" and canon.canonical("process") == "process"
+    assert canon.canonical("two strands of nucleotides") == "strand of nucleotides"
+    assert canon.abbreviations("Deoxyribonucleic acid (DNA) is a molecule.") == {"DNA": "deoxyribonucleic acid"}
+    assert canon.abbreviations("as shown in (a) and (b).") == {}
+    assert canon.category("rate of reaction") == "quantity"
+    assert canon.category("newton's law") == "law/principle"
+    assert canon.category("photosynthesis") == "process"
+    assert canon.category("mitochondrion") != "quantity"
+
+
+def test_concepts_merge_variants_and_trace_to_statements():
+    doc, chunk = _doc_and_chunk(PROSE)
+    chains, statements, concepts = _extract([chunk])
+    by_name = {c.name: c for c in concepts}
+    enzyme = by_name["enzyme"]
+    assert {"enzyme", "Enzymes"} <= set(enzyme.aliases)  # article + plural merged
+    assert enzyme.definition == "An enzyme is a protein that speeds up chemical reactions."
+    assert enzyme.category == "structure"
+    dna = by_name["deoxyribonucleic acid"]  # abbreviation merged with its expansion
+    assert "DNA" in dna.aliases and "Deoxyribonucleic acid" in dna.aliases
+    assert "DNA" not in by_name
+    assert dna.definition.startswith("Deoxyribonucleic acid (DNA) is a molecule")
+    stmt = {s.key: s for s in statements}
+    for concept in concepts:
+        for key in concept.statements:
+            s = stmt[key]
+            assert concept.name in {canon.canonical(s.subject), canon.canonical(s.object),
+                                    "deoxyribonucleic acid"}
+    assert sorted(c.name for c in concepts) == [c.name for c in concepts]
+
+
+# --- determinism, registry, speed ---------------------------------------------------------------
+
+
+def _encode(records) -> bytes:
+    return msgspec.msgpack.encode(records)
+
+
+def test_deterministic_byte_for_byte():
+    _, chunk = _doc_and_chunk(PROSE)
+    first = _extract([chunk])
+    second = _extract([chunk])
+    assert [_encode(part) for part in first] == [_encode(part) for part in second]
+    # concepts do not depend on the order statements arrive in
+    ex = get_extractor("heuristic")
+    statements = list(first[1])
+    random.Random(7).shuffle(statements)
+    assert _encode(ex.concepts("biology", statements)) == _encode(first[2])
+
+
+def test_registry():
+    ex = get_extractor("heuristic")
+    assert isinstance(ex, Extractor) and ex.name == "heuristic" and ex.version
+    with pytest.raises(UsageError) as err:
+        get_extractor("heuristc")
+    assert "heuristic" in str(err.value)
+
+
+def test_speed_well_under_budget():
+    # ~300 kB of prose; the budget is 10 s per MB, we expect well under a second here
+    _, chunk = _doc_and_chunk(PROSE * 250, prefix="")
+    cfg = ExtractConfig()
+    ex = get_extractor("heuristic")
+    started = time.perf_counter()
+    chains = ex.chains(chunk, cfg)
+    statements = [s for c in chains for s in ex.statements(c, cfg)]
+    ex.concepts("biology", statements)
+    assert time.perf_counter() - started < 10.0 * len(chunk.text) / 1e6  # < 10 s per MB
+
+
+# --- the shared OpenStax sample (read at test time, never copied) --------------------------------
+
+
+@pytest.mark.skipif(not OPENSTAX.is_dir(), reason="shared OpenStax corpus not present")
+def test_openstax_sample():
+    cfg = ExtractConfig()
+    ex = get_extractor("heuristic")
+    picked = [sorted((OPENSTAX / d).glob("*.txt"))[0] for d in ("biology", "economics", "history")
+              if (OPENSTAX / d).is_dir() and any((OPENSTAX / d).glob("*.txt"))]
+    assert picked
+    texts: dict[str, str] = {}
+    chains: list[Chain] = []
+    for path in picked:
+        text = path.read_text(encoding="utf-8")
+        doc, chunk = _doc_and_chunk(text, prefix="", discipline=path.parent.name)
+        texts[doc.key] = doc.text
+        mine = ex.chains(chunk, cfg)
+        assert len(mine) >= 5, path.name
+        chains += mine
+    statements = [s for c in chains for s in ex.statements(c, cfg)]
+    concepts = [c for d in sorted({s.discipline for s in statements})
+                for c in ex.concepts(d, [s for s in statements if s.discipline == d])]
+    _check_invariants(texts, chains, statements, concepts, cfg)
+    typed = sum(s.relation != "related_to" for s in statements)
+    assert typed >= len(statements) // 5
