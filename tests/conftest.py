@@ -14,21 +14,30 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-PROSE = (
-    "Heat flows from a hot body to a cold body because molecules in the hot body move faster. "
-    "The faster molecules collide with slower ones, which transfers kinetic energy. "
-    "As a result, the temperature of the cold body increases, so the two bodies approach equilibrium. "
-    "Therefore thermal equilibrium is reached when no net energy flows between the bodies. "
-    "Conduction is a process that transfers heat through direct contact between particles. "
-    "A metal conducts heat well because free electrons carry energy quickly through the lattice. "
-    "Insulation reduces heat loss because trapped air decreases conduction. "
-)
+SENTENCES = [
+    "{T} heat flows from a hot body to a cold body because molecules in the hot {t} body move faster.",
+    "The faster {t} molecules collide with slower ones, which transfers kinetic energy to the {t} sample.",
+    "As a result, the temperature of the cold {t} body increases, so the two bodies approach equilibrium.",
+    "Therefore {t} equilibrium is reached when no net energy flows between the {t} bodies.",
+    "{T} conduction is a process that transfers heat through direct contact between {t} particles.",
+    "A {t} metal conducts heat well because free electrons carry energy quickly through the {t} lattice.",
+    "{T} insulation reduces heat loss because trapped air decreases conduction in the {t} wall.",
+    "Convection in the {t} fluid requires a temperature difference, which causes density differences.",
+    "Warm {t} fluid rises because it is less dense, so cooler {t} fluid sinks and a current forms.",
+]
 
 
 def doc(topic: str, n: int = 3) -> str:
-    """A small explanatory document that passes the quality filter."""
-    body = "\n\n".join(PROSE.replace("heat", f"{topic} heat", 1) for _ in range(n))
-    return f"# {topic.title()}\n\n{body}\n"
+    """A small explanatory document that passes the quality filter; topics make texts distinct."""
+    import zlib
+
+    seed = zlib.crc32(topic.encode())
+    paragraphs = []
+    for p in range(n):
+        order = sorted(range(len(SENTENCES)), key=lambda i: (i * 7 + seed + p) % len(SENTENCES))
+        paragraphs.append(" ".join(SENTENCES[i].format(t=f"{topic}{p}", T=f"{topic.title()}{p}")
+                                   for i in order[:7]))
+    return f"# {topic.title()}\n\n" + "\n\n".join(paragraphs) + "\n"
 
 
 def gen(root: Path, tree: dict) -> None:

@@ -112,7 +112,8 @@ def test_items_keep_provenance_and_shape():
         assert all(o.reason for o in item.options if o.operator)
     assert answer(items[0]) == BUFFER.steps[-1].text
     assert "decreases only slightly" not in items[0].stem  # the conclusion is what is asked
-    assert "[missing]" in items[1].stem and BUFFER.steps[-1].text in items[1].stem
+    # the middle variant hides the step it asks for and the conclusion (offered as truncation)
+    assert "[missing]" in items[1].stem and BUFFER.steps[-1].text not in items[1].stem
 
 
 def test_middle_variant_needs_three_steps_and_the_setting():
@@ -175,13 +176,13 @@ def test_inversion_swaps_subject_and_object_or_negates_when_no_polarity_word():
     assert inv.text == "The salt does dissolve." and "negation" in inv.reason
 
 
-def test_truncation_offers_the_intermediate_step_closest_in_length():
+def test_truncation_offers_an_intermediate_step_the_stem_does_not_show():
     item = conclusion(buffer_items())
     distractor = option(item, "truncation")
     intermediate = [s.text for s in BUFFER.steps[:-1]]
     assert distractor.text in intermediate
-    closest = min(intermediate, key=lambda t: abs(len(t) - len(answer(item))))
-    assert distractor.text == closest
+    # not copyable from the stem: a scorer cannot prefer it by repeating its context
+    assert distractor.text not in item.stem
     assert "intermediate step" in distractor.reason and "not its conclusion" in distractor.reason
 
 

@@ -35,7 +35,7 @@ def test_edit_one_document_rebuilds_only_its_chunks(make_project):
     (project.corpus / "physics" / "a.md").write_text(doc("alpha prime", 4))
     result = build(Project.at(project.root), until="chunk")
     docs = [d for d in load_shard(project.build, "ingest", "physics") if type(d).__name__ == "Document"]
-    edited = next(d for d in docs if d.path == "a.md")
+    edited = next(d for d in docs if d.path == "physics/a.md")
     own = [c for c in load_shard(project.build, "chunk", "physics") if c.doc == edited.key]
     total = sum(1 for d in ("physics", "biology") for _ in load_shard(project.build, "chunk", d))
     assert result["stages"]["chunk"]["built"] == len(own)

@@ -134,6 +134,7 @@ def _tiny_model(out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_lm_eval_runs_the_exported_task(tmp_path):
     pytest.importorskip("lm_eval")
     model = _tiny_model(tmp_path / "model")

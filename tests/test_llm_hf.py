@@ -19,14 +19,17 @@ def tiny_model(folder: Path, chat_template: bool = True) -> Path:
     """A random-initialised 2-layer Llama and a word-level tokenizer, saved with save_pretrained.
 
     Head size 64: vLLM's CPU attention rejects 16."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
     import torch
 
-    words = "the a answer is yes no json schema question cell energy water heat { } : \" , user system"
-    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator([words] * 4, trainers.WordLevelTrainer(special_tokens=["<unk>", "<s>", "</s>", "<pad>"]))
+    # byte-level BPE: every string (JSON included) has a spelling, as structured decoding needs
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    corpus = ['{"answer": "yes"}', '{"answer": "no"}', "the question is water heat energy cell"] * 8
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
                                    pad_token="<pad>")
     if chat_template:

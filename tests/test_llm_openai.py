@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_openai import FakeOpenAI, messages_id  # noqa: E402
+from fake_openai import FakeOpenAI  # noqa: E402
 
 from proda.config import ExtractConfig, LLMConfig  # noqa: E402
 from proda.errors import StageError, UsageError  # noqa: E402

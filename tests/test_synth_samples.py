@@ -223,3 +223,22 @@ def test_allocate_budget_uniform_and_error_proportional():
     assert allocate_budget(["a", "b"], 10, {"a": 0.0, "b": 0.0}, "error") == {"a": 5, "b": 5}
     with pytest.raises(UsageError):
         allocate_budget(["a"], 10, None, "random")
+
+
+def test_long_source_definitions_are_clipped_and_restated_never_copied():
+    long_def = ("A buffer is a solution that resists changes in pH when small amounts of acid or base "
+                "are added to it in the laboratory.")
+    concepts = [c for c in B_CONCEPTS if c.name != "buffer"] + [
+        concept("chemistry", "buffer", "solution", long_def, B_STMTS),
+        concept("chemistry", "hydrogen ions", "chemical species",  # mentions, does not define
+                "The added hydrogen ions react with the conjugate base in the buffer.", B_STMTS)]
+    unit = window_units(B_STMTS, 2)[3]
+    assert unit[0].subject == "buffer"
+    for mix in ([1, 0, 0], [0, 1, 0], [0, 0, 1]):
+        sample = samples_for_window(unit, concepts, SynthConfig(mix=mix), "chemistry")[0]
+        assert "Buffer can be described as a solution that resists changes in pH" in sample.response
+        source = " ".join(re.findall(r"\w+", long_def.lower()))
+        text = re.findall(r"\w+", (sample.prompt + " " + sample.response).lower())
+        assert not any(" ".join(text[i:i + CFG.ngram]) in source for i in range(len(text) - CFG.ngram + 1))
+    open_ = samples_for_window(window_units(B_STMTS, 2)[1], concepts, SynthConfig(mix=[1, 0, 0]), "chemistry")[0]
+    assert "react with the conjugate base" not in open_.response  # a mention is not a definition

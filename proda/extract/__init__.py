@@ -27,9 +27,6 @@ from ..records import Chain, Chunk, Concept, Statement
 
 @runtime_checkable
 class Extractor(Protocol):
-    name: str
-    version: str  # bump when the output for the same input changes (part of the stage recipe)
-
     def chains(self, chunk: Chunk, cfg: ExtractConfig) -> list[Chain]:
         """L3: reasoning chains from one chunk."""
         ...

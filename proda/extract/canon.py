@@ -31,6 +31,7 @@ _IRREGULAR = {
     "series": "series", "means": "means", "news": "news", "heroes": "hero", "potatoes": "potato",
     "tomatoes": "tomato", "volcanoes": "volcano", "echoes": "echo", "vetoes": "veto", "torpedoes": "torpedo",
     "bases": "base", "data": "data", "media": "media", "people": "people", "cacti": "cactus",
+    **{w: w for w in "herpes measles mumps rabies diabetes scabies feces caries rickets shingles".split()},
 }
 _KEEP_S = ("ss", "us", "is", "ics", "ous", "sis", "ys")
 
@@ -55,9 +56,10 @@ _NUMBERS = frozenset("one two three four five six seven eight nine ten twelve hu
 
 
 def _keeps_case(word: str) -> bool:
+    """Acronyms, symbols and single capitals keep their case: DNA, pH, CO₂, T (cell), X (ray)."""
     letters = [c for c in word if c.isalpha()]
     return len(letters) >= 2 and any(c.isupper() for c in letters[1:]) or (
-        len(letters) == 1 and any(c.isdigit() or c in "₀₁₂₃₄₅₆₇₈₉" for c in word) and word[0].isupper())
+        len(letters) == 1 and word[0].isupper() and word not in {"A", "I"})
 
 
 @functools.lru_cache(maxsize=65536)

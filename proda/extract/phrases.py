@@ -42,7 +42,8 @@ ADVERBS = _words("""also only even just often usually typically generally then t
     always sometimes very quite rather mostly largely mainly primarily directly indirectly further
     actually really simply already however instead eventually ultimately finally first second
     third next later now soon again hence consequently accordingly essentially certainly probably
-    perhaps possibly likely furthermore moreover additionally lastly last note namely overall out up down off away back""")
+    perhaps possibly likely furthermore moreover additionally lastly last note namely overall
+    out up down off away back""")
 NOT_ADVERB_LY = _words("""family supply assembly monopoly reply ally italy july anomaly butterfly jelly
     belly rally poly fly holy ugly early only oily apply rely imply comply multiply""")
 NOT_VERB_ED = _words("speed hundred indeed seed breed greed kindred need bed red shed feed reed weed bleed")
@@ -110,7 +111,7 @@ def _inflect(base: str) -> set[str]:
 VERB_FORMS = frozenset(set().union(*(_inflect(v) for v in _BASE_VERBS)) | set(_IRREGULAR))
 STOP = DETERMINERS | PRONOUNS | PREPOSITIONS | CONJUNCTIONS | CLAUSE_WORDS | AUX | NEGATIONS | ADVERBS
 
-_TOKEN = re.compile(r"[^\W_]+(?:[-'’./][^\W_]+)*|[,;:()\[\]{}—–!?\"“”]")
+_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|[^\W_]+(?:[-'’./][^\W_]+)*|[,;:()\[\]{}—–!?\"“”]")
 _PAREN = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _PUNCT_BOUNDARY = frozenset(",;:()[]{}—–!?\"“”")
 
@@ -161,6 +162,7 @@ def is_adverb(low: str) -> bool:
 
 
 _PERSONAL = _words("we you i they he she")
+_NUMBER_WORDS = _words("one two three four five six seven eight nine ten")
 # determiners that open a new noun phrase (so the word before them, if a content word, was a verb)
 NP_OPENERS = _words("a an the this these those its their his her our your my some many several each every no another")
 
@@ -168,15 +170,17 @@ NP_OPENERS = _words("a an the this these those its their his her our your my som
 def is_verb(low: str, prev: str | None, nxt: str | None = None) -> bool:
     """Whether a token is (probably) a finite verb, given the previous (and next) token, lowercase.
     A noun-verb word ("supply", "heat") followed by another content word is a compound noun."""
-    if nxt is not None and (low in _NOUNISH or low[:-1] in _NOUNISH) and nxt not in STOP and not is_adverb(nxt):
-        return False
+    if nxt is not None and (low in _NOUNISH or low[:-1] in _NOUNISH) and (
+            nxt == "of" or nxt not in STOP and not is_adverb(nxt)):
+        return False  # "supply curve", "form of"
     if low in AUX or ((prev in _PERSONAL or prev in AUX) and low not in STOP):
         return True
-    if prev in {"this", "that", "it", "which", "who"} and low.endswith(("s", "ed")) and low in VERB_FORMS:
-        return True  # "this causes", "that formed": a pronoun subject, not "these changes"
+    if prev in {"this", "that", "it", "which", "who"} and low.endswith(("s", "ed")) and (
+            low in VERB_FORMS or prev in {"which", "who"} and len(low) > 3 and not low.endswith(("ss", "us", "is"))):
+        return True  # "this causes", "who introduces": a pronoun subject, not "these changes"
     if prev in {"these", "those", "they", "we"} and low.endswith("ed"):
         return True
-    after_modifier = prev is None or prev in DETERMINERS or prev in PREPOSITIONS
+    after_modifier = prev is None or prev in DETERMINERS or prev in PREPOSITIONS or prev in _NUMBER_WORDS
     if low in VERB_FORMS:
         return not after_modifier
     if low.endswith("ed") and len(low) >= 5 and low not in NOT_VERB_ED:
@@ -191,6 +195,10 @@ def clean(toks: Sequence[Tok], text: str) -> str:
                     or (is_adverb(toks[0].low) and len(toks) > 1)):
         # "one of the", "some of the": the quantity word and its "of" go too
         toks = toks[2:] if len(toks) > 2 and toks[1].low == "of" and toks[0].low in DETERMINERS else toks[1:]
+    while len(toks) > 1 and toks[0].low[:1].isdigit() and toks[0].low.replace(",", "").replace(".", "").isdigit():
+        toks = toks[1:]  # "150 globular clusters": the count is no part of the name
+    if len(toks) > 1 and toks[0].low == "one" and toks[1].low != "of":
+        toks = toks[1:]  # "one form of B cells"
     if len(toks) > 2 and toks[0].low in {"one", "part", "most", "some", "each"} and toks[1].low == "of":
         toks = toks[2:]
         while toks and toks[0].low in DETERMINERS:
@@ -240,7 +248,8 @@ def subject(text: str, toks: Sequence[Tok] | None = None, need_verb: bool = Fals
             verb = True
             break
         if out and prev not in STOP and _looks_finite(t.low) and j + 1 < len(toks) and (
-                toks[j + 1].low in DETERMINERS or toks[j + 1].low in {"so", "not", "also"} or is_adverb(toks[j + 1].low)):
+                toks[j + 1].low in DETERMINERS or toks[j + 1].low in {"so", "not", "also"}
+                or is_adverb(toks[j + 1].low)):
             verb = True
             break  # "the demand curve shifts to ...": an unknown verb in the 3rd person
         out.append(t)
@@ -262,7 +271,7 @@ _TRAILING = _words("due prior according owing relative compared thanks regardles
 _NOUNISH = _words("""use change form result increase decrease release need cause supply demand work
     control trade rule study test measure act turn set run rise fall drop spread shape face lack
     share state heat cost benefit charge offer return support design process record place vote
-    structure order rate function view deal question label""")
+    structure order rate function view deal question label filter target host process""")
 _OPENERS = _words("""therefore thus so hence consequently accordingly however moreover furthermore
     also then next finally first second third lastly in addition similarly likewise instead
     meanwhile indeed yet still now here""")
@@ -358,8 +367,9 @@ def head_object(right: str) -> str:
         nxt = toks[j + 1].low if j + 1 < len(toks) else ""
         if t.low == "to" and (nxt in VERB_FORMS or nxt in AUX or nxt in _words("be have")):
             break
-        if out and (t.low in AUX or t.low.endswith("ed") and is_verb(t.low, prev)):
-            break
+        if out and (t.low in AUX or t.low.endswith("ed") and is_verb(t.low, prev)
+                    or nxt in NP_OPENERS and is_verb(t.low, prev, nxt) or _looks_finite(t.low) and nxt in NP_OPENERS):
+            break  # "a woman [changes] the probability"
         if len(out) > MAX_WORDS + 2:
             break
         out.append(t)
@@ -392,8 +402,10 @@ def head_objects(right: str) -> list[str]:
     if len(groups) < 2 or len(groups) > 5 or not separators or separators[len(groups) - 2] not in {"and", "or"}:
         return [first]
     parts = [clean(g, right) for g in groups]
-    if not all(parts) or len(parts[0].split()) > 4:
-        return [first]
+    if not all(parts) or any(len(p.split()) > 3 for p in parts):
+        return [first]  # long parts are clauses ("a barrier, and its ions neutralize acid"), not a list
+    if len(parts[-1].split()) > 1 and all(len(g) == 1 for g in groups[:-1]):
+        return [parts[-1]]  # "anxious, withdrawn, and unhappy kids": adjectives of one noun
     return parts
 
 

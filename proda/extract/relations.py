@@ -47,7 +47,7 @@ _PATTERNS: list[tuple[str, str, bool]] = [
     (rf"{_BE}\s+(?:an?\s+|the\s+|one\s+)?(?:integral\s+|major\s+|key\s+|important\s+|essential\s+|central\s+)?"
      r"(?:part|parts|component|components|constituent|constituents|section|portion|subunit|region|members?)\s+of"
      r"|(?:forms?|formed)\s+(?:an?\s+)?(?:integral\s+)?part\s+of|belongs?\s+to|belonged\s+to"
-     rf"|{_BE}\s+(?:contained|located|found)\s+(?:with)?in", "part_of", False),
+     rf"|{_BE}\s+(?:contained|located)\s+(?:with)?in", "part_of", False),
     (rf"{_BE}\s+(?:an?\s+|one\s+)?(?:specific\s+|special\s+|particular\s+|common\s+)?(?:type|kind|form|class"
      r"|category|example|variety|subset|subtype|instance|sort|branch)s?\s+of", "is_a", False),
     (rf"{_BE}\s+(?:composed|made(?:\s+up)?|comprised)\s+of|consists?\s+of|consisted\s+of|comprises?|comprised"
@@ -84,6 +84,8 @@ _VERBS = re.compile(r"(?<![\w-])(?:" + "|".join(f"(?P<p{i}>{p})" for i, (p, _, _
 _TRIGGERS = frozenset(w[:4] for src, _, _ in _PATTERNS
                       for w in re.findall(r"(?:^|\||\(\?:)([a-z]+)", src.replace(_BE, "(?:is|are|was|were|has|have)")))
 _WORD_START = re.compile(r"(?<![\w-])[A-Za-z]+")
+_LAST_WORD = re.compile(r"(\w+)\W*$")
+_PERFECT = frozenset("has have had is are was were be been being".split())
 _DEFINING = re.compile(r"\s*(?:that|which|who|whose|in\s+which|where|used|consisting|characterized|"
                        r"composed|made)\b", re.IGNORECASE)
 _DEF_END = re.compile(r"[,;:.()!?]|\s[—–]\s")
@@ -161,6 +163,9 @@ def sentence_triples(sentence: str, context: str = "") -> list[Triple]:
         index = int(m.lastgroup[1:])
         _, relation, reverse = _PATTERNS[index]
         left, right = sentence[:m.start()], sentence[m.end():]
+        before = _LAST_WORD.search(left)
+        if before and before.group(1).lower() in _PERFECT and not re.match(r"\w+(?:ed|en|ing)\b", m.group()):
+            continue  # "has lower readings": after "has"/"is" a base form is an adjective, not the verb
         subj = P.tail_subject(left)
         if subj is None:
             continue
@@ -173,6 +178,8 @@ def sentence_triples(sentence: str, context: str = "") -> list[Triple]:
             objects = P.head_objects(right)
         if not objects or not usable(subj):
             continue
+        if relation == "is_a" and re.match(r"\w{3,}(?:ed|ing)\b", objects[0]):
+            continue  # "surveys were conducted asking voters who": a passive, not a class
         for s_part in split_coordination(subj):
             for o_part in objects:
                 if usable(o_part) and s_part.lower() != o_part.lower():
@@ -190,15 +197,13 @@ def sentence_triples(sentence: str, context: str = "") -> list[Triple]:
     return out
 
 
-_SUCH_AS = re.compile(r",?\s+(?:such\s+as|including|especially|particularly|like)\s+", re.IGNORECASE)
+_SUCH_AS = re.compile(r",?\s+(?:such\s+as|including)\s+", re.IGNORECASE)
 
 
 def _hearst(sentence: str) -> list[Triple]:
     """"diseases such as smallpox and measles" -> smallpox is_a disease, measles is_a disease."""
     out: list[Triple] = []
     for m in _SUCH_AS.finditer(sentence):
-        if m.group().strip().lower() in {"like", ", like"} and not m.group().startswith(","):
-            continue  # "behaves like a wave" is a comparison
         left = P.blank_brackets(sentence[:m.start()])
         general = P.antecedent(P.tokens(left), left)
         if not usable(general):

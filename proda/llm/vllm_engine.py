@@ -39,11 +39,12 @@ def sampling_params(params: dict, schema: dict | None) -> Any:
                        "presence_penalty", "frequency_penalty", "repetition_penalty")}
     if schema is not None:
         try:
-            from vllm.sampling_params import StructuredOutputsParams  # noqa: PLC0415
-            kwargs["structured_outputs"] = StructuredOutputsParams(json=schema)
+            from vllm.sampling_params import StructuredOutputsParams as Params  # noqa: PLC0415
+            field = "structured_outputs"
         except ImportError:  # vLLM < 0.12
-            from vllm.sampling_params import GuidedDecodingParams  # noqa: PLC0415
-            kwargs["guided_decoding"] = GuidedDecodingParams(json=schema)
+            from vllm.sampling_params import GuidedDecodingParams as Params  # noqa: PLC0415
+            field = "guided_decoding"
+        kwargs[field] = Params(json=schema)
     return SamplingParams(**kwargs)
 
 
@@ -67,6 +68,13 @@ class VLLMEngine:
         from vllm import LLM  # noqa: PLC0415
 
         args = {"seed": 0, **self.cfg.engine_args}
+        if "structured_outputs_config" not in args:
+            try:  # compact JSON (engine-wide in vLLM): a weak model cannot pad with whitespace to max_tokens
+                from vllm.config import StructuredOutputsConfig  # noqa: PLC0415
+                args["structured_outputs_config"] = StructuredOutputsConfig(backend="xgrammar",
+                                                                            disable_any_whitespace=True)
+            except ImportError:  # vLLM < 0.12
+                pass
         if self.cfg.adapter:
             from vllm.lora.request import LoRARequest  # noqa: PLC0415
             args.setdefault("enable_lora", True)

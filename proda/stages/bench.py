@@ -27,6 +27,11 @@ class Bench(Stage):
 
         return [manifest_path(project.build, "extract", shard)]
 
+    def fingerprint(self, project):
+        from . import bench_items
+
+        return f"bench_items:v{bench_items.VERSION}"
+
     def run(self, ctx):
         cfg = ctx.config.bench
         records = ctx.upstream("extract")

@@ -34,8 +34,9 @@ from ..config import BenchConfig
 from ..hashing import digest
 from ..records import Chain, Concept, Item, Option, Statement, make
 
-VERSION = 1
+VERSION = 2
 OPERATORS = ("adjacency", "inversion", "truncation")
+_MENTION_SCAN = 200  # neighbours searched for a concept named in the answer when the chain's own are not
 
 # Polarity / direction words and their opposites (both directions are added below).
 _OPPOSITES = {
@@ -90,6 +91,11 @@ def _match_case(template: str, word: str) -> str:
     return word
 
 
+def _overlaps(name: str, forms: set[str]) -> bool:
+    """"molecule" vs "molecule of product": one name inside the other is no substitution."""
+    return any(f" {name} " in f" {f} " or f" {f} " in f" {name} " for f in forms)
+
+
 def _surface_re(concept: Concept) -> re.Pattern[str] | None:
     forms = sorted({f for f in (concept.name, *concept.aliases) if f.strip()}, key=lambda f: (-len(f), f))
     if not forms:
@@ -111,14 +117,22 @@ def _adjacency(answer: str, answer_step: int, statements: Sequence[Statement], c
         if hit:
             near = 0 if covering.intersection(concept.statements) else 1
             found.append((near, hit.start(), concept, pattern))
-    found.sort(key=lambda f: (f[0], f[1], f[2].name))
+    if not found:
+        # The answer may name a concept that none of the chain's statements reached: look among the
+        # first neighbours (the caller lists the chain's own document first).
+        for concept in neighbours[:_MENTION_SCAN]:
+            pattern = _surface_re(concept) if concept.discipline == discipline else None
+            hit = pattern.search(answer) if pattern else None
+            if hit:
+                found.append((2, hit.start(), concept, pattern))
+    found.sort(key=lambda f: (f[0], f[1], -len(f[3].pattern), f[2].name))
     answer_norm = f" {_norm(answer)} "
     out: list[tuple[str, str]] = []
     for _, _, concept, pattern in found:
         own = {_norm(f) for f in (concept.name, *concept.aliases)}
         pool = [n for n in neighbours
-                if n.discipline == discipline and n.key != concept.key and _norm(n.name) not in own
-                and f" {_norm(n.name)} " not in answer_norm and n.name.strip()]
+                if n.discipline == discipline and n.key != concept.key and n.name.strip()
+                and not _overlaps(_norm(n.name), own) and f" {_norm(n.name)} " not in answer_norm]
         # Same category first; otherwise the caller's order (its own document first) decides.
         pool.sort(key=lambda n: n.category != concept.category)
         for neighbour in pool[:3]:
@@ -162,28 +176,30 @@ def _inversion(answer: str, answer_step: int, statements: Sequence[Statement],
         text = answer[:m.start()] + opposite + answer[m.end():]
         out.append((text, f"reverses the direction of the relation: '{opposite}' instead of '{word}'"))
     for m in _PASSIVE_RE.finditer(answer):
+        if re.match(r"\s+(that|whether|to)\b", answer[m.end():], re.IGNORECASE):
+            continue  # "requires that ..." has no object to turn around
         word = m.group(1)
         passive = _match_case(word, _PASSIVE[word.lower()])
         text = answer[:m.start()] + passive + answer[m.end():]
         out.append((text, f"reverses the causal direction: '{passive}' instead of '{word}'"))
-    low = answer.lower()
     for s in sorted(statements, key=lambda s: (min(s.steps, default=0), s.key)):
         if answer_step not in s.steps or s.relation == "related_to":
             continue
         a, b = s.subject.strip(), s.object.strip()
-        i, j = low.find(a.lower()), low.find(b.lower())
-        if not a or not b or i < 0 or j < 0 or a.lower() == b.lower():
+        if not a or not b or _overlaps(_norm(a), {_norm(b)}):
+            continue  # nested terms ("strong acid" / "acid") cannot trade places
+        first = re.search(rf"(?<!\w){re.escape(a)}(?!\w)", answer, re.IGNORECASE)
+        second = first and re.compile(rf"(?<!\w){re.escape(b)}(?!\w)", re.IGNORECASE).search(answer, first.end())
+        if not first or not second:
             continue
-        (i, a), (j, b) = sorted([(i, a), (j, b)])
-        if i + len(a) > j:
-            continue  # overlapping mentions cannot be swapped cleanly
-        first, second = answer[i:i + len(a)], answer[j:j + len(b)]
-        at_start = i == 0 and first[:1].isupper() and not first[1:2].isupper()
-        if at_start:  # keep the sentence capitalised, not the moved phrase
-            first, second_out = first[:1].lower() + first[1:], second[:1].upper() + second[1:]
-        else:
-            second_out = second
-        text = answer[:i] + second_out + answer[i + len(a):j] + first + answer[j + len(b):]
+        between = answer[first.end():second.start()]
+        if len(between.split()) > 5 or re.search(r"[,;:]", between):
+            continue  # subject and object must sit in one short clause
+        i = first.start()
+        x, y = first.group(0), second.group(0)
+        if i == 0 and x[:1].isupper() and not x[1:2].isupper():  # keep the sentence capitalised
+            x, y = x[:1].lower() + x[1:], y[:1].upper() + y[1:]
+        text = answer[:i] + y + between + x + answer[second.end():]
         out.append((text, f"swaps subject and object: the chain has '{s.subject}' {s.relation.replace('_', ' ')} "
                           f"'{s.object}', not the reverse"))
     negated = _NEGATED_RE.search(answer)
@@ -210,19 +226,30 @@ def _inversion(answer: str, answer_step: int, statements: Sequence[Statement],
     return sorted(out, key=lambda o: abs(len(o[0]) - len(answer)))
 
 
+def _shown(chain: Chain, variant: str) -> list[int]:
+    """Step indices the stem shows. The step a truncation distractor offers is never shown, so
+    a scorer cannot pick it by copying from the stem: the conclusion variant also hides the last
+    intermediate step (chains of 3+ steps), the middle variant also hides the conclusion."""
+    n = len(chain.steps)
+    if variant == "conclusion":
+        return list(range(n - 2)) if n >= 3 else list(range(n - 1))
+    return list(range(n - 1))
+
+
 def _truncation(answer: str, chain: Chain, hidden: int, variant: str) -> list[tuple[str, str]]:
-    others = [(i, s.text) for i, s in enumerate(chain.steps) if i != hidden]
-    others.sort(key=lambda t: (abs(len(t[1]) - len(answer)), t[0]))
+    shown = set(_shown(chain, variant))
     last = len(chain.steps) - 1
     out = []
-    for i, text in others:
+    for i, step in enumerate(chain.steps):
+        if i == hidden or i in shown:
+            continue
         if variant == "conclusion":
             why = f"is step {i + 1}, an intermediate step of the chain, not its conclusion"
         elif i == last:
             why = f"is the chain's conclusion (step {i + 1}), not the missing step {hidden + 1}"
         else:
-            why = f"is step {i + 1} of the chain, already given, not the missing step {hidden + 1}"
-        out.append((text, why))
+            why = f"is step {i + 1} of the chain, not the missing step {hidden + 1}"
+        out.append((step.text, why))
     return out
 
 
@@ -233,12 +260,11 @@ def _stem(chain: Chain, hidden: int, variant: str) -> str:
     parts = [f"Consider the process: {chain.process.strip().rstrip('.')}."]
     if chain.preconditions:
         parts.append("Preconditions: " + "; ".join(p.strip().rstrip(".") for p in chain.preconditions) + ".")
-    shown = chain.steps[:-1] if variant == "conclusion" else chain.steps
-    for i, step in enumerate(shown):
-        text = "[missing]" if i == hidden else step.text.strip()
+    for i in _shown(chain, variant):
+        text = "[missing]" if i == hidden else chain.steps[i].text.strip()
         parts.append(f"Step {i + 1}: {text}")
     if variant == "conclusion":
-        parts.append("Which statement is the conclusion that follows from these steps?")
+        parts.append("Which statement is the conclusion the chain finally reaches?")
     else:
         parts.append(f"Which statement is the missing step {hidden + 1}?")
     return " ".join(parts)

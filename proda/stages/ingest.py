@@ -114,6 +114,9 @@ def title_of(text: str, fallback: str) -> str:
     return fallback
 
 
+_READERS = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf")
+
+
 class Ingest(Stage):
     name = "ingest"
     version = 1
@@ -167,6 +170,8 @@ def read_file(discipline: str, rel: str, path: Path, *, cfg) -> list[Any]:
         return [drop("unreadable", f"cannot read: {why}; fix its permissions or remove it")]
     if not data.strip():
         return [drop("empty", "the file is empty; add text or remove it")]
+    if suffix not in _READERS:
+        return [drop("unsupported", f"unsupported file type {suffix or '(none)'}; use txt, md, html, jsonl or pdf")]
     if suffix == ".pdf":
         try:
             texts = [(rel, pdf_to_text(path), "")]
@@ -189,10 +194,8 @@ def read_file(discipline: str, rel: str, path: Path, *, cfg) -> list[Any]:
                               for r in _document(discipline, where, body, title, data, cfg, drop)]
         elif suffix in (".md", ".markdown"):
             texts = [(rel, markdown_to_text(raw), "")]
-        elif suffix == ".txt":
-            texts = [(rel, raw, "")]
         else:
-            return [drop("unsupported", f"unsupported file type {suffix or '(none)'}; use txt, md, html, jsonl or pdf")]
+            texts = [(rel, raw, "")]
     out: list[Any] = []
     for where, body, title in texts:
         out.extend(_document(discipline, where, body, title, data, cfg, drop))

@@ -39,6 +39,11 @@ class Synth(Stage):
             deps = deps + project.patch_files()
         return [manifest_path(project.build, "extract", shard)] + deps
 
+    def fingerprint(self, project):
+        from . import orthogonality, synth_samples
+
+        return f"synth_samples:v{synth_samples.VERSION}:orthogonality:v{orthogonality.VERSION}"
+
     def run(self, ctx):
         samples = self._patches(ctx) if ctx.shard == PATCHES else self._discipline(ctx)
         items = [r for d in ctx.project.disciplines() for r in ctx.upstream("bench", d)

@@ -8,7 +8,7 @@ window's statement keys so that over many windows the ``synth.mix`` ratio (6:3:1
 keeps its format across rebuilds.
 
 Samples teach the facts (relations, definitions) in new template wordings — "What does X cause?",
-"Explain how X affects Y.", "True or false: X decreases Y." — never the benchmark's shape (a chain's
+"Explain the effect of X on Y.", "True or false: X decreases Y." — never the benchmark's shape (a chain's
 steps followed by "which is the conclusion"). Every response is the answer, then an explanation that
 cites the relations and definitions it rests on and, for mcq / tf, says why each distractor or the
 false claim is wrong. No text ever contains a record key.
@@ -120,8 +120,7 @@ class _Names:
         m = _DEFINES.match(text)
         if m and _norm(m.group("head")).removesuffix("s") in {f.removesuffix("s") for f in forms}:
             body = m.group("body")
-        elif not any(f and f in _norm(text) for f in forms) and re.match(r"(?:(?:a|an|any|one|some)\s|[a-z])", text,
-                                                                          re.IGNORECASE if text[:1].islower() else 0):
+        elif not any(f and f in _norm(text) for f in forms) and re.match(r"(?i:(?:a|an|any|one|some)\s)|[a-z]", text):
             body = text  # a bare defining phrase ("a solution that resists changes in pH")
         else:
             return ""  # a sentence that mentions the concept without defining it

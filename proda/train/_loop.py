@@ -1,0 +1,311 @@
+"""The optimisation loop shared by the trainers.
+
+* Deterministic data order: the batches of epoch ``e`` are a pure function of (seed, e, the example
+  lengths) — shuffled, grouped by length to cut padding, then the batch order shuffled — so step ``s``
+  always sees the same batch, whether or not the run was resumed.
+* AdamW, linear warm-up then cosine decay to 10% of the peak rate (computed from the step number, so
+  there is no scheduler state to lose), gradient clipping at 1.0.
+* Resumable: every ``save_every`` steps (and at the end) the trainable parameters, the optimizer, the
+  step, the recent losses and the RNG states are written to ``state_dir/trainer_state.pt`` through a
+  temporary file and ``os.replace``. A run that finds a state with the same fingerprint continues from
+  it and ends with bit-identical weights to an uninterrupted run.
+
+torch is imported inside the functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..hashing import digest
+
+STATE_FILE = "trainer_state.pt"
+STATE_FORMAT = 1
+LOSS_WINDOW = 20  # final_loss = mean loss of the last steps
+
+
+def choose_threads() -> int:
+    """CPU threads for torch: the idle cores this process may use (``PRODA_THREADS`` overrides).
+
+    On a shared machine OpenMP threads that wait for a busy core stall every small kernel, so a
+    2-thread run next to another busy process is several times slower than a 1-thread run: count
+    the cores the load average says are busy as unavailable.
+    """
+    forced = os.environ.get("PRODA_THREADS", "").strip()
+    if forced:
+        return max(1, int(forced))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def set_threads(threads: int | None = None) -> int:
+    import torch
+
+    threads = threads or choose_threads()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
+def cpu_bf16() -> bool:
+    """Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast pays."""
+    import torch
+
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:
+        return False
+
+
+def autocast_dtype(precision: str, dev: Any) -> Any:
+    """The autocast dtype for ``precision`` (auto | bf16 | fp32) on device ``dev``; None = fp32."""
+    import torch
+
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if dev.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if cpu_bf16() else None
+
+
+def device() -> Any:
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def fingerprint(**parts: Any) -> str:
+    """Identity of a training run: a saved state is resumed only by a run with the same fingerprint."""
+    return digest({name: value for name, value in parts.items()})
+
+
+def dir_fingerprint(path: Path | None) -> list[Any]:
+    """A cheap identity of a checkpoint directory (names, sizes, mtimes of its files)."""
+    if path is None:
+        return []
+    path = Path(path)
+    return [str(path)] + sorted(
+        [str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
+        for p in path.rglob("*") if p.is_file()
+    )
+
+
+def save_tokenizer(tokenizer: Any, out_dir: Path) -> None:
+    """``save_pretrained`` of a tokenizer, loadable by transformers 4.x too (e.g. next to vLLM).
+
+    transformers 5 names a plain ``tokenizer.json`` tokenizer ``TokenizersBackend``, a class 4.x does
+    not know; ``PreTrainedTokenizerFast`` loads the same file under both.
+    """
+    import json
+
+    tokenizer.save_pretrained(out_dir)
+    path = Path(out_dir) / "tokenizer_config.json"
+    if path.exists():
+        config = json.loads(path.read_text(encoding="utf-8"))
+        if config.get("tokenizer_class") == "TokenizersBackend":
+            config["tokenizer_class"] = "PreTrainedTokenizerFast"
+            path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def lr_at(step: int, total: int, peak: float) -> float:
+    """Learning rate of (0-based) optimizer step ``step``: linear warm-up, cosine decay to 10%."""
+    warmup = min(100, max(1, total // 20))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The batches (lists of example indices) of one epoch, deterministic in (seed, epoch)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(lengths), generator=gen).tolist()
+    mega = batch_size * 16  # sort by length inside windows of 16 batches, as length-grouped samplers do
+    batches: list[list[int]] = []
+    for start in range(0, len(order), mega):
+        window = sorted(order[start:start + mega], key=lambda i: (-lengths[i], i))
+        batches.extend(window[k:k + batch_size] for k in range(0, len(window), batch_size))
+    shuffle = torch.randperm(len(batches), generator=gen).tolist()
+    return [batches[i] for i in shuffle]
+
+
+def _collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> tuple[Any, Any]:
+    """Right-pad a batch; padded label positions are -100 (ignored by the loss)."""
+    import torch
+
+    width = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    for row, (tokens, targets) in enumerate(examples):
+        ids[row, :len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        labels[row, :len(targets)] = torch.tensor(targets, dtype=torch.long)
+    return ids, labels
+
+
+def _save_state(state_dir: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    final = state_dir / STATE_FILE
+    tmp = state_dir / f".{STATE_FILE}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        torch.save(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+
+
+def load_state(state_dir: Path, fp: str) -> dict[str, Any] | None:
+    """The saved state of the run with fingerprint ``fp``, or None (absent, unreadable or another run's)."""
+    import torch
+
+    path = state_dir / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 — a damaged state is not fatal: train from the start
+        return None
+    if state.get("format") != STATE_FORMAT or state.get("fingerprint") != fp:
+        return None
+    return state
+
+
+def train_loop(
+    model: Any,
+    examples: Sequence[tuple[list[int], list[int]]],
+    *,
+    batch_size: int,
+    epochs: float,
+    learning_rate: float,
+    seed: int,
+    save_every: int,
+    state_dir: Path,
+    fp: str,
+    pad_id: int,
+    on_step: Callable[[int, float, float], None] | None = None,
+    state: dict[str, Any] | None = None,
+    extra_state: dict[str, Any] | None = None,
+    autocast_dtype: Any = None,
+    weight_decay: float = 0.0,
+) -> dict[str, Any]:
+    """Optimise the trainable parameters of ``model`` (already on its device) on ``examples``.
+
+    ``examples`` are (input ids, labels) pairs, labels -100 where no loss is taken. ``state`` is a
+    state from :func:`load_state` to resume from; ``extra_state`` is stored in every saved state (the
+    trainer's own data, e.g. its tokenizer). Returns the loop's stats.
+    """
+    import torch
+
+    if not examples:
+        raise ValueError("no training examples")
+    dev = next(model.parameters()).device
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    fused = all(p.dtype in (torch.float32, torch.float16, torch.bfloat16) for p in params) and \
+        dev.type in ("cpu", "cuda")
+    optimizer = torch.optim.AdamW(params, lr=learning_rate, betas=(0.9, 0.95), eps=1e-8,
+                                  weight_decay=weight_decay, fused=fused or None)
+    lengths = [len(ids) for ids, _ in examples]
+    per_epoch = math.ceil(len(examples) / batch_size)
+    total = max(1, math.ceil(epochs * per_epoch))
+
+    step = 0
+    losses: list[float] = []
+    first_loss: float | None = None
+    if state is not None:
+        with torch.no_grad():
+            saved = state["params"]
+            for name, p in named:
+                p.copy_(saved[name].to(p.device, p.dtype))
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"])
+        if torch.cuda.is_available() and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(list(state["cuda_rng"]))
+        set_threads(int(state["threads"]))  # the same kernels as the run that saved it
+        step = int(state["step"])
+        losses = list(state["losses"])
+        first_loss = state["first_loss"]
+    resumed_from = step
+
+    def save() -> None:
+        _save_state(state_dir, {
+            "format": STATE_FORMAT,
+            "fingerprint": fp,
+            "step": step,
+            "params": {name: p.detach().to("cpu", copy=True) for name, p in named},
+            "optimizer": optimizer.state_dict(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "losses": losses[-LOSS_WINDOW:],
+            "first_loss": first_loss,
+            "threads": torch.get_num_threads(),
+            **(extra_state or {}),
+        })
+
+    model.train()
+    tokens = 0
+    started = time.perf_counter()
+    plan_epoch, plan = -1, []
+    while step < total:
+        epoch, index = divmod(step, per_epoch)
+        if epoch != plan_epoch:
+            plan_epoch, plan = epoch, epoch_batches(lengths, batch_size, seed, epoch)
+        batch = plan[index]
+        ids, labels = _collate([examples[i] for i in batch], pad_id)
+        ids, labels = ids.to(dev), labels.to(dev)
+        lr = lr_at(step, total, learning_rate)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        # Right padding needs no attention mask in a causal model: real tokens never see later pads.
+        with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            logits = model(input_ids=ids).logits
+        targets = labels[:, 1:].reshape(-1)
+        loss = torch.nn.functional.cross_entropy(
+            logits[:, :-1].float().reshape(-1, logits.shape[-1]), targets, ignore_index=-100,
+            reduction="sum") / (targets != -100).sum().clamp(min=1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        step += 1
+        value = float(loss.detach())
+        if first_loss is None:
+            first_loss = value
+        losses = (losses + [value])[-LOSS_WINDOW:]
+        tokens += sum(lengths[i] for i in batch)
+        if (save_every > 0 and step % save_every == 0) or step == total:
+            save()
+        if on_step is not None:
+            on_step(step, value, lr)
+    seconds = time.perf_counter() - started
+    model.eval()
+    return {
+        "steps": total,
+        "steps_run": total - resumed_from,
+        "resumed_from": resumed_from,
+        "epochs": epochs,
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else 0.0,
+        "first_loss": first_loss,
+        "final_loss": sum(losses) / len(losses) if losses else None,
+        "threads": torch.get_num_threads(),
+        "precision": str(autocast_dtype).replace("torch.", "") if autocast_dtype is not None else "fp32",
+    }
