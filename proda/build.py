@@ -94,6 +94,8 @@ def status(project) -> dict[str, Any]:
 
 
 def _reasons(project, task, dep, by_name, producer, stale_names) -> list[str]:
+    from .tasks import recipe_path
+
     stage, shard = task.name.split(":", 1)
     upstream_stale = sorted({producer[d] for d in task.file_dep if producer.get(d) in stale_names})
     manifest = read_manifest(project.build, stage, shard)
@@ -104,13 +106,15 @@ def _reasons(project, task, dep, by_name, producer, stale_names) -> list[str]:
         reasons.append("upstream: " + ", ".join(upstream_stale) + " will rebuild")
     status = dep.get_status(task, by_name, get_log=True)
     why = status.reasons
-    if why.get("uptodate_false"):
-        reasons.extend(_recipe_reasons(manifest["recipe"], recipe_of(stages.get(stage), project)))
+    recipe_file = str(recipe_path(project, stage))
+    current = recipe_of(stages.get(stage), project)
+    if manifest["recipe"] != current:
+        reasons.extend(_recipe_reasons(manifest["recipe"], current))
     files = []
     for key, verb in (("changed_file_dep", "changed"), ("added_file_dep", "added"),
                       ("removed_file_dep", "removed"), ("missing_file_dep", "missing")):
         files += [(verb, f) for f in why.get(key, [])]
-    data = [(v, f) for v, f in files if f not in producer]
+    data = [(v, f) for v, f in files if f not in producer and f != recipe_file]
     ups = [(v, producer[f]) for v, f in files if f in producer and producer[f] not in upstream_stale]
     if data:
         shown = ", ".join(f"{_short(project, f)} {v}" for v, f in data[:5])

@@ -1,8 +1,10 @@
 """The only module that knows doit: stages become doit tasks; ``dodo.py`` and ``proda build`` load them.
 
 One task per (stage, shard), named ``stage:shard``. Each task's ``file_dep`` is its inputs (corpus
-files, patch files or upstream shard manifests), its target is its own manifest, and its
-``uptodate`` is the stage recipe (version, resolved params, backend fingerprint). A manifest that
+files, patch files or upstream shard manifests) plus the stage's recipe file
+``build/recipes/<stage>.json`` (version, resolved params, backend fingerprint — rewritten only when
+it changes), and its target is its own manifest. Everything that can make a task stale is a file,
+so ``doit reset-dep``, ``doit info`` and ``proda status`` all see the same picture. A manifest that
 comes out unchanged stops the rebuild there (early cutoff), because doit's file check compares
 content with an xxhash checker (mtime first, then size, then hash — as doit's MD5Checker). State
 lives in doit's sqlite3 backend under ``build/``.
@@ -16,12 +18,10 @@ from typing import Any
 
 from doit.dependency import FileChangedChecker
 from doit.exceptions import TaskFailed
-from doit.tools import config_changed
 
 from . import stages
 from .engine import manifest_path, recipe_of
 from .errors import ProdaError
-from .hashing import digest
 from .project import Project
 
 
@@ -94,7 +94,7 @@ def stage_tasks(project: Project) -> dict[str, Any]:
     for name in stages.ORDER:
         stage = stages.get(name)
         # resolved now, so a config or backend error surfaces as a message, not a doit traceback
-        recipe = digest(recipe_of(stage, project))
+        recipe = write_recipe(project, stage)
         namespace[f"task_{name}"] = _creator(project, stage, recipe, root, overrides)
 
     def task_version():
@@ -122,15 +122,31 @@ def doit_config(project: Project) -> dict[str, Any]:
     }
 
 
-def _creator(project: Project, stage: stages.Stage, recipe: str, root: str, overrides: tuple[str, ...]):
+def recipe_path(project: Project, stage: str) -> Path:
+    return project.build / "recipes" / f"{stage}.json"
+
+
+def write_recipe(project: Project, stage: stages.Stage) -> Path:
+    """The stage's resolved recipe as a file (rewritten only when it changes, so mtime is stable)."""
+    import json
+
+    from .storage import atomic_write
+
+    path = recipe_path(project, stage.name)
+    data = (json.dumps(recipe_of(stage, project), indent=1, sort_keys=True) + "\n").encode()
+    if not path.exists() or path.read_bytes() != data:
+        atomic_write(path, data)
+    return path
+
+
+def _creator(project: Project, stage: stages.Stage, recipe: Path, root: str, overrides: tuple[str, ...]):
     def creator():
         for shard in stage.shards(project):
             yield {
                 "name": shard,
                 "actions": [(run_stage, [root, overrides, stage.name, shard])],
-                "file_dep": [str(p) for p in stage.file_deps(project, shard)],
+                "file_dep": [str(p) for p in stage.file_deps(project, shard)] + [str(recipe)],
                 "targets": [str(manifest_path(project.build, stage.name, shard))],
-                "uptodate": [config_changed({"recipe": recipe})],
                 "doc": f"{stage.name} for {shard}",
                 "verbosity": 0,
             }

@@ -97,7 +97,8 @@ def score_model(model: Any, tokenizer: Any, requests: Requests, *, batch_size: i
                 ) -> list[list[float]]:
     """Per request ``(context, continuations)``: the summed log-prob of each continuation's tokens.
 
-    ``batch_size`` bounds the continuations scored per forward pass (at least one whole item).
+    ``batch_size`` is the number of items (packed rows, each holding all of an item's options) per
+    forward pass.
     ``normalise``: False = sums (lm-eval ``acc``); True/"char" = per character of the option
     (``acc_norm``); "byte"; "token". ``add_special_tokens`` is lm-eval's ``add_bos_token`` (None =
     the tokenizer's default).
@@ -122,18 +123,8 @@ def score_model(model: Any, tokenizer: Any, requests: Requests, *, batch_size: i
         return len(ctx) + sum(len(c) - 1 for _, _, c in options)
 
     order = sorted(range(len(units)), key=lambda u: -row_length(units[u]))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    count = 0
-    for u in order:
-        n = len(units[u][1])
-        if current and count + n > batch_size:
-            batches.append(current)
-            current, count = [], 0
-        current.append(u)
-        count += n
-    if current:
-        batches.append(current)
+    size = max(1, batch_size)
+    batches = [order[k:k + size] for k in range(0, len(order), size)]
 
     totals: list[list[float]] = [[0.0] * len(conts) for _, conts in requests]
     lengths: list[list[int]] = [[0] * len(conts) for _, conts in requests]
