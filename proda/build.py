@@ -11,8 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import stages, storage, versions
-from .engine import manifest_path, read_manifest, recipe_of
+from . import fastpath, stages
 from .errors import StageError, UsageError
 
 
@@ -24,10 +23,13 @@ def stage_names(until: str | None) -> list[str]:
 
 
 def build(project, until: str | None = None, jobs: int = 1) -> dict[str, Any]:
-    from . import lock
+    names = stage_names(until)
+    hit = fastpath.noop_result(project.root, project.overrides, until)
+    if hit is not None:
+        return hit
+    from . import lock, versions
     from .tasks import run_doit
 
-    names = stage_names(until)
     project.config  # validate before anything runs
     started = time.time()
     with lock.hold(project):
@@ -42,10 +44,15 @@ def build(project, until: str | None = None, jobs: int = 1) -> dict[str, Any]:
             raise StageError("the build failed (see the messages above); finished items are kept",
                              "fix the cause and run `proda build` again: it resumes")
         version = versions.record(project)
-    return {"version": version, "stages": stage_counts(project, names, started)}
+        result = {"version": version, "stages": stage_counts(project, names, started)}
+        fastpath.save(project.root, project.overrides, until, result)
+    return result
 
 
 def stage_counts(project, names: list[str], since: float) -> dict[str, dict[str, Any]]:
+    from . import storage
+    from .engine import read_manifest
+
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         totals = {"built": 0, "reused": 0, "seconds": 0.0}
@@ -66,7 +73,12 @@ def stage_counts(project, names: list[str], since: float) -> dict[str, dict[str,
 
 def status(project) -> dict[str, Any]:
     """What ``proda build`` would run, and why — without building."""
+    stamp = fastpath.load(project.root)
+    if stamp and fastpath.noop_result(project.root, project.overrides, None) is not None:
+        return {"up_to_date": True, "version": stamp["result"]["version"], "stale": []}
     from doit.dependency import Dependency, SqliteDB
+
+    from . import versions
     from doit.loader import load_tasks
 
     from .tasks import XxhChecker, stage_tasks
@@ -94,6 +106,7 @@ def status(project) -> dict[str, Any]:
 
 
 def _reasons(project, task, dep, by_name, producer, stale_names) -> list[str]:
+    from .engine import read_manifest, recipe_of
     from .tasks import recipe_path
 
     stage, shard = task.name.split(":", 1)
@@ -110,10 +123,12 @@ def _reasons(project, task, dep, by_name, producer, stale_names) -> list[str]:
     current = recipe_of(stages.get(stage), project)
     if manifest["recipe"] != current:
         reasons.extend(_recipe_reasons(manifest["recipe"], current))
-    files = []
+    verbs: dict[str, str] = {}  # one verb per file: added/removed/missing win over changed
     for key, verb in (("changed_file_dep", "changed"), ("added_file_dep", "added"),
                       ("removed_file_dep", "removed"), ("missing_file_dep", "missing")):
-        files += [(verb, f) for f in why.get(key, [])]
+        for f in why.get(key, []):
+            verbs[f] = verb
+    files = [(verb, f) for f, verb in sorted(verbs.items())]
     data = [(v, f) for v, f in files if f not in producer and f != recipe_file]
     ups = [(v, producer[f]) for v, f in files if f in producer and producer[f] not in upstream_stale]
     if data:

@@ -22,9 +22,9 @@ MIGRATIONS: list[str] = [
     """,
     # 2: test results, per (checkpoint, item), and test runs (for --failed)
     """
-    CREATE TABLE results (checkpoint VARCHAR, item VARCHAR, discipline VARCHAR, split VARCHAR,
-                          chosen INTEGER, scores VARCHAR, correct BOOLEAN,
-                          PRIMARY KEY (checkpoint, item));
+    CREATE TABLE results (checkpoint VARCHAR, scorer VARCHAR, item VARCHAR, discipline VARCHAR,
+                          split VARCHAR, chosen INTEGER, scores VARCHAR, correct BOOLEAN,
+                          PRIMARY KEY (checkpoint, scorer, item));
     CREATE SEQUENCE test_run_ids START 1;
     CREATE TABLE test_runs (id INTEGER PRIMARY KEY, checkpoint VARCHAR, created TIMESTAMP DEFAULT current_timestamp,
                             origin VARCHAR, ran INTEGER, reused INTEGER, passed INTEGER, failed INTEGER);

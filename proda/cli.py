@@ -45,14 +45,20 @@ set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.
 
 
 def _project(project_dir: str, overrides=()):
+    """The project a command works on: its own -C, else the group's (`proda -C DIR build`)."""
     from .project import Project
 
+    if project_dir == ".":
+        project_dir = click.get_current_context().find_root().meta.get("proda.project", ".")
     return Project.at(project_dir, tuple(overrides))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "--project", "project_dir", default=".", type=click.Path(file_okay=False),
+              help="Project folder for any command (like make -C).")
 @click.version_option(package_name="proda")
-def main():
+@click.pass_context
+def main(ctx, project_dir):
     """proda — make for corpora and weights.
 
     The corpus is the spec, training data is the source, fine-tuning is the compiler, the
@@ -63,6 +69,7 @@ def main():
       proda init --example demo && cd demo
       proda build && proda test && proda debug && proda build && proda diff v1 HEAD
     """
+    ctx.meta["proda.project"] = project_dir
 
 
 @main.command()

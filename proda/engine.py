@@ -58,6 +58,7 @@ class Context:
     stage: "Stage"
     shard: str
     recipe: str
+    recipe_data: dict[str, Any] = field(default_factory=dict)  # the resolved recipe behind ``recipe``
     counts: Counts = field(default_factory=Counts)
     extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -154,7 +155,7 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
     """Run one (stage, shard) and publish its output; returns its run stats."""
     started = time.perf_counter()
     recipe = recipe_of(stage, project)
-    ctx = Context(project, stage, shard, digest(recipe))
+    ctx = Context(project, stage, shard, digest(recipe), recipe)
     try:
         records = stage.run(ctx)
     finally:

@@ -26,9 +26,17 @@ def score_mc(project, checkpoint: str, questions: Sequence[tuple[str, Sequence[s
                                   batch_size=cfg.batch_size, normalise=cfg.normalise)
 
 
+def scorer_id(project) -> str:
+    """What, besides the checkpoint, decides a result: the scorer and its normalisation."""
+    cfg = project.config.test
+    return f"{cfg.scorer}:{'normalised' if cfg.normalise else 'sum'}"
+
+
 def results_for(project, cat, checkpoint: str, items: Sequence[Item]) -> tuple[list[Result], int, int]:
-    """Results of ``items`` under ``checkpoint``: reused from the catalog, the rest scored now."""
+    """Results of ``items`` under ``checkpoint`` (and the configured scorer): reused from the
+    catalog, the rest scored now. Returns (results in item order, ran, reused)."""
     keys = [it.key for it in items]
+    scorer = scorer_id(project)
     known: dict[str, Result] = {}
     if keys:
         cat.con.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (item VARCHAR)")
@@ -36,7 +44,7 @@ def results_for(project, cat, checkpoint: str, items: Sequence[Item]) -> tuple[l
         cat.con.executemany("INSERT INTO wanted VALUES (?)", [[k] for k in keys])
         for item, chosen, scores, correct in cat.query(
                 "SELECT r.item, r.chosen, r.scores, r.correct FROM results r JOIN wanted w ON r.item = w.item "
-                "WHERE r.checkpoint = ?", [checkpoint]):
+                "WHERE r.checkpoint = ? AND r.scorer = ?", [checkpoint, scorer]):
             known[item] = make(Result, checkpoint=checkpoint, item=item, chosen=chosen,
                                scores=json.loads(scores), correct=bool(correct))
     todo = [it for it in items if it.key not in known]
@@ -49,12 +57,13 @@ def results_for(project, cat, checkpoint: str, items: Sequence[Item]) -> tuple[l
     if fresh:
         by_key = {it.key: it for it in todo}
         cat.con.executemany(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [[r.checkpoint, r.item, by_key[r.item].discipline, by_key[r.item].split, r.chosen,
+            "INSERT OR REPLACE INTO results (checkpoint, scorer, item, discipline, split, chosen, scores, correct) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[r.checkpoint, scorer, r.item, by_key[r.item].discipline, by_key[r.item].split, r.chosen,
               json.dumps(r.scores), r.correct] for r in fresh])
+    reused = len(known)
     known.update((r.item, r) for r in fresh)
-    ordered = [known[k] for k in keys]
-    return ordered, len(fresh), len(known)
+    return [known[k] for k in keys], len(fresh), reused
 
 
 def accuracy(items: Sequence[Item], results: Sequence[Result]) -> dict[str, Any]:

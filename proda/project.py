@@ -48,21 +48,23 @@ class Project:
         return config_mod.load(self.config_path, self.overrides)
 
     def disciplines(self) -> list[str]:
+        return list(self._disciplines)
+
+    @cached_property
+    def _disciplines(self) -> tuple[str, ...]:
         if not self.corpus.is_dir():
-            return []
-        return sorted(p.name for p in self.corpus.iterdir() if p.is_dir() and not p.name.startswith("."))
+            return ()
+        return tuple(sorted(e.name for e in os.scandir(self.corpus)
+                            if e.is_dir() and not e.name.startswith(".")))
 
     def corpus_files(self, discipline: str) -> list[Path]:
-        """Every candidate file of a discipline, sorted; symlink loops and dot-files are skipped."""
-        base = self.corpus / discipline
-        found: list[Path] = []
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith("."):
-                    continue
-                found.append(Path(dirpath) / name)
-        return found
+        """Every candidate file of a discipline, sorted (dot-files skipped; folder links not followed)."""
+        return [Path(p) for p, _ in _scan(str(self.corpus / discipline))]
+
+    def corpus_deps(self, discipline: str) -> list[str]:
+        """The regular files of a discipline, as strings: what doit tracks (no Path objects, no
+        extra stat calls — this runs on every no-op build)."""
+        return [p for p, regular in _scan(str(self.corpus / discipline)) if regular]
 
     def patch_files(self) -> list[Path]:
         if not self.patches.is_dir():
@@ -71,3 +73,24 @@ class Project:
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.corpus).as_posix()
+
+
+def _scan(folder: str) -> list[tuple[str, bool]]:
+    """(path, is a regular file) for everything under ``folder``, sorted by path, via os.scandir."""
+    out: list[tuple[str, bool]] = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return out
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                out.extend(_scan(entry.path))
+                continue
+            regular = entry.is_file()  # follows a link to a file; a loop or dangling link is not one
+        except OSError:
+            regular = False
+        out.append((entry.path, regular))
+    return out

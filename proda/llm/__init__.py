@@ -12,6 +12,7 @@ Importing this module is cheap (no httpx, duckdb, torch or vllm), so ``proda --h
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import importlib.util
 import json
@@ -116,11 +117,13 @@ def normalise_params(params: dict[str, Any]) -> dict[str, Any]:
 # --- JSON replies ------------------------------------------------------------------------------
 
 
+@functools.cache
 def json_schema(type_: type) -> dict:
     """A self-contained JSON schema for a msgspec Struct: ``$ref``s inlined, no extra properties.
 
     Inlined because not every structured-output backend follows ``$defs``; ``additionalProperties:
-    false`` with every field required is what OpenAI's ``strict`` mode demands.
+    false`` with every field required is what OpenAI's ``strict`` mode demands. Memoised: treat the
+    returned dict as read-only.
     """
     schema = msgspec.json.schema(type_)
     defs = schema.pop("$defs", {})

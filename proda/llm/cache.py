@@ -1,8 +1,9 @@
 """The LLM call cache (DESIGN.md, "LLM call cache"), stored in the catalog ``build/proda.duckdb``.
 
-Key = xxh3-128 of the canonical request: backend, model id, the backend's fingerprint (weights and
-adapter hash for local models), the rendered messages, the normalised sampling params, the response
-schema and the prompt-template hash. The *raw* reply text is stored; parsing happens after the cache,
+Key = xxh3-128 of the canonical request: backend, the backend's fingerprint (model id, and for local
+models the weights and adapter hash), the rendered messages, the normalised sampling params, the
+response schema and the prompt-template hash. A local model's path is not in the key (its fingerprint
+is): moving a checkpoint folder keeps its cache, changing one byte of it does not. The *raw* reply text is stored; parsing happens after the cache,
 so a parser fix re-parses without calling again. Failed calls raise and are never stored.
 
 Threads: reads use one DuckDB cursor per thread; writes take one lock and commit per call, after the
@@ -34,11 +35,11 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS llm_cache (
 )"""
 
 
-def request_key(*, backend: str, model: str, fingerprint: str, messages: list[dict], params: dict,
+def request_key(*, backend: str, fingerprint: str, messages: list[dict], params: dict,
                 schema: dict | None, template: str) -> str:
     """The cache key of one call; ``params`` must already be normalised."""
     return digest({
-        "v": CACHE_VERSION, "backend": backend, "model": model, "fingerprint": fingerprint,
+        "v": CACHE_VERSION, "backend": backend, "fingerprint": fingerprint,
         "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
         "params": params, "schema": schema, "template": template,
     })
@@ -113,7 +114,7 @@ class CachedLLM:
         return {"hits": self.hits, "misses": self.misses, "calls": self.calls, "errors": self.errors}
 
     def key(self, messages: list[dict], *, schema: dict | None, params: dict, template: str = "") -> str:
-        return request_key(backend=self.backend, model=self.model, fingerprint=self.fingerprint(),
+        return request_key(backend=self.backend, fingerprint=self.fingerprint(),
                            messages=messages, params=normalise_params(params), schema=schema,
                            template=template)
 
@@ -125,8 +126,7 @@ class CachedLLM:
                  template: str = "") -> str:
         params = normalise_params(params)
         key = self.key(messages, schema=schema, params=params, template=template)
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            self._count("hits")
+        if (hit := self._lookup(key)) is not None:
             return hit
         with self._lock:  # an identical call already in flight: wait for its answer
             shared = self._inflight.get(key)
@@ -135,25 +135,38 @@ class CachedLLM:
         if shared is not None:
             self._count("hits")
             return shared.result()
-        self._count("misses")
         try:
-            try:
-                text = self.llm.complete(messages, schema=schema, params=params)
-            except BaseException:
-                self._count("errors")
-                raise
-            self._count("calls")
-            if self.cache is not None:
-                self.cache.put(key, self.backend, self.model, text)
+            # re-read: an identical call may have finished between the first read and the claim
+            text = self._lookup(key)
+            if text is None:
+                text = self._call(key, messages, schema, params)
+            mine.set_result(text)
+            return text
         except BaseException as exc:
             mine.set_exception(exc)
             raise
-        else:
-            mine.set_result(text)
-            return text
         finally:
             with self._lock:
                 self._inflight.pop(key, None)
+
+    def _lookup(self, key: str) -> str | None:
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None:
+            self._count("hits")
+        return hit
+
+    def _call(self, key: str, messages: list[dict], schema: dict | None, params: dict) -> str:
+        """One backend call, outside every lock; its reply is committed before it is returned."""
+        self._count("misses")
+        try:
+            text = self.llm.complete(messages, schema=schema, params=params)
+        except BaseException:
+            self._count("errors")  # and nothing is stored: errors are never cached
+            raise
+        self._count("calls")
+        if self.cache is not None:
+            self.cache.put(key, self.backend, self.model, text)
+        return text
 
     def complete_json(self, messages: list[dict], type_: type[T], *, params: dict, template: str = "",
                       what: str = "reply") -> T:

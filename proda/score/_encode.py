@@ -37,7 +37,8 @@ def _encode_many(tokenizer: Any, strings: list[str], add_special_tokens: bool | 
     if plain:
         for i, ids in zip(plain, tokenizer([strings[i] for i in plain])["input_ids"]):
             out[i] = list(ids)
-    rest = [i for i in range(len(strings)) if i not in set(plain)]
+    plain_set = set(plain)
+    rest = [i for i in range(len(strings)) if i not in plain_set]
     if rest:
         for i, ids in zip(rest, tokenizer([strings[i] for i in rest], add_special_tokens=False)["input_ids"]):
             out[i] = list(ids)

@@ -116,7 +116,8 @@ def score_model(model: Any, tokenizer: Any, requests: Requests, *, batch_size: i
                 raise ValueError(f"request {r}: continuation {j} {requests[r][1][j]!r} has no tokens")
             ctx, cont = truncate(ctx, cont, limit)
             groups.setdefault(tuple(ctx), []).append((r, j, cont))
-        units.extend((list(ctx), options) for ctx, options in groups.items())
+        for ctx_key, options in groups.items():
+            units.append((list(ctx_key), options))
 
     def row_length(unit: tuple[list[int], list[tuple[int, int, list[int]]]]) -> int:
         ctx, options = unit
@@ -137,9 +138,9 @@ def score_model(model: Any, tokenizer: Any, requests: Requests, *, batch_size: i
         for batch in batches:
             width = max(row_length(units[u]) for u in batch)
             keep = max(1 + sum(len(c) - 1 for _, _, c in units[u][1]) for u in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            pos = torch.zeros((len(batch), width), dtype=torch.long)
-            seg = torch.full((len(batch), width), -1, dtype=torch.long)
+            id_rows: list[list[int]] = []
+            pos_rows: list[list[int]] = []
+            seg_rows: list[list[int]] = []
             rows_b: list[int] = []
             rows_t: list[int] = []
             targets: list[int] = []
@@ -149,38 +150,43 @@ def score_model(model: Any, tokenizer: Any, requests: Requests, *, batch_size: i
                 ctx, options = units[u]
                 start = width - row_length(units[u])
                 n = len(ctx)
-                ids[b, start:start + n] = torch.tensor(ctx)
-                pos[b, start:start + n] = torch.arange(n)
-                seg[b, start:start + n] = 0
+                row_ids = [pad] * start + ctx
+                row_pos = [0] * start + list(range(n))
+                row_seg = [-1] * start + [0] * n
                 at = start + n
                 for k, (r, j, cont) in enumerate(options):
                     m = len(cont) - 1
-                    if m:
-                        ids[b, at:at + m] = torch.tensor(cont[:-1])
-                        pos[b, at:at + m] = torch.arange(n, n + m)
-                        seg[b, at:at + m] = k + 1
+                    row_ids.extend(cont[:-1])
+                    row_pos.extend(range(n, n + m))
+                    row_seg.extend([k + 1] * m)
                     owner = len(owned)
                     owned.append((r, j))
                     # cont[0] is predicted at the last context token, cont[t] at the option's token t-1
-                    predictors = [start + n - 1] + list(range(at, at + m))
-                    rows_b.extend([b] * len(predictors))
-                    rows_t.extend(predictors)
+                    rows_b.extend([b] * len(cont))
+                    rows_t.append(start + n - 1)
+                    rows_t.extend(range(at, at + m))
                     targets.extend(cont)
                     owners.extend([owner] * len(cont))
                     lengths[r][j] = len(cont)
                     at += m
-            index = torch.arange(width)
+                id_rows.append(row_ids)
+                pos_rows.append(row_pos)
+                seg_rows.append(row_seg)
+            ids = torch.tensor(id_rows, dtype=torch.long, device=dev)
+            pos = torch.tensor(pos_rows, dtype=torch.long, device=dev)
+            seg = torch.tensor(seg_rows, dtype=torch.long, device=dev)
+            index = torch.arange(width, device=dev)
             causal = index[None, :] <= index[:, None]  # [query, key]
             valid = seg >= 0
             allowed = causal[None] & ((seg[:, None, :] == 0) | (seg[:, None, :] == seg[:, :, None]))
             allowed &= valid[:, None, :] & valid[:, :, None]
-            allowed |= torch.eye(width, dtype=torch.bool)[None]  # padding rows see themselves: no NaN
-            mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+            allowed |= torch.eye(width, dtype=torch.bool, device=dev)[None]  # pad rows see themselves: no NaN
+            mask = torch.zeros(allowed.shape, dtype=dtype, device=dev)
+            mask.masked_fill_(~allowed, torch.finfo(dtype).min)
             kwargs: dict[str, Any] = {"use_cache": False}
             if keep_kwarg is not None:
                 kwargs[keep_kwarg] = keep
-            logits = model(input_ids=ids.to(dev), attention_mask=mask[:, None].to(dev),
-                           position_ids=pos.to(dev), **kwargs).logits
+            logits = model(input_ids=ids, attention_mask=mask[:, None], position_ids=pos, **kwargs).logits
             offset = width - logits.shape[1]
             picked = logits[torch.tensor(rows_b, device=dev), torch.tensor(rows_t, device=dev) - offset]
             logprobs = torch.log_softmax(picked.float(), dim=-1)

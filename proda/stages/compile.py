@@ -25,6 +25,7 @@ from . import Stage
 from .synth import PATCHES
 
 _NOT_SEMANTIC = ("save_every",)
+_PATCH_ONLY = ("continued", "patch_epochs", "patch_learning_rate")
 
 
 class Compile(Stage):
@@ -73,7 +74,10 @@ class Compile(Stage):
         corpus = [c.text for d in project.disciplines() for c in ctx.upstream("chunk", d)
                   if isinstance(c, Chunk)]
         corpus_key = digest(sorted(digest(t) for t in corpus))
-        hparams = digest([ctx.recipe])
+        # the base checkpoint depends on the base hyper-parameters only; patch steps add their own
+        base_params = {k: v for k, v in ctx.recipe_data["params"]["compile"].items() if k not in _PATCH_ONLY}
+        hparams = digest([ctx.recipe_data["stage"], ctx.recipe_data["version"], ctx.recipe_data["backend"],
+                          base_params])
         steps = []  # (samples, parent index or None, epochs, lr)
         if cfg.continued:
             steps.append((base, None, cfg.epochs, cfg.learning_rate))

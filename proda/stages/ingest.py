@@ -22,7 +22,6 @@ from typing import Any
 from ..hashing import digest, digest_bytes
 from ..records import Document, Dropped, make
 from . import Stage
-from .quality import near_duplicates, quality
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPH = re.compile(r"(\*\*|__|\*|`)")
@@ -123,7 +122,7 @@ class Ingest(Stage):
     sections = ("ingest",)
 
     def file_deps(self, project, shard):
-        return [p for p in project.corpus_files(shard) if _is_regular(p)]
+        return project.corpus_deps(shard)
 
     def run(self, ctx):
         project, cfg = ctx.project, ctx.config.ingest
@@ -133,17 +132,12 @@ class Ingest(Stage):
         records = [r for group in per_file for r in group]
         documents = [r for r in records if isinstance(r, Document)]
         dropped = [r for r in records if isinstance(r, Dropped)]
+        from .quality import near_duplicates
+
         kept, duplicates = near_duplicates(documents, cfg.near_duplicate)
         dropped += [make(Dropped, discipline=d.discipline, path=d.path, reason="duplicate",
                          detail=f"duplicate of {original}") for d, original in duplicates]
         return kept + sorted(dropped, key=lambda r: r.path)
-
-
-def _is_regular(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:
-        return False
 
 
 def _unit_key(rel: str, path: Path) -> str:
@@ -224,6 +218,8 @@ def _document(discipline, where, body, title, data, cfg, drop):
     text = normalise(body)
     if not text:
         return [drop("empty", "no text after normalisation", where)]
+    from .quality import quality
+
     verdict = quality(text, cfg)
     if verdict:
         return [drop("quality", verdict, where)]

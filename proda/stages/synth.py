@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from ..records import Concept, Item, Sample, Statement
 from . import Stage
-from .orthogonality import contaminated
-from .synth_samples import allocate_budget, budget_windows, samples_for_window, window_units
 
 PATCHES = "patches"
 
@@ -39,12 +37,9 @@ class Synth(Stage):
             deps = deps + project.patch_files()
         return [manifest_path(project.build, "extract", shard)] + deps
 
-    def fingerprint(self, project):
-        from . import orthogonality, synth_samples
-
-        return f"synth_samples:v{synth_samples.VERSION}:orthogonality:v{orthogonality.VERSION}"
-
     def run(self, ctx):
+        from .orthogonality import contaminated
+
         samples = self._patches(ctx) if ctx.shard == PATCHES else self._discipline(ctx)
         items = [r for d in ctx.project.disciplines() for r in ctx.upstream("bench", d)
                  if isinstance(r, Item)]
@@ -53,6 +48,8 @@ class Synth(Stage):
         return [s for s in samples if s.key not in bad]
 
     def _discipline(self, ctx):
+        from .synth_samples import allocate_budget, budget_windows, samples_for_window, window_units
+
         cfg = ctx.config.synth
         records = ctx.upstream("extract")
         statements = [r for r in records if isinstance(r, Statement)]

@@ -73,6 +73,11 @@ def autocast_dtype(precision: str, dev: Any) -> Any:
     """The autocast dtype for ``precision`` (auto | bf16 | fp32) on device ``dev``; None = fp32."""
     import torch
 
+    if precision not in ("auto", "bf16", "fp32"):
+        from ..errors import UsageError
+
+        raise UsageError(f"compile.precision = {precision!r} is not one of auto, bf16, fp32",
+                         "set compile.precision to auto, bf16 or fp32")
     if precision == "fp32":
         return None
     if precision == "bf16":

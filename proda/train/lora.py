@@ -121,7 +121,7 @@ def train(
     texts = list(texts)
     fp = _loop.fingerprint(
         trainer="lora", version=VERSION, texts=[list(t) if isinstance(t, tuple) else t for t in texts],
-        cfg=msgspec.to_builtins(cfg), base=_loop.dir_fingerprint(base),
+        cfg={k: v for k, v in msgspec.to_builtins(cfg).items() if k != "save_every"}, base=_loop.dir_fingerprint(base),
         init_from=_loop.dir_fingerprint(init_from), epochs=float(epochs), learning_rate=float(learning_rate),
     )
     state = _loop.load_state(state_dir, fp)

@@ -117,7 +117,7 @@ def train(
     texts = list(texts)
     fp = _loop.fingerprint(
         trainer="tiny", version=VERSION, texts=texts, corpus=list(corpus) if init_from is None else [],
-        cfg=msgspec.to_builtins(cfg), init_from=_loop.dir_fingerprint(init_from),
+        cfg={k: v for k, v in msgspec.to_builtins(cfg).items() if k != "save_every"}, init_from=_loop.dir_fingerprint(init_from),
         epochs=float(epochs), learning_rate=float(learning_rate),
     )
     state = _loop.load_state(state_dir, fp)
