@@ -302,7 +302,7 @@ KILL_SCRIPT = textwrap.dedent("""
     inner = ex.llm.complete
     def complete(messages, **kw):
         out = inner(messages, **kw)  # returns once the reply is committed to the cache
-        sys.stdout.write(f"finished {messages_id(messages)}\n")  # one write: threads do not interleave
+        sys.stdout.write(f"finished {messages_id(messages)}\\n")  # one write: threads do not interleave
         sys.stdout.flush()
         return out
     ex.llm.complete = complete
