@@ -77,9 +77,7 @@ def debug(project) -> dict[str, Any]:
     gaps = sum(d.label == "concept_gap" for d in diagnoses)
     patch_path = None
     if samples:
-        header = {"proda_patch": 1, "created_from": checkpoint, "error_rates": rates,
-                  "diagnoses": [{"item": d.item, "label": d.label, "nodes": d.nodes,
-                                 "confused_with": d.confused_with} for d in diagnoses]}
+        header = patches.make_header(checkpoint, diagnoses, rates)
         patch_path = project.patches / name
         patches.write_patch(patch_path, header, samples + replay)
     with open_catalog(project) as cat:

@@ -48,7 +48,7 @@ class DiagnosisSummary(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 class PatchHeader(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     proda_patch: int
-    created_from: str
+    created_from: str = ""  # the checkpoint a debugger patch came from; "" for a hand-written one
     diagnoses: list[DiagnosisSummary] = msgspec.field(default_factory=list)
     error_rates: dict[str, float] = msgspec.field(default_factory=dict)
 

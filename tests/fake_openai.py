@@ -93,6 +93,7 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, like a real server
+            disable_nagle_algorithm = True  # else headers and body, written apart, wait ~40 ms for an ACK
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass

@@ -96,7 +96,7 @@ def test_malformed_lines_name_the_file_and_line(tmp_path, line, what):
     ("\n\n", "missing patch header"),
     (GOOD_LINE + "\n", "missing patch header"),
     ("not json\n", "not valid JSON"),
-    ('{"proda_patch": 1}\n', "missing required field `created_from`"),
+    ('{"proda_patch": "one"}\n', "Expected `int`"),
     ('{"proda_patch": 2, "created_from": "ck"}\n', "unsupported patch format version 2"),
     ('{"proda_patch": 1, "created_from": "ck", "extra": 1}\n', "unknown field `extra`"),
 ])

@@ -126,9 +126,7 @@ class CachedLLM:
                  template: str = "") -> str:
         params = normalise_params(params)
         key = self.key(messages, schema=schema, params=params, template=template)
-        if (hit := self._lookup(key)) is not None:
-            return hit
-        with self._lock:  # an identical call already in flight: wait for its answer
+        with self._lock:  # claim the key first: an identical call in flight is waited for, not repeated
             shared = self._inflight.get(key)
             if shared is None:
                 self._inflight[key] = mine = Future()
@@ -136,7 +134,6 @@ class CachedLLM:
             self._count("hits")
             return shared.result()
         try:
-            # re-read: an identical call may have finished between the first read and the claim
             text = self._lookup(key)
             if text is None:
                 text = self._call(key, messages, schema, params)
@@ -146,7 +143,7 @@ class CachedLLM:
             mine.set_exception(exc)
             raise
         finally:
-            with self._lock:
+            with self._lock:  # after the reply is in the cache, so a later caller reads it there
                 self._inflight.pop(key, None)
 
     def _lookup(self, key: str) -> str | None:

@@ -18,7 +18,7 @@ from . import Stage
 
 class Bench(Stage):
     name = "bench"
-    version = 2  # bump when bench_items' output changes (2: truncation never copyable)
+    version = 4  # bump when bench_items' output changes (4: chain views of concepts)
     sections = ("bench",)
 
     def file_deps(self, project, shard):
@@ -59,14 +59,27 @@ def chain_units(records):
             by_doc.setdefault(d, []).append(c)
     for chain in chains:
         own = by_chain.get(chain.key, [])
+        own_keys = {s.key for s in own}
         seen, mine = set(), []
         for s in own:
             for c in concepts_of_statement.get(s.key, []):
                 if c.key not in seen:
                     seen.add(c.key)
-                    mine.append(c)
-        neighbours = [c for c in by_doc.get(chain.doc, []) if c.key not in seen]
+                    mine.append(_view(c, own_keys))
+        neighbours = [_view(c, (), aliases=False) for c in by_doc.get(chain.doc, []) if c.key not in seen]
         yield chain, own, mine, neighbours
+
+
+def _view(concept: Concept, statements, aliases: bool = True) -> Concept:
+    """A concept as one chain's items see it: name, aliases and category. Parent statements outside
+    the chain and the definition (which other documents can change) do not reach its items, so
+    they are left out — an edit elsewhere in the discipline then leaves this unit alone. A
+    neighbour (an adjacency candidate) is offered by its name alone: the surface forms other
+    documents merge into it are not this chain's business."""
+    import msgspec
+
+    return msgspec.structs.replace(concept, definition="", aliases=concept.aliases if aliases else [],
+                                   statements=[k for k in concept.statements if k in statements])
 
 
 STAGE = Bench()

@@ -67,12 +67,15 @@ class Synth(Stage):
                 concept_of.setdefault(k, []).append(c)
 
         def payload(window):
+            import msgspec
+
+            keys = {s.key for s in window}
             seen, mine = set(), []
             for s in window:
                 for c in concept_of.get(s.key, []):
-                    if c.key not in seen:
+                    if c.key not in seen:  # as the window sees it: parents elsewhere do not matter
                         seen.add(c.key)
-                        mine.append(c)
+                        mine.append(msgspec.structs.replace(c, statements=[k for k in c.statements if k in keys]))
             return window, mine
 
         from ..hashing import digest

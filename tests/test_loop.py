@@ -1,0 +1,127 @@
+"""The closed loop on a slice of the example project: V1 → test → debug → V2, and what each step
+rebuilds, reuses and reports. One module-scoped build keeps it to about a minute."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from proda.build import build
+from proda.project import Project
+from proda.scaffold import example_specs, init_project
+
+pytestmark = pytest.mark.slow
+DISCIPLINES = ("physics", "biology", "economics")
+FAST = ("compile.epochs=3", "compile.hidden_size=64", "compile.layers=2", "compile.patch_epochs=2",
+        "debug.samples_per_error=6")
+
+
+@pytest.fixture(scope="module")
+def loop(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loop") / "p"
+    init_project(root)
+    for d in DISCIPLINES:
+        shutil.copytree(example_specs() / "corpus" / d, root / "specs" / "corpus" / d)
+    (root / "specs" / "proda.toml").write_text("[compile]\n" + "\n".join(
+        f"{k.split('.')[1]} = {v}" for k, v in (s.split("=") for s in FAST if s.startswith("compile"))) +
+        "\n[debug]\nsamples_per_error = 6\n")
+    from proda.debug import debug
+    from proda.history import tag
+    from proda.testrun import run_tests
+
+    project = Project.at(root)
+    v1 = build(project)
+    tag(project, "v1")
+    first = run_tests(project)
+    again = run_tests(project)
+    diagnosis = debug(project)
+    v2 = build(Project.at(root))
+    tag(Project.at(root), "v2")
+    failed = run_tests(Project.at(root), failed=True)
+    return {"root": root, "v1": v1, "first": first, "again": again, "debug": diagnosis, "v2": v2,
+            "failed": failed}
+
+
+def test_v1_builds_every_stage_and_tests_every_item(loop):
+    v1, first = loop["v1"], loop["first"]
+    for stage in ("ingest", "chunk", "extract", "bench", "synth", "compile", "test"):
+        assert v1["stages"][stage]["built"] > 0, stage
+    assert first["ran"] + first["reused"] == first["passed"] + first["failed"] > 0
+    assert set(first["accuracy"]["by_discipline"]) == set(DISCIPLINES)
+
+
+def test_second_test_call_scores_nothing(loop):
+    again = loop["again"]
+    assert again["ran"] == 0 and again["reused"] == loop["first"]["passed"] + loop["first"]["failed"]
+
+
+def test_debug_writes_a_patch_with_both_labels_counted(loop):
+    d = loop["debug"]
+    assert d["failures"] == d["concept_gaps"] + d["reasoning_deficits"] > 0
+    patch = loop["root"] / d["patch"]
+    header = json.loads(patch.read_text().splitlines()[0])
+    assert header["proda_patch"] == 1 and len(header["diagnoses"]) == d["failures"]
+    assert d["samples"] > 0
+
+
+def test_v2_rebuilds_only_what_the_patch_touches(loop):
+    stages, d = loop["v2"]["stages"], loop["debug"]
+    for upstream in ("ingest", "chunk", "extract", "bench"):
+        assert stages[upstream]["built"] == 0, upstream
+    lines = (loop["root"] / d["patch"]).read_text().splitlines()[1:]
+    assert stages["synth"]["built"] == len({json.loads(line)["prompt"] + json.loads(line)["response"]
+                                            for line in lines}) - _contaminated(loop)
+    assert stages["compile"]["built"] == 1 and stages["compile"]["reused"] == 1  # V1 reused as parent
+    assert stages["test"]["built"] > 0
+
+
+def _contaminated(loop):
+    from proda.stats import stats
+
+    return stats(Project.at(loop["root"]))["by_discipline"].get("patches", {}).get("contaminated", 0)
+
+
+def test_failed_reruns_exactly_the_previous_failures(loop):
+    assert loop["failed"]["selected"] == loop["again"]["failed"]
+    assert loop["failed"]["ran"] + loop["failed"]["reused"] == loop["again"]["failed"]
+
+
+def test_diff_reports_added_samples_and_fixed_items(loop):
+    from proda.diff import diff
+
+    result = diff(Project.at(loop["root"]), "v1", "v2")
+    assert result["added"]["samples"] > 0 and result["added"]["items"] == 0
+    assert result["removed"]["chunks"] == 0
+    assert result["results"]["fixed"] == len(result["results"]["fixed_items"])
+    assert set(result["accuracy"]["from"]) >= {"all", "dev", "holdout", "by_discipline"}
+
+
+def test_v2_improves_dev(loop):
+    from proda.diff import diff
+
+    acc = diff(Project.at(loop["root"]), "v1", "v2")["accuracy"]
+    assert acc["to"]["dev"] > acc["from"]["dev"]
+
+
+def test_show_traces_a_failed_item_to_its_document(loop):
+    from proda.engine import load_shard
+    from proda.show import show
+
+    project = Project.at(loop["root"])
+    failed = next(r for r in load_shard(project.build, "test", "all") if not r.correct)
+    result = show(project, failed.item[:10])
+    kinds = [t["kind"] for t in result["trace"]]
+    assert kinds[0] == "item" and kinds[-1] == "document"
+    assert {"chain", "statement", "chunk"} <= set(kinds)
+
+
+def test_report_html_renders(loop, tmp_path):
+    from proda.report import report
+
+    out = tmp_path / "r.html"
+    result = report(Project.at(loop["root"]), out)
+    assert [v["name"] for v in result["versions"]][:2] == ["v1", "v2"]
+    html = out.read_text()
+    assert html.count("<svg") >= 3 and "holdout" in html
