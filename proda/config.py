@@ -76,12 +76,12 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     trainer: str = "tiny"  # tiny | lora
     base_model: str = ""  # lora: local HF model directory
     seed: int = 0
-    epochs: float = 6.0
+    epochs: float = 4.0
     learning_rate: float = 3e-3
     batch_size: int = 32
     cutoff_len: int = 192
     continued: bool = True  # V2 continues from the parent checkpoint on patches + replay
-    patch_epochs: float = 6.0
+    patch_epochs: float = 2.0
     patch_learning_rate: float = 1e-3
     save_every: int = 50  # steps between resumable trainer states
     precision: str = "auto"  # auto | bf16 | fp32 (auto: bf16 autocast where the CPU/GPU has native bf16)

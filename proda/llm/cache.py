@@ -34,6 +34,11 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS llm_cache (
     created TIMESTAMP
 )"""
 
+_INSERT_ONE = "INSERT INTO llm_cache VALUES (?, ?, ?, ?, now()::TIMESTAMP) ON CONFLICT DO NOTHING"
+# a batch as four list parameters: constant SQL, ~4 ms for 1 or 128 rows (executemany: ~2 ms a row)
+_INSERT_MANY = ("INSERT INTO llm_cache SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), now()::TIMESTAMP ON CONFLICT DO NOTHING")
+
 
 def request_key(*, backend: str, fingerprint: str, messages: list[dict], params: dict,
                 schema: dict | None, template: str) -> str:
@@ -45,12 +50,29 @@ def request_key(*, backend: str, fingerprint: str, messages: list[dict], params:
     })
 
 
+class _Pending:
+    __slots__ = ("row", "done", "error")
+
+    def __init__(self, row: list[Any]):
+        self.row = row
+        self.done = False
+        self.error: BaseException | None = None
+
+
 class LLMCache:
-    """``llm_cache`` in an open DuckDB connection (the caller owns and closes the connection)."""
+    """``llm_cache`` in an open DuckDB connection (the caller owns and closes the connection).
+
+    Writes are group-committed: ``put`` returns once its row is committed, and whichever writer holds
+    the lock commits every row queued so far in one transaction. Per-call durability (a ``kill -9``
+    loses no returned call) at the cost of one commit per *batch*, so the cache keeps up with dozens
+    of concurrent calls instead of capping them at one commit each (~3 ms here).
+    """
 
     def __init__(self, con: Any):
         self._con = con
-        self._lock = threading.Lock()  # DuckDB writes and cursor creation
+        self._lock = threading.Lock()  # the one writer; also guards cursor creation
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
         self._local = threading.local()
         self._cursors: list[Any] = []
         with self._lock:
@@ -70,10 +92,29 @@ class LLMCache:
         return None if row is None else row[0]
 
     def put(self, key: str, backend: str, model: str, response: str) -> None:
+        """Store one reply; returns once it is committed (durable against ``kill -9``)."""
+        mine = _Pending([key, backend, model, response])
         cur = self._cursor()
-        with self._lock:  # one writer at a time: concurrent appends of one key would conflict
-            cur.execute("INSERT INTO llm_cache VALUES (?, ?, ?, ?, now()::TIMESTAMP) ON CONFLICT DO NOTHING",
-                        [key, backend, model, response])
+        with self._queue_lock:
+            self._queue.append(mine)
+        with self._lock:
+            if not mine.done:  # nobody committed it while we waited: commit everything queued
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:  # one statement, one transaction, one commit
+                    if len(batch) == 1:
+                        cur.execute(_INSERT_ONE, batch[0].row)
+                    else:
+                        cur.execute(_INSERT_MANY, [list(column) for column in zip(*(p.row for p in batch))])
+                except BaseException as exc:
+                    for p in batch:
+                        p.error = exc
+                    raise
+                finally:
+                    for p in batch:
+                        p.done = True
+        if mine.error is not None:
+            raise mine.error
 
     def __len__(self) -> int:
         return self._cursor().execute("SELECT count(*) FROM llm_cache").fetchone()[0]
