@@ -81,8 +81,8 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     batch_size: int = 32
     cutoff_len: int = 192
     continued: bool = True  # V2 continues from the parent checkpoint on patches + replay
-    patch_epochs: float = 2.0
-    patch_learning_rate: float = 1e-3
+    patch_epochs: float = 1.0
+    patch_learning_rate: float = 2e-3
     save_every: int = 50  # steps between resumable trainer states
     precision: str = "auto"  # auto | bf16 | fp32 (auto: bf16 autocast where the CPU/GPU has native bf16)
     # tiny trainer

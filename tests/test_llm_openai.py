@@ -287,6 +287,17 @@ def test_concurrent_calls_all_land_in_the_cache(server, tmp_path):
     assert server.total == 40 and again.counters["hits"] == 40
 
 
+def test_group_commit_under_contention(tmp_path):
+    con = duckdb.connect(str(tmp_path / "c.duckdb"))
+    cache = LLMCache(con)
+    rows = [(f"key{i % 150}", "openai", "m", f"reply {i}") for i in range(300)]  # each key twice
+    map_concurrent(lambda row: cache.put(*row), rows, 32)
+    assert len(cache) == 150
+    assert cache.get("key7") in ("reply 7", "reply 157")
+    con.close()
+    assert duckdb.connect(str(tmp_path / "c.duckdb")).execute("SELECT count(*) FROM llm_cache").fetchone() == (150,)
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     sys.path[:0] = [sys.argv[3], sys.argv[4]]

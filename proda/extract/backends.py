@@ -11,14 +11,10 @@ from typing import Iterator
 
 
 def llm_fingerprint(cfg) -> str:
-    """Backend + model id (+ weights hash for local models) + prompt templates."""
-    from ..hashing import digest
-    from ..llm import local_fingerprint
-    from ..llm.prompts import load
+    """Backend, model id, weights/adapter hash or revision, sampling params and prompt files."""
+    from .llm import fingerprint
 
-    prompts = digest([load(name)[1] for name in ("extract_chains.v1", "extract_statements.v1")])
-    model = f"{cfg.backend}:{cfg.model}" if cfg.backend == "openai" else local_fingerprint(cfg.backend, cfg)
-    return f"{model}:prompts={prompts[:16]}"
+    return fingerprint(cfg)
 
 
 @contextlib.contextmanager
@@ -33,4 +29,8 @@ def open_extractor(project) -> Iterator[tuple[object, int]]:
     from .llm import LLMExtractor
 
     with open_catalog(project) as cat:
-        yield LLMExtractor.from_config(cfg, cat.con), max(1, cfg.concurrency)
+        extractor = LLMExtractor.from_config(cfg, cat.con)
+        try:
+            yield extractor, max(1, cfg.concurrency)
+        finally:
+            extractor.close()  # the HTTP client and the cache's cursors, before the catalog closes

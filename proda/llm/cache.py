@@ -2,13 +2,15 @@
 
 Key = xxh3-128 of the canonical request: backend, the backend's fingerprint (model id, and for local
 models the weights and adapter hash), the rendered messages, the normalised sampling params, the
-response schema and the prompt-template hash. A local model's path is not in the key (its fingerprint
-is): moving a checkpoint folder keeps its cache, changing one byte of it does not. The *raw* reply text is stored; parsing happens after the cache,
-so a parser fix re-parses without calling again. Failed calls raise and are never stored.
+response schema and the prompt-template hash. A local model's folder path is not in the key, its
+content is: moving a checkpoint keeps its cache, changing one byte of it does not. The *raw* reply
+is stored; parsing happens after the cache, so a parser fix re-parses without calling again. Failed
+calls raise and are never stored.
 
-Threads: reads use one DuckDB cursor per thread; writes take one lock and commit per call, after the
-network wait and outside it, so a ``kill -9`` loses only the calls still in flight and concurrent
-calls are never serialised behind each other's I/O.
+Threads: reads use one DuckDB cursor per thread; a reply is committed after the network wait, outside
+it, before ``complete`` returns (a ``kill -9`` loses only the calls in flight); commits are grouped
+across threads so the cache does not serialise concurrent calls. Identical calls in flight at once
+are made once.
 """
 
 from __future__ import annotations
