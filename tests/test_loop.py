@@ -127,3 +127,26 @@ def test_report_html_renders(loop, tmp_path):
     assert [v["name"] for v in result["versions"]][:2] == ["v1", "v2"]
     html = out.read_text()
     assert html.count("<svg") >= 3 and "holdout" in html
+
+
+def test_report_renders_in_headless_chromium(loop, tmp_path):
+    import shutil as sh
+    import subprocess
+
+    browser = sh.which("chromium") or sh.which("chromium-browser") or sh.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    from proda.report import report
+
+    page = tmp_path / "report.html"
+    report(Project.at(loop["root"]), page)
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<svg") >= 3 and "v1" in dom.stdout and "v2" in dom.stdout
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
