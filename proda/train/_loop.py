@@ -43,11 +43,36 @@ def choose_threads() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
+    load = _others_busy(cores)
     return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def _others_busy(cores: int, window: float = 0.2) -> float:
+    """How many cores other processes keep busy right now: /proc/stat's busy time over a short
+    window minus this process's own (the load average would count this build's earlier stages
+    as someone else's load). Falls back to the 1-minute load average off Linux."""
+    import time
+
+    def sample() -> tuple[float, float]:
+        with open("/proc/stat") as fh:
+            fields = [float(x) for x in fh.readline().split()[1:]]
+        busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0.0)  # minus idle, iowait
+        with open("/proc/self/stat") as fh:
+            parts = fh.read().rsplit(")", 1)[1].split()
+        own = float(parts[11]) + float(parts[12])  # utime + stime of every thread, in clock ticks
+        return busy, own
+
+    try:
+        b0, o0 = sample()
+        time.sleep(window)
+        b1, o1 = sample()
+        ticks = os.sysconf("SC_CLK_TCK") * window
+        return max(0.0, ((b1 - b0) - (o1 - o0)) / ticks)
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 0.0
 
 
 def set_threads(threads: int | None = None) -> int:
