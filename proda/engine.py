@@ -13,6 +13,8 @@ object and the shard manifest is written last; the manifest is what doit and dow
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -116,13 +118,15 @@ class Context:
             self._store(recipe, records)
             results[index] = records
 
-        if concurrency > 1 and len(todo) > 1:
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                for _ in pool.map(work, todo):
-                    pass
-        else:
-            for job in todo:
-                work(job)
+        with _progress(f"{self.stage.name}:{self.shard} {label}".strip(), len(todo)) as advance:
+            if concurrency > 1 and len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                    for _ in pool.map(work, todo):
+                        advance()
+            else:
+                for job in todo:
+                    work(job)
+                    advance()
         return [r for r in results if r is not None]
 
     def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:
@@ -139,6 +143,21 @@ class Context:
         dead = len(self.memo) - len(self.live)
         if dead > len(self.live) + 64:
             self.journal.rewrite(self.live)
+
+
+@contextlib.contextmanager
+def _progress(description: str, total: int):
+    """A progress bar on stderr for long unit lists, when stderr is a terminal (never in --json
+    pipes or logs); otherwise a no-op."""
+    if total < 200 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
 
 
 def recipe_of(stage: "Stage", project: "Project") -> dict[str, Any]:
