@@ -68,7 +68,6 @@ class SynthConfig(Section, frozen=True, kw_only=True):
     per_discipline: int = 0  # 0 = every window once; else samples per discipline
     window: int = 2  # relational statements per sample window
     ngram: int = 13  # contamination check n-gram length
-    rewrite: bool = False  # let the LLM backend rewrite template samples (cached)
     mcq_options: int = 4  # options per multiple-choice training sample (answer + distractors)
 
 
@@ -107,7 +106,6 @@ class TestConfig(Section, frozen=True, kw_only=True):
 class DebugConfig(Section, frozen=True, kw_only=True):
     samples_per_error: int = 20
     replay_ratio: float = 0.5  # replay samples per patch sample
-    judge: bool = False  # let the LLM backend refine the label
 
 
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -89,3 +89,46 @@ def test_second_build_is_refused_while_locked(make_project):
     time.sleep(0.1)
     assert build(Project.at(project.root), until="ingest")["version"]
     del lock
+
+
+def _pdf(text: str) -> bytes:
+    """A minimal one-page PDF with ``text`` in Helvetica, one line per sentence."""
+    lines = [s.strip() + "." for s in text.replace("\n", " ").split(".") if s.strip()]
+    ops = "BT /F1 9 Tf 20 800 Td 11 TL " + " ".join(
+        "(" + line.replace("\\", "").replace("(", "").replace(")", "") + ") '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 900 840] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(ops)} >>\nstream\n{ops}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = "%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n" + "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return out.encode("latin-1")
+
+
+def test_pdf_documents_are_read_and_duplicates_dropped(make_project):
+    body = doc("pdfheat").split("\n", 2)[2]
+    project = make_project({"physics": {
+        "paper.pdf": _pdf(body),
+        "broken.pdf": b"%PDF-1.4 not really",
+        "a.md": doc("alpha"),
+        "b-copy.md": doc("alpha"),                               # exact duplicate
+        "c-near.md": doc("alpha").replace("equilibrium", "balance", 1),  # near duplicate
+    }})
+    build(project, until="chunk")
+    records = load_shard(project.build, "ingest", "physics")
+    docs = {r.path.split("/", 1)[1]: r for r in records if type(r).__name__ == "Document"}
+    reasons = {r.path.split("/", 1)[1]: (r.reason, r.detail) for r in records if type(r).__name__ == "Dropped"}
+    assert "paper.pdf" in docs and "molecules" in docs["paper.pdf"].text
+    assert reasons["broken.pdf"][0] == "malformed"
+    assert "a.md" in docs
+    assert reasons["b-copy.md"] == ("duplicate", "duplicate of physics/a.md")
+    assert reasons["c-near.md"] == ("duplicate", "duplicate of physics/a.md")
