@@ -75,7 +75,7 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     trainer: str = "tiny"  # tiny | lora
     base_model: str = ""  # lora: local HF model directory
     seed: int = 0
-    epochs: float = 4.0
+    epochs: float = 8.0
     learning_rate: float = 3e-3
     batch_size: int = 32
     cutoff_len: int = 192
