@@ -218,7 +218,7 @@ def _noun_phrases(text: str) -> list[str]:
     return out
 
 
-VERSION = 1  # bump when the output for the same input changes (the extract stage's fingerprint reads it)
+VERSION = 1  # this extractor's output version; bump proda.stages.extract.Extract.version with it
 
 
 class HeuristicExtractor:

@@ -34,7 +34,6 @@ from ..config import BenchConfig
 from ..hashing import digest
 from ..records import Chain, Concept, Item, Option, Statement, make
 
-VERSION = 2
 OPERATORS = ("adjacency", "inversion", "truncation")
 _MENTION_SCAN = 200  # neighbours searched for a concept named in the answer when the chain's own are not
 

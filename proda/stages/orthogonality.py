@@ -27,7 +27,6 @@ import numpy as np
 
 from ..records import Item, Sample
 
-VERSION = 1
 MIN_ANSWER_WORDS = 8
 _WORD = re.compile(r"[^\W_]+")
 _SEP = "\x00"

@@ -29,7 +29,6 @@ from ..hashing import digest
 from ..records import Concept, Sample, Statement, make
 from .orthogonality import words
 
-VERSION = 1
 FORMATS = ("open", "mcq", "tf")
 LETTERS = "ABCDEFGH"
 
