@@ -165,3 +165,24 @@ def test_shared_textbook_corpus_yields_knowledge_and_zero_contamination(tmp_path
     for d, row in result["by_discipline"].items():
         if d != "patches":
             assert row["chains"] > 0 and row["statements"] > 0 and row["concepts"] > 0, d
+
+
+def test_error_proportional_budget_follows_the_latest_patch(tmp_path):
+    from proda.patches import write_patch
+    from proda.stats import stats
+
+    root = tmp_path / "budget"
+    init_project(root)
+    for d in ("physics", "biology"):
+        shutil.copytree(example_specs() / "corpus" / d, root / "specs" / "corpus" / d)
+    (root / "specs" / "proda.toml").write_text('[synth]\nbudget = "error"\nper_discipline = 40\n')
+    project = Project.at(root)
+    build(project, until="synth")
+    uniform = stats(project)["by_discipline"]
+    assert uniform["physics"]["samples"] == uniform["biology"]["samples"] == 40  # no diagnosis yet
+    write_patch(root / "specs" / "patches" / "0001-debug.jsonl",
+                {"proda_patch": 1, "error_rates": {"physics": 0.75, "biology": 0.25}}, [])
+    result = build(Project.at(root), until="synth")
+    skewed = stats(Project.at(root))["by_discipline"]
+    assert skewed["physics"]["samples"] == 60 and skewed["biology"]["samples"] == 20
+    assert result["stages"]["extract"]["built"] == 0
