@@ -45,7 +45,8 @@ def build(project, until: str | None = None, jobs: int = 1) -> dict[str, Any]:
                              "fix the cause and run `proda build` again: it resumes")
         version = versions.record(project)
         result = {"version": version, "stages": stage_counts(project, names, started)}
-        fastpath.save(project.root, project.overrides, until, result)
+        if not any(s.get("skipped") for s in result["stages"].values()):
+            fastpath.save(project.root, project.overrides, until, result)  # an incomplete build never stamps
     return result
 
 
@@ -55,7 +56,7 @@ def stage_counts(project, names: list[str], since: float) -> dict[str, dict[str,
 
     out: dict[str, dict[str, Any]] = {}
     for name in names:
-        totals = {"built": 0, "reused": 0, "seconds": 0.0}
+        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0}
         for shard in stages.get(name).shards(project):
             run = project.build / "runs" / f"{name}.{shard}.json"
             stats = storage.read_json(run) if run.exists() else None
@@ -63,6 +64,7 @@ def stage_counts(project, names: list[str], since: float) -> dict[str, dict[str,
                 totals["built"] += stats["built"]
                 totals["reused"] += stats["reused"]
                 totals["seconds"] += stats["seconds"]
+                totals["skipped"] += stats.get("skipped", 0)
             else:
                 manifest = read_manifest(project.build, name, shard)
                 totals["reused"] += manifest["records"] if manifest else 0
@@ -139,6 +141,10 @@ def _reasons(project, task, dep, by_name, producer, stale_names) -> list[str]:
         reasons.append("upstream: " + ", ".join(sorted({f"{t} {v}" for v, t in ups})))
     if why.get("missing_target"):
         reasons.append("missing: output manifest deleted")
+    skipped = manifest.get("extra", {}).get("skipped") or []
+    if skipped:
+        reasons.append(f"incomplete: {len(skipped)} unit(s) skipped last time, retried next build "
+                       f"(first: {skipped[0]['reason'][:120]})")
     return reasons
 
 

@@ -108,7 +108,8 @@ def build(project_dir, until, jobs, overrides, as_json):
 def _build_text(result) -> str:
     lines = [f"version {result['version']}"]
     for name, s in result["stages"].items():
-        lines.append(f"  {name:<8} built {s['built']:>6}  reused {s['reused']:>6}  {s['seconds']:>7.2f}s")
+        lines.append(f"  {name:<8} built {s['built']:>6}  reused {s['reused']:>6}  {s['seconds']:>7.2f}s"
+                     + (f"  skipped {s['skipped']} (retried next build)" if s.get("skipped") else ""))
     return "\n".join(lines)
 
 

@@ -63,6 +63,7 @@ class Context:
     recipe_data: dict[str, Any] = field(default_factory=dict)  # the resolved recipe behind ``recipe``
     counts: Counts = field(default_factory=Counts)
     extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
+    skipped: list[dict[str, str]] = field(default_factory=list)  # units left out, and why
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -99,8 +100,13 @@ class Context:
         fn: Callable[[Any], list[Record]],
         label: str = "",
         concurrency: int = 1,
+        skip: tuple[type[BaseException], ...] = (),
     ) -> list[list[Any]]:
-        """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; order is kept."""
+        """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; order is kept.
+
+        A unit raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its
+        repair round) is left out with its reason instead of failing the stage; it is not
+        memoised, so the next build retries it (the shard stays stale until none is skipped)."""
         units = list(units)
         results: list[list[Any] | None] = [None] * len(units)
         todo: list[tuple[int, str, Any]] = []
@@ -114,7 +120,13 @@ class Context:
 
         def work(job: tuple[int, str, Any]) -> None:
             index, recipe, payload = job
-            records = list(fn(payload))
+            try:
+                records = list(fn(payload))
+            except skip as exc:
+                with self._lock:
+                    self.skipped.append({"unit": f"{label}:{units[index][0][:12]}", "reason": str(exc)})
+                results[index] = []
+                return
             self._store(recipe, records)
             results[index] = records
 
@@ -179,6 +191,10 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         records = stage.run(ctx)
     finally:
         ctx.close()
+    if ctx.skipped:
+        ctx.extra["skipped"] = sorted(ctx.skipped, key=lambda s: s["unit"])
+        for entry in ctx.extra["skipped"]:
+            print(f"  skipped  {stage.name}:{shard} {entry['unit']}: {entry['reason']}", file=sys.stderr)
     publish(project, stage.name, shard, records, recipe, ctx.extra)
     stats = {
         "stage": stage.name,
@@ -187,6 +203,7 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "reused": ctx.counts.reused,
         "records": len(records),
         "seconds": round(time.perf_counter() - started, 4),
+        "skipped": len(ctx.skipped),
         "finished": time.time(),
     }
     storage.write_json(project.build / "runs" / f"{stage.name}.{shard}.json", stats)

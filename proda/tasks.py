@@ -66,6 +66,18 @@ def _project(root: str, overrides: tuple[str, ...]) -> Project:
     return _projects[key]
 
 
+def complete(manifest: str) -> bool:
+    """doit uptodate: a shard published with skipped units stays stale, so the next build retries
+    them (finished units come from the memo)."""
+    import json
+
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            return not json.load(fh).get("extra", {}).get("skipped")
+    except (OSError, ValueError):
+        return False
+
+
 def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
     """doit action: run one (stage, shard); user errors become a clean task failure."""
     from . import engine, lock
@@ -147,6 +159,7 @@ def _creator(project: Project, stage: stages.Stage, recipe: Path, root: str, ove
                 "actions": [(run_stage, [root, overrides, stage.name, shard])],
                 "file_dep": [str(p) for p in stage.file_deps(project, shard)] + [str(recipe)],  # str(str) is free
                 "targets": [str(manifest_path(project.build, stage.name, shard))],
+                "uptodate": [(complete, [str(manifest_path(project.build, stage.name, shard))])],
                 "doc": f"{stage.name} for {shard}",
                 "verbosity": 0,
             }

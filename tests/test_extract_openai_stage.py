@@ -4,11 +4,14 @@ cached for one model is never served for another."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 
 from conftest import doc
 from fake_openai import FakeOpenAI
-from proda.build import build
+from proda.build import build, status
 from proda.engine import load_shard
 from proda.project import Project
 
@@ -35,8 +38,6 @@ def test_openai_extraction_is_cached_per_model_and_incremental(make_project, ser
     assert chains and all(len(c.steps) >= 2 for c in chains)
 
     # rebuild from scratch (memo gone, catalog kept): every answer comes from the call cache
-    import shutil
-
     for sub in ("extract", "memo/extract"):
         shutil.rmtree(project.build / sub, ignore_errors=True)
     (project.build / ".stamp").unlink(missing_ok=True)
@@ -74,3 +75,29 @@ def test_a_dead_endpoint_fails_the_stage_with_a_message(make_project, proda_cli)
 
 def _doc_key(project, path):
     return next(r.key for r in load_shard(project.build, "ingest", path.split("/")[0]) if r.path == path)
+
+
+def test_a_reply_still_malformed_after_repair_skips_its_unit_and_is_retried(make_project):
+    # the first two calls answer prose around JSON: the first unit's call and its repair round
+    with FakeOpenAI(malformed_first=2) as server:
+        toml = _toml(server.url, "m").replace("concurrency = 4", "concurrency = 1")
+        project = make_project({"physics": {"a.md": doc("alpha"), "b.md": doc("beta")}}, toml=toml)
+        first = build(project, until="extract")
+        assert first["stages"]["extract"]["skipped"] == 1
+        manifest = json.loads((project.build / "extract" / "physics.json").read_text())
+        assert "malformed" in manifest["extra"]["skipped"][0]["reason"].lower() or \
+            "invalid" in manifest["extra"]["skipped"][0]["reason"].lower()
+        assert first["stages"]["extract"]["built"] > 0  # the good units are kept
+        stale = status(Project.at(project.root))["stale"]
+        assert any(s["reason"].startswith("incomplete") for s in stale)
+        calls = server.total
+        before = {r.key for r in load_shard(project.build, "extract", "physics") if type(r).__name__ == "Chain"}
+        second = build(Project.at(project.root), until="extract")
+        assert second["stages"]["extract"]["skipped"] == 0
+        after = {r.key for r in load_shard(project.build, "extract", "physics") if type(r).__name__ == "Chain"}
+        assert before < after  # every finished chain kept; the retried chunk's chains added
+        # asked again: the skipped chunk, then its new chains' statement windows — nothing else
+        assert 0 < server.total - calls < calls / 2
+        clean_root = project.root.parent / "clean"
+        shutil.copytree(project.specs, clean_root / "specs")
+        assert build(Project.at(clean_root), until="extract")["version"] == second["version"]

@@ -18,19 +18,21 @@ def llm_fingerprint(cfg) -> str:
 
 
 @contextlib.contextmanager
-def open_extractor(project) -> Iterator[tuple[object, int]]:
+def open_extractor(project) -> Iterator[tuple[object, int, tuple[type[BaseException], ...]]]:
+    """(extractor, concurrency, the errors that skip one unit instead of failing the stage)."""
     cfg = project.config.llm
     if cfg.backend == "heuristic":
         from . import get_extractor
 
-        yield get_extractor("heuristic"), 1
+        yield get_extractor("heuristic"), 1, ()
         return
     from ..catalog import open_catalog
+    from ..llm import LLMOutputError
     from .llm import LLMExtractor
 
     with open_catalog(project) as cat:
         extractor = LLMExtractor.from_config(cfg, cat.con)
         try:
-            yield extractor, max(1, cfg.concurrency)
+            yield extractor, max(1, cfg.concurrency), (LLMOutputError,)
         finally:
             extractor.close()  # the HTTP client and the cache's cursors, before the catalog closes

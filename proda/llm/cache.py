@@ -93,6 +93,12 @@ class LLMCache:
         row = self._cursor().execute("SELECT response FROM llm_cache WHERE key = ?", [key]).fetchone()
         return None if row is None else row[0]
 
+    def forget(self, keys: list[str]) -> None:
+        """Drop replies that turned out unusable, so the next run asks again."""
+        cur = self._cursor()  # before the lock: creating a cursor takes it too
+        with self._lock:
+            cur.execute("DELETE FROM llm_cache WHERE list_contains(?, key)", [keys])
+
     def put(self, key: str, backend: str, model: str, response: str) -> None:
         """Store one reply; returns once it is committed (durable against ``kill -9``)."""
         mine = _Pending([key, backend, model, response])
@@ -213,7 +219,9 @@ class CachedLLM:
         """Call with a JSON schema for ``type_`` and validate the reply; one repair round, then fail.
 
         The repair round sends the bad output back with the parser's error (``repair_json.v1``); both
-        calls are cached like any other, so a rerun replays them without calling.
+        calls are cached like any other, so a rerun replays them without calling. When the repaired
+        reply is invalid too, both replies are forgotten: an unusable answer is an error, and errors
+        are never cached — the next build asks again.
         """
         schema = json_schema(type_)
         raw = self.complete(messages, schema=schema, params=params, template=template)
@@ -224,11 +232,15 @@ class CachedLLM:
         from .prompts import render  # noqa: PLC0415 (prompt files are read on first repair only)
 
         fix, fix_hash = render("repair_json.v1", error=first_error)
-        raw2 = self.complete(messages + [{"role": "assistant", "content": raw}] + fix, schema=schema,
-                             params=params, template=digest([template, fix_hash]))
+        repair = messages + [{"role": "assistant", "content": raw}] + fix
+        raw2 = self.complete(repair, schema=schema, params=params, template=digest([template, fix_hash]))
         try:
             return parse_json(raw2, type_)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if self.cache is not None:
+                self.cache.forget([self.key(messages, schema=schema, params=params, template=template),
+                                   self.key(repair, schema=schema, params=params,
+                                            template=digest([template, fix_hash]))])
             raise LLMOutputError(
                 f"{self.backend} model {self.model!r} gave an invalid {what} twice (one repair round): "
                 f"{exc}; it began {raw2[:160]!r}",

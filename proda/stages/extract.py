@@ -47,12 +47,12 @@ class Extract(Stage):
 
         cfg = ctx.config.extract
         chunks = [c for c in ctx.upstream("chunk") if isinstance(c, Chunk)]
-        with open_extractor(ctx.project) as (extractor, concurrency):
+        with open_extractor(ctx.project) as (extractor, concurrency, bad_reply):
             chains = _flat(ctx.map(((c.key, c) for c in chunks), lambda c: extractor.chains(c, cfg),
-                                   label="L3", concurrency=concurrency))
+                                   label="L3", concurrency=concurrency, skip=bad_reply))
             statements = _flat(ctx.map(((c.key, c) for c in chains),
                                        lambda c: extractor.statements(c, cfg),
-                                       label="L2", concurrency=concurrency))
+                                       label="L2", concurrency=concurrency, skip=bad_reply))
             concepts = extractor.concepts(ctx.shard, statements)
         previous = [r for r in ctx.upstream("extract") if isinstance(r, Concept)]
         ctx.count_derived(concepts, previous)
