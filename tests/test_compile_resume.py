@@ -18,7 +18,7 @@ from proda.project import Project
 from proda.scaffold import example_specs, init_project
 
 pytestmark = pytest.mark.slow
-TOML = "[compile]\nepochs = 8\nsave_every = 10\nhidden_size = 64\nlayers = 2\n"
+TOML = "[compile]\nepochs = 20\nsave_every = 5\nhidden_size = 64\nlayers = 2\n"
 
 
 def _project(root):
@@ -49,9 +49,8 @@ def test_kill_during_compile_resumes_to_the_same_checkpoint(tmp_path):
         if saved is not None:
             break
         time.sleep(0.05)
-    assert saved is not None and proc.poll() is None, "compile finished before a state was saved"
-    time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGKILL)
+    os.kill(proc.pid, signal.SIGKILL)  # at once: a saved state exists, the run is far from done
+    assert saved is not None, "compile finished before a state was saved"
     proc.wait()
     assert not [p for p in checkpoints.iterdir() if not p.name.startswith(".")]  # nothing published
 
