@@ -67,7 +67,8 @@ def main(ctx, project_dir):
     \b
     Example:
       proda init --example demo && cd demo
-      proda build && proda test && proda debug && proda build && proda diff v1 HEAD
+      proda build && proda tag v1 && proda test && proda debug && proda build
+      proda diff v1 HEAD
     """
     ctx.meta["proda.project"] = project_dir
 
