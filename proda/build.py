@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from . import fastpath, stages
-from .errors import StageError, UsageError
+from .errors import StageError
 
 
 def stage_names(until: str | None) -> list[str]:
@@ -169,8 +169,3 @@ def _short(project, path: str) -> str:
         return Path(path).relative_to(project.root).as_posix()
     except ValueError:
         return path
-
-
-def check_until(until: str | None) -> None:
-    if until is not None and until not in stages.ORDER:
-        raise UsageError(f"no stage named {until!r}", f"stages are: {', '.join(stages.ORDER)}")

@@ -59,14 +59,14 @@ class Context:
     project: "Project"
     stage: "Stage"
     shard: str
-    recipe: str
-    recipe_data: dict[str, Any] = field(default_factory=dict)  # the resolved recipe behind ``recipe``
+    recipe_data: dict[str, Any]  # the resolved recipe: version, params, backend fingerprint
     counts: Counts = field(default_factory=Counts)
     extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
     skipped: list[dict[str, str]] = field(default_factory=list)  # units left out, and why
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.recipe = digest(self.recipe_data)
         self.journal = storage.Journal(self.project.build / "memo" / self.stage.name / f"{self.shard}.log")
         self.memo = self.journal.load()
         self.live: dict[str, bytes] = {}
@@ -101,8 +101,9 @@ class Context:
         label: str = "",
         concurrency: int = 1,
         skip: tuple[type[BaseException], ...] = (),
-    ) -> list[list[Any]]:
-        """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; order is kept.
+    ) -> list[Any]:
+        """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; returns all output
+        records, in unit order.
 
         A unit raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its
         repair round) is left out with its reason instead of failing the stage; it is not
@@ -139,7 +140,7 @@ class Context:
                 for job in todo:
                     work(job)
                     advance()
-        return [r for r in results if r is not None]
+        return [record for group in results if group is not None for record in group]
 
     def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:
         """Count records computed outside ``map`` (a reduce step): new content is built."""
@@ -186,7 +187,7 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
     """Run one (stage, shard) and publish its output; returns its run stats."""
     started = time.perf_counter()
     recipe = recipe_of(stage, project)
-    ctx = Context(project, stage, shard, digest(recipe), recipe)
+    ctx = Context(project, stage, shard, recipe)
     try:
         records = stage.run(ctx)
     finally:

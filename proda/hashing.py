@@ -25,8 +25,3 @@ def digest(value: Any) -> str:
 
 def digest_bytes(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
-
-
-def short(key: str) -> str:
-    """The short form shown to users (like a git abbreviated hash)."""
-    return key[:12]

@@ -33,8 +33,7 @@ class Bench(Stage):
         records = ctx.upstream("extract")
         units = [(digest([encode_records(list(u[0:1]) + list(u[1]) + list(u[2]) + list(u[3]))]), u)
                  for u in chain_units(records)]
-        groups = ctx.map(units, lambda u: items_for_chain(u[0], u[1], u[2], u[3], cfg), label="chain")
-        return [item for group in groups for item in group]
+        return ctx.map(units, lambda u: items_for_chain(u[0], u[1], u[2], u[3], cfg), label="chain")
 
 
 def chain_units(records):

@@ -84,9 +84,7 @@ class ChunkStage(Stage):
     def run(self, ctx):
         cfg = ctx.config.chunk
         docs = [r for r in ctx.upstream("ingest") if isinstance(r, Document)]
-        groups = ctx.map(((d.key, d) for d in docs), lambda d: chunks_of(d, cfg.size, cfg.overlap),
-                         label="doc")
-        return [c for group in groups for c in group]
+        return ctx.map(((d.key, d) for d in docs), lambda d: chunks_of(d, cfg.size, cfg.overlap), label="doc")
 
 
 STAGE = ChunkStage()

@@ -48,11 +48,10 @@ class Extract(Stage):
         cfg = ctx.config.extract
         chunks = [c for c in ctx.upstream("chunk") if isinstance(c, Chunk)]
         with open_extractor(ctx.project) as (extractor, concurrency, bad_reply):
-            chains = _flat(ctx.map(((c.key, c) for c in chunks), lambda c: extractor.chains(c, cfg),
-                                   label="L3", concurrency=concurrency, skip=bad_reply))
-            statements = _flat(ctx.map(((c.key, c) for c in chains),
-                                       lambda c: extractor.statements(c, cfg),
-                                       label="L2", concurrency=concurrency, skip=bad_reply))
+            chains = ctx.map(((c.key, c) for c in chunks), lambda c: extractor.chains(c, cfg),
+                             label="L3", concurrency=concurrency, skip=bad_reply)
+            statements = ctx.map(((c.key, c) for c in chains), lambda c: extractor.statements(c, cfg),
+                                 label="L2", concurrency=concurrency, skip=bad_reply)
             concepts = extractor.concepts(ctx.shard, statements)
         previous = [r for r in ctx.upstream("extract") if isinstance(r, Concept)]
         ctx.count_derived(concepts, previous)
@@ -67,10 +66,6 @@ def orphans(chains: list[Chain], statements: list[Statement], concepts: list[Con
     bad = sum(1 for s in statements if s.key not in reachable)
     bad += sum(1 for c in concepts if not any(k in reachable for k in c.statements))
     return bad
-
-
-def _flat(groups):
-    return [r for g in groups for r in g]
 
 
 STAGE = Extract()

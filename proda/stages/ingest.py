@@ -128,8 +128,7 @@ class Ingest(Stage):
         project, cfg = ctx.project, ctx.config.ingest
         units = [(_unit_key(project.rel(path), path), (ctx.shard, project.rel(path), path))
                  for path in project.corpus_files(ctx.shard)]
-        per_file = ctx.map(units, lambda u: read_file(*u, cfg=cfg), label="file")
-        records = [r for group in per_file for r in group]
+        records = ctx.map(units, lambda u: read_file(*u, cfg=cfg), label="file")
         documents = [r for r in records if isinstance(r, Document)]
         dropped = [r for r in records if isinstance(r, Dropped)]
         from .quality import near_duplicates

@@ -82,8 +82,7 @@ class Synth(Stage):
         from ..storage import encode_records
 
         jobs = [(digest([encode_records(w + c)]), (w, c)) for w, c in map(payload, units)]
-        groups = ctx.map(jobs, lambda u: samples_for_window(u[0], u[1], cfg, ctx.shard), label="window")
-        return _unique([s for g in groups for s in g])
+        return _unique(ctx.map(jobs, lambda u: samples_for_window(u[0], u[1], cfg, ctx.shard), label="window"))
 
     def _patches(self, ctx):
         from ..hashing import digest_bytes
@@ -91,8 +90,7 @@ class Synth(Stage):
 
         files = ctx.project.patch_files()
         jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
-        groups = ctx.map(jobs, lambda p: read_patch(p)[1], label="patch")
-        return _unique([s for g in groups for s in g])
+        return _unique(ctx.map(jobs, lambda p: read_patch(p)[1], label="patch"))
 
 
 def _unique(samples: list[Sample]) -> list[Sample]:
