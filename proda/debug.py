@@ -46,17 +46,16 @@ def debug(project) -> dict[str, Any]:
         plans.append((item, chain, statements, concepts, neighbours,
                       debugger.probes_for_item(item, chain, statements, concepts, neighbours)))
     questions = [(p.stem, p.options) for plan in plans for p in plan[5]]
-    scores = score_mc(project, checkpoint, questions)
+    from .score import predictions
+
+    chosen_options = predictions(score_mc(project, checkpoint, questions))
     cursor = 0
     name = patches.next_patch_path(project.patches, "debug").name
     cfg, mix = project.config.debug, project.config.synth.mix
     diagnoses, samples = [], []
     for item, chain, statements, concepts, neighbours, probes in plans:
-        correct = []
-        for probe in probes:
-            row = scores[cursor]
-            cursor += 1
-            correct.append(max(range(len(row)), key=lambda i: (row[i], -i)) == probe.answer)
+        correct = [chosen_options[cursor + i] == probe.answer for i, probe in enumerate(probes)]
+        cursor += len(probes)
         diag = debugger.diagnose(item, chosen[item.key], checkpoint, probes, correct)
         diagnoses.append(diag)
         pool = list({c.key: c for c in concepts + neighbours}.values())

@@ -47,11 +47,12 @@ def results_for(project, cat, checkpoint: str, items: Sequence[Item]) -> tuple[l
                 "WHERE r.checkpoint = ? AND r.scorer = ?", [checkpoint, scorer]):
             known[item] = make(Result, checkpoint=checkpoint, item=item, chosen=chosen,
                                scores=json.loads(scores), correct=bool(correct))
+    from .score import predictions
+
     todo = [it for it in items if it.key not in known]
     scores = score_mc(project, checkpoint, [(it.stem, [o.text for o in it.options]) for it in todo])
     fresh = []
-    for item, row in zip(todo, scores):
-        chosen = max(range(len(row)), key=lambda i: (row[i], -i))
+    for item, row, chosen in zip(todo, scores, predictions(scores)):
         fresh.append(make(Result, checkpoint=checkpoint, item=item.key, chosen=chosen,
                           scores=[round(float(x), 6) for x in row], correct=chosen == item.answer))
     if fresh:

@@ -19,6 +19,7 @@ from proda.evaluate import score_mc
 from proda.hashing import digest
 from proda.project import Project
 from proda.records import Sample
+from proda.score import predictions
 
 
 def probe(project: Project, checkpoint: str, n: int) -> dict:
@@ -34,8 +35,7 @@ def probe(project: Project, checkpoint: str, n: int) -> dict:
         order = sorted(range(len(options)), key=lambda i: digest([s.key, i]))
         questions.append((s.prompt, [options[i] for i in order]))
         answers.append(order.index(0))
-    scores = score_mc(project, checkpoint, questions)
-    right = sum(max(range(len(r)), key=lambda i: (r[i], -i)) == a for r, a in zip(scores, answers))
+    right = sum(p == a for p, a in zip(predictions(score_mc(project, checkpoint, questions)), answers))
     return {"probe_items": len(chosen), "accuracy": round(right / max(1, len(chosen)), 4), "chance": 0.25,
             "checkpoint": checkpoint}
 

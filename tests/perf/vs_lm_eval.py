@@ -47,6 +47,7 @@ def main() -> None:
 
     from proda.evaluate import score_mc
     from proda.exporting import export_project
+    from proda.score import predictions
     from proda.project import Project
     from proda.stages.compile import checkpoint_dir, current_checkpoint
     from proda.stages.test import all_items
@@ -67,15 +68,14 @@ def main() -> None:
             tasks=["proda"], device="cpu", batch_size=args.batch_size, log_samples=True,
             task_manager=TaskManager(include_path=str(task_dir)))
         lm_eval_s = time.perf_counter() - start
-        lm_pred = {}
-        for sample in out["samples"]["proda"]:
-            scores = [r[0] for r in sample["filtered_resps"]]
-            lm_pred[sample["doc"]["key"]] = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        logged = out["samples"]["proda"]
+        lm_pred = dict(zip((s["doc"]["key"] for s in logged),
+                           predictions([[r[0] for r in s["filtered_resps"]] for s in logged])))
 
         start = time.perf_counter()
         ours = score_mc(project, checkpoint, [(i.stem, [o.text for o in i.options]) for i in items])
         proda_s = time.perf_counter() - start
-        our_pred = {i.key: max(range(len(s)), key=lambda k: (s[k], -k)) for i, s in zip(items, ours)}
+        our_pred = dict(zip((i.key for i in items), predictions(ours)))
 
     agree = sum(lm_pred.get(k) == v for k, v in our_pred.items())
     print(json.dumps({
