@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..hashing import digest, digest_bytes
+from ..project import CORPUS_SUFFIXES
 from ..records import Document, Dropped, make
 from . import Stage
 
@@ -89,12 +90,12 @@ def html_to_text(raw: str) -> tuple[str, str]:
     return "".join(parser.parts), parser.title.strip()
 
 
-def pdf_to_text(path: Path) -> str:
-    try:
-        from pypdf import PdfReader
-    except ImportError as exc:  # pragma: no cover - pypdf is a core dependency
-        raise RuntimeError("pip install pypdf to read PDF files") from exc
-    reader = PdfReader(str(path))
+def pdf_to_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader  # a core dependency, imported only when a PDF is read
+
+    reader = PdfReader(io.BytesIO(data))
     return "\n\n".join((page.extract_text() or "") for page in reader.pages)
 
 
@@ -113,9 +114,6 @@ def title_of(text: str, fallback: str) -> str:
     return fallback
 
 
-_READERS = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf")
-
-
 class Ingest(Stage):
     name = "ingest"
     version = 1
@@ -126,8 +124,12 @@ class Ingest(Stage):
 
     def run(self, ctx):
         project, cfg = ctx.project, ctx.config.ingest
-        units = [(_unit_key(project.rel(path), path), (ctx.shard, project.rel(path), path))
-                 for path in project.corpus_files(ctx.shard)]
+        units = []
+        for path in project.corpus_files(ctx.shard):
+            rel = project.rel(path)
+            content = load(path, cfg.max_bytes)  # read once: it keys the unit and is its input
+            key = digest([rel, digest_bytes(content)]) if isinstance(content, bytes) else digest([rel, content])
+            units.append((key, (ctx.shard, rel, path, content)))
         records = ctx.map(units, lambda u: read_file(*u, cfg=cfg), label="file")
         documents = [r for r in records if isinstance(r, Document)]
         dropped = [r for r in records if isinstance(r, Dropped)]
@@ -139,35 +141,35 @@ class Ingest(Stage):
         return kept + sorted(dropped, key=lambda r: r.path)
 
 
-def _unit_key(rel: str, path: Path) -> str:
-    """Path + content bytes; unreadable files are keyed by their error so they retry when fixed."""
+def load(path: Path, max_bytes: int) -> bytes | list:
+    """The file's bytes, or why they cannot be had: ["too_large", size] or ["unreadable", why]
+    (such a file is keyed by that, so it is tried again once it changes)."""
     try:
-        with open(path, "rb") as fh:
-            return digest([rel, digest_bytes(fh.read())])
+        size = path.stat().st_size
+        if size > max_bytes:
+            return ["too_large", size]
+        return path.read_bytes()
     except OSError as exc:
-        return digest([rel, "error", exc.errno, exc.strerror or ""])
+        return ["unreadable", "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))]
 
 
-def read_file(discipline: str, rel: str, path: Path, *, cfg) -> list[Any]:
+def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg) -> list[Any]:
     def drop(reason: str, detail: str, where: str = rel) -> Dropped:
         return make(Dropped, discipline=discipline, path=where, reason=reason, detail=detail)
 
     suffix = path.suffix.lower()
-    try:
-        size = path.stat().st_size
-        if size > cfg.max_bytes:
-            return [drop("too_large", f"{size} bytes > ingest.max_bytes={cfg.max_bytes}; split the file or raise the limit")]
-        data = path.read_bytes()
-    except OSError as exc:
-        why = "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
-        return [drop("unreadable", f"cannot read: {why}; fix its permissions or remove it")]
+    if not isinstance(data, bytes):
+        reason, what = data
+        if reason == "too_large":
+            return [drop("too_large", f"{what} bytes > ingest.max_bytes={cfg.max_bytes}; split the file or raise the limit")]
+        return [drop("unreadable", f"cannot read: {what}; fix its permissions or remove it")]
     if not data.strip():
         return [drop("empty", "the file is empty; add text or remove it")]
-    if suffix not in _READERS:
+    if suffix not in CORPUS_SUFFIXES:
         return [drop("unsupported", f"unsupported file type {suffix or '(none)'}; use txt, md, html, jsonl or pdf")]
     if suffix == ".pdf":
         try:
-            texts = [(rel, pdf_to_text(path), "")]
+            texts = [(rel, pdf_to_text(data), "")]
         except Exception as exc:  # pypdf raises many types on broken files
             return [drop("malformed", f"unreadable PDF: {exc}")]
     else:
