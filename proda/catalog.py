@@ -46,9 +46,6 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-_lock = threading.Lock()
-
-
 class Catalog:
     def __init__(self, path: Path, read_only: bool = False):
         import duckdb
@@ -61,12 +58,12 @@ class Catalog:
         except duckdb.IOException as exc:
             raise LockError(f"the catalog {path} is in use by another process: {exc}",
                             "wait for the running build to finish") from exc
+        self.lock = threading.Lock()  # one connection, shared by the stage's threads
         if not read_only:
             self.migrate()
-        self.lock = threading.Lock()
 
     def migrate(self) -> None:
-        with _lock:
+        with self.lock:
             self.con.execute("CREATE TABLE IF NOT EXISTS meta (schema_version INTEGER)")
             row = self.con.execute("SELECT max(schema_version) FROM meta").fetchone()
             current = row[0] or 0

@@ -49,9 +49,13 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
         out.append({"kind": type(r).__name__.lower(), "key": r.key, "text": text})
 
     statements_by_chain: dict[str, list[Statement]] = {}
-    for r in index.values():
+    concepts_by_statement: dict[str, list[Concept]] = {}
+    for r in index.values():  # one pass over the build, not one per statement shown
         if isinstance(r, Statement):
             statements_by_chain.setdefault(r.chain, []).append(r)
+        elif isinstance(r, Concept):
+            for k in r.statements:
+                concepts_by_statement.setdefault(k, []).append(r)
     chain = None
     if isinstance(record, Result):
         add(record, f"checkpoint {record.checkpoint}: chose option {record.chosen}, "
@@ -86,9 +90,8 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
         if not isinstance(record, (Statement, Concept)):
             for s in statements_by_chain.get(chain.key, []):
                 add(s, f"{s.subject} --{s.relation}--> {s.object}")
-                for c in index.values():
-                    if isinstance(c, Concept) and s.key in c.statements:
-                        add(c, f"{c.name} ({c.category}): {c.definition}")
+                for c in concepts_by_statement.get(s.key, []):
+                    add(c, f"{c.name} ({c.category}): {c.definition}")
         record = index.get(chain.chunk, record)
     if isinstance(record, Chunk):
         add(record, record.text)

@@ -157,7 +157,7 @@ def _creator(project: Project, stage: stages.Stage, recipe: Path, root: str, ove
             yield {
                 "name": shard,
                 "actions": [(run_stage, [root, overrides, stage.name, shard])],
-                "file_dep": [str(p) for p in stage.file_deps(project, shard)] + [str(recipe)],  # str(str) is free
+                "file_dep": [str(p) for p in stage.file_deps(project, shard)] + [str(recipe)],
                 "targets": [str(manifest_path(project.build, stage.name, shard))],
                 "uptodate": [(complete, [str(manifest_path(project.build, stage.name, shard))])],
                 "doc": f"{stage.name} for {shard}",
