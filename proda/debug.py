@@ -100,8 +100,7 @@ def _knowledge(project) -> dict[str, Any]:
                 statements[r.key] = r
             elif isinstance(r, Concept):
                 concepts[r.key] = r
-    by_doc: dict[str, list[Concept]] = {}
-    for c in concepts.values():
-        for doc in sorted({statements[k].doc for k in c.statements if k in statements}):
-            by_doc.setdefault(doc, []).append(c)
-    return {"chains": chains, "statements": statements, "concepts": concepts, "by_doc": by_doc}
+    from .stages.bench import concepts_by_doc
+
+    return {"chains": chains, "statements": statements, "concepts": concepts,
+            "by_doc": concepts_by_doc(statements, list(concepts.values()))}

@@ -42,20 +42,13 @@ def chain_units(records):
     statements = [r for r in records if isinstance(r, Statement)]
     concepts = [r for r in records if isinstance(r, Concept)]
     by_chain: dict[str, list[Statement]] = {}
-    doc_of_statement = {}
     for s in statements:
         by_chain.setdefault(s.chain, []).append(s)
-        doc_of_statement[s.key] = s.doc
     concepts_of_statement: dict[str, list[Concept]] = {}
-    by_doc: dict[str, list[Concept]] = {}
     for c in concepts:
-        docs = set()
         for k in c.statements:
             concepts_of_statement.setdefault(k, []).append(c)
-            if k in doc_of_statement:
-                docs.add(doc_of_statement[k])
-        for d in docs:
-            by_doc.setdefault(d, []).append(c)
+    by_doc = concepts_by_doc({s.key: s for s in statements}, concepts)
     for chain in chains:
         own = by_chain.get(chain.key, [])
         own_keys = {s.key for s in own}
@@ -67,6 +60,16 @@ def chain_units(records):
                     mine.append(_view(c, own_keys))
         neighbours = [_view(c, (), aliases=False) for c in by_doc.get(chain.doc, []) if c.key not in seen]
         yield chain, own, mine, neighbours
+
+
+def concepts_by_doc(statements: dict[str, Statement], concepts: list[Concept]) -> dict[str, list[Concept]]:
+    """The concepts each document mentions (through its statements), in concept order: a chain's
+    adjacency pool here, a failed item's neighbours in ``proda debug``."""
+    by_doc: dict[str, list[Concept]] = {}
+    for c in concepts:
+        for doc in sorted({statements[k].doc for k in c.statements if k in statements}):
+            by_doc.setdefault(doc, []).append(c)
+    return by_doc
 
 
 def _view(concept: Concept, statements, aliases: bool = True) -> Concept:
