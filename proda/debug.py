@@ -50,6 +50,9 @@ def debug(project) -> dict[str, Any]:
 
     chosen_options = predictions(score_mc(project, checkpoint, questions))
     cursor = 0
+    stems_of_chain: dict[str, list[str]] = {}
+    for it in items:  # the stems a patch for one item must not repeat: its chain's other items
+        stems_of_chain.setdefault(it.chain, []).append(it.stem)
     name = patches.next_patch_path(project.patches, "debug").name
     cfg, mix = project.config.debug, project.config.synth.mix
     diagnoses, samples = [], []
@@ -60,7 +63,7 @@ def debug(project) -> dict[str, Any]:
         diagnoses.append(diag)
         pool = list({c.key: c for c in concepts + neighbours}.values())
         confused = debugger.confused_concepts(item, chosen[item.key], pool)
-        siblings = [i.stem for i in items if i.chain == item.chain]
+        siblings = stems_of_chain[item.chain]
         samples += debugger.patch_samples(diag, item, chain, statements, concepts + neighbours, confused,
                                           n=cfg.samples_per_error, mix=mix, patch_name=name,
                                           ngram=project.config.synth.ngram, protected=siblings)
