@@ -24,8 +24,9 @@ def stats(project) -> dict:
     by: dict[str, dict[str, int]] = {}
     for shard in shards:
         row = {c: 0 for c in COLUMNS}
+        manifests = {stage: read_manifest(project.build, stage, shard) for stage, _ in set(_FROM.values())}
         for column, (stage, kind) in _FROM.items():
-            manifest = read_manifest(project.build, stage, shard)
+            manifest = manifests[stage]
             if manifest:
                 row[column] = manifest["kinds"].get(kind, 0) or manifest.get("extra", {}).get(kind, 0)
         if shard != "patches" or any(row.values()):
