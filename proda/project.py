@@ -14,9 +14,12 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import config as config_mod
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 CORPUS_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf")
 
@@ -44,8 +47,10 @@ class Project:
     catalog_path = property(lambda self: self.root / "build" / "proda.duckdb")
 
     @cached_property
-    def config(self) -> config_mod.Config:
-        return config_mod.load(self.config_path, self.overrides)
+    def config(self) -> "Config":
+        from . import config  # msgspec and the schema load when a command needs settings, not before
+
+        return config.load(self.config_path, self.overrides)
 
     def disciplines(self) -> list[str]:
         return list(self._disciplines)
