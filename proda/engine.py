@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import storage
 from .hashing import digest
-from .records import Record
+from .records import INTERNAL, Record
 
 if TYPE_CHECKING:
     from .project import Project
@@ -92,7 +92,7 @@ class Context:
             self.journal.append(recipe, payload)
             self.live[recipe] = payload
             self.memo[recipe] = payload
-            self.counts.built += len(records)
+            self.counts.built += _published(records)
 
     def map(
         self,
@@ -116,7 +116,7 @@ class Context:
             if cached is None:
                 todo.append((index, recipe, payload))
             else:
-                self.counts.reused += len(cached)
+                self.counts.reused += _published(cached)
                 results[index] = cached
 
         def work(job: tuple[int, str, Any]) -> None:
@@ -156,6 +156,11 @@ class Context:
         dead = len(self.memo) - len(self.live)
         if dead > len(self.live) + 64:
             self.journal.rewrite(self.live)
+
+
+def _published(records: Sequence[Record]) -> int:
+    """How many of a unit's records a stage publishes (its internal kinds are not counted)."""
+    return sum(1 for r in records if not isinstance(r, INTERNAL))
 
 
 @contextlib.contextmanager

@@ -64,6 +64,15 @@ class Dropped(Record, frozen=True, kw_only=True):
     IDENTITY: ClassVar = ("discipline", "path", "reason")
 
 
+class MinHash(Record, frozen=True, kw_only=True):
+    """A document's near-duplicate signature (64 MinHash values, little-endian uint64), memoised
+    with the document by ingest's per-file units and used by its dedup pass; never published."""
+
+    path: str
+    signature: bytes
+    IDENTITY: ClassVar = ("path", "signature")
+
+
 class Chunk(Record, frozen=True, kw_only=True):
     doc: str
     discipline: str
@@ -186,6 +195,7 @@ class Diagnosis(Record, frozen=True, kw_only=True):
     IDENTITY: ClassVar = ("checkpoint", "item")
 
 
-ANY_RECORD = Union[Document, Dropped, Chunk, Chain, Statement, Concept, Item, Sample, Result, Diagnosis]
+INTERNAL = (MinHash,)  # kinds kept in the memo for a stage's own use, never published or counted
+ANY_RECORD = Union[Document, Dropped, MinHash, Chunk, Chain, Statement, Concept, Item, Sample, Result, Diagnosis]
 KINDS = {cls.__name__.lower(): cls for cls in (Document, Dropped, Chunk, Chain, Statement, Concept,
                                                Item, Sample, Result, Diagnosis)}

@@ -12,9 +12,9 @@ Near-duplicates: MinHash over word 5-gram shingles (numpy, 64 permutations) and 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
-import xxhash
 
 _SENT_END = re.compile(r"[.!?](?:\s|$)")
 _STRIP = str.maketrans("", "", ".,;:!?()[]\"'")
@@ -27,26 +27,67 @@ MARKER_PHRASES = ("as a result", "so that", "which causes", "which means", "whic
                   "defined as", "consist of", "consists of", " is a ", " is an ")
 
 
-def quality(text: str, cfg) -> str:
+_MARKER_HASHES: np.ndarray | None = None
+_UNSET = object()
+
+
+def _marker_hashes() -> np.ndarray:
+    global _MARKER_HASHES
+    if _MARKER_HASHES is None:
+        from .tokens import hash_word
+
+        _MARKER_HASHES = np.array(sorted(hash_word(w) for w in MARKER_WORDS), dtype=np.uint64)
+    return _MARKER_HASHES
+
+
+def _word_stats(text: str, found) -> tuple[int, int, int, int, int]:
+    """(tokens, words, marker words, long words, sentence ends), from the token arrays.
+
+    A marker word is a word whose lower case is in MARKER_WORDS; ASCII case folding suffices on
+    NFKC text (ingest normalises first), where no non-ASCII letter lower-cases to ASCII.
+    """
+    if found is None:  # code points beyond the BMP: plain str methods, same answers
+        words = list(filter(str.isalpha, text.translate(_STRIP).split()))
+        counts = Counter(map(str.lower, words))
+        return (len(text.split()), len(words), sum(counts[w] for w in MARKER_WORDS),
+                sum(1 for w in words if len(w) >= 8), len(_SENT_END.findall(text)))
+    word = found.word
+    markers = word & found.ascii & np.isin(found.hashes, _marker_hashes())
+    return (found.count, int(np.count_nonzero(word)), int(np.count_nonzero(markers)),
+            int(np.count_nonzero(word & (found.stripped_len >= 8))), found.sentence_ends)
+
+
+def assess(text: str, cfg) -> tuple[str, np.ndarray]:
+    """(quality verdict, MinHash signature) of a document, its text tokenised once."""
+    from .tokens import tokens
+
+    found = tokens(text)
+    return quality(text, cfg, found), signature(shingles(text, found=found))
+
+
+def quality(text: str, cfg, found=_UNSET) -> str:
     """'' when the document passes, else the reason it does not.
 
-    One pass of str methods (no regex over the whole text except sentence ends): this runs on
-    every document of a corpus, at hundreds of MB.
+    Token statistics come from numpy arrays (proda/stages/tokens.py; ``found`` when the caller
+    has them already), the rest from whole-text str methods: this runs on every document of a
+    corpus, at hundreds of MB.
     """
-    tokens = text.split()
-    n = len(tokens)
+    if found is _UNSET:
+        from .tokens import tokens
+
+        found = tokens(text)
+    n, n_words, marker_words, long_count, ends = _word_stats(text, found)
     if n < cfg.min_words:
         return f"too short: {n} words, ingest.min_words={cfg.min_words}"
-    words = [t for t in (tok.translate(_STRIP) for tok in tokens) if t.isalpha()]
-    alpha = len(words) / n
-    sentences = max(1, len(_SENT_END.findall(text)))
+    alpha = n_words / n
+    sentences = max(1, ends)
     mean_len = n / sentences
     lines = [line for line in text.split("\n") if line.strip()]
     unique = len(set(lines)) / max(1, len(lines))
     lower = text.lower()
-    hits = sum(1 for w in words if w.lower() in MARKER_WORDS) + sum(lower.count(p) for p in MARKER_PHRASES)
+    hits = marker_words + sum(lower.count(p) for p in MARKER_PHRASES)
     markers = hits * 100 / n
-    long_words = sum(1 for w in words if len(w) >= 8) / max(1, len(words))
+    long_words = long_count / max(1, n_words)
     score = (
         0.30 * min(1.0, alpha / 0.85)
         + 0.20 * (1.0 if 6 <= mean_len <= 60 else 0.0)
@@ -71,21 +112,28 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x2
                  0x85EBCA77C2B2AE63], dtype=np.uint64)
 
 
-def shingles(text: str, n: int = 5) -> np.ndarray:
-    """Hashes of the word n-grams of ``text``: each distinct word hashed once (xxh64), the n-gram
-    hash mixed from its words' hashes with numpy (vectorised, wrap-around uint64 arithmetic)."""
-    words = text.lower().split()
-    if len(words) < n:
-        words = words + [""] * (n - len(words))
-    vocab: dict[str, int] = {}
-    ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=len(words))
-    table = np.fromiter((xxhash.xxh64_intdigest(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))
-    h = table[ids]
-    m = len(words) - n + 1
+def shingles(text: str, n: int = 5, found=_UNSET) -> np.ndarray:
+    """Hashes of the word n-grams of ``text`` (words: whitespace tokens stripped of punctuation,
+    ASCII-lower-cased, hashed by proda/stages/tokens.py), each n-gram's hash mixed from its words'
+    with wrap-around uint64 arithmetic. Repeats are kept: a MinHash minimum does not change."""
+    if found is _UNSET:
+        from .tokens import tokens
+
+        found = tokens(text)
+    if found is not None:
+        h = found.hashes[found.stripped_len > 0]
+    else:  # code points beyond the BMP: the same hash, one token at a time
+        from .tokens import hash_word
+
+        h = np.array([hash_word(w) for w in text.translate(_STRIP).lower().split()], dtype=np.uint64)
+    if len(h) < n:
+        h = np.concatenate((h, np.zeros(n - len(h), dtype=np.uint64)))
+    m = len(h) - n + 1
     grams = np.zeros(m, dtype=np.uint64)
-    for i in range(n):
-        grams ^= h[i:i + m] * _MIX[i]
-    return np.unique(grams & np.uint64(_MASK))
+    with np.errstate(over="ignore"):
+        for i in range(n):
+            grams ^= h[i:i + m] * _MIX[i]
+    return grams & np.uint64(_MASK)
 
 
 def signature(hashes: np.ndarray) -> np.ndarray:
@@ -93,8 +141,12 @@ def signature(hashes: np.ndarray) -> np.ndarray:
     return ((hashes[None, :] ^ _SALTS[:, None]) * _MIX[0]).min(axis=1)
 
 
-def near_duplicates(documents, threshold: float):
-    """Returns (kept, [(duplicate, original_path)]) — exact text duplicates and Jaccard >= threshold."""
+def near_duplicates(documents, threshold: float, signatures: dict[str, np.ndarray] | None = None):
+    """Returns (kept, [(duplicate, original_path)]) — exact text duplicates and Jaccard >= threshold.
+
+    ``signatures`` (path -> MinHash signature) are the ones computed in ingest's per-file units;
+    a document without one is signed here."""
+    signatures = signatures or {}
     documents = sorted(documents, key=lambda d: d.path)
     kept, dups = [], []
     seen_text: dict[str, str] = {}
@@ -104,8 +156,9 @@ def near_duplicates(documents, threshold: float):
         if doc.text in seen_text:
             dups.append((doc, seen_text[doc.text]))
             continue
-        hashes = shingles(doc.text)
-        sig = signature(hashes)
+        sig = signatures.get(doc.path)
+        if sig is None:
+            sig = signature(shingles(doc.text))
         candidates = set()
         keys = [(b, sig[b * 4:(b + 1) * 4].tobytes()) for b in range(16)]
         for key in keys:
