@@ -58,7 +58,7 @@ def gen(root: Path, tree: dict) -> None:
 def make_project(tmp_path):
     """make_project({"physics": {"a.md": "..."}}, toml="...") -> Project."""
     from proda.project import Project
-    from proda.scaffold import init_project
+    from proda.project import init_project
 
     def factory(corpus: dict, toml: str = "", name: str = "proj") -> Project:
         root = tmp_path / name

@@ -8,8 +8,8 @@ import os
 import pytest
 
 from conftest import doc
-from proda.build import build
-from proda.engine import load_shard
+from proda.make import build
+from proda.engine.outputs import load_shard
 from proda.project import Project
 
 
@@ -60,7 +60,7 @@ def test_stats_lists_dropped_documents(make_project, proda_cli):
 
 
 def test_second_build_is_refused_while_locked(make_project):
-    from proda import lock
+    from proda.engine import lock
     from proda.errors import LockError
 
     project = make_project({"physics": {"good.md": doc("good")}})
@@ -71,7 +71,7 @@ def test_second_build_is_refused_while_locked(make_project):
 
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from proda import lock
+        from proda.engine import lock
         from proda.project import Project
         with lock.hold(Project.at({str(project.root)!r})):
             print("held", flush=True)

@@ -9,7 +9,7 @@ import pytest
 
 from proda.config import BenchConfig
 from proda.records import Chain, Concept, Item, Span, Statement, Step, make
-from proda.stages.bench_items import items_for_chain, split_of
+from proda.bench.items import items_for_chain, split_of
 
 # --- hand-built knowledge: two disciplines --------------------------------------------------------
 

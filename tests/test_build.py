@@ -7,8 +7,8 @@ import json
 import pytest
 
 from conftest import doc
-from proda.build import build, status
-from proda.engine import load_shard
+from proda.make import build, status
+from proda.engine.outputs import load_shard
 from proda.project import Project
 
 

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from proda.build import build
+from proda.make import build
 from proda.project import Project
-from proda.scaffold import example_specs, init_project
+from proda.project import example_specs, init_project
 
 pytestmark = pytest.mark.slow
 TOML = "[compile]\nepochs = 20\nsave_every = 5\nhidden_size = 64\nlayers = 2\n"

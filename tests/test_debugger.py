@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from proda import debugger as D
+from proda.debugger import diagnosis as DIAG, patch as PATCH, probes as PROBES, replay as REPLAY
 from proda.records import (Chain, Concept, Diagnosis, Item, Option, Sample, Span, Statement, Step,
                            make)
 
@@ -91,8 +91,8 @@ def contaminated(sample: Sample, texts: list[str]) -> bool:
 
 # --- probes ----------------------------------------------------------------------------------------
 
-def probes() -> list[D.Probe]:
-    return D.probes_for_item(ITEM, CHAIN, STATEMENTS, CONCEPTS, NEIGHBOURS)
+def probes() -> list[PROBES.Probe]:
+    return PROBES.probes_for_item(ITEM, CHAIN, STATEMENTS, CONCEPTS, NEIGHBOURS, ngram=13)
 
 
 def test_probes_come_from_the_items_own_nodes_and_never_its_stem():
@@ -119,7 +119,7 @@ def test_concept_probe_asks_for_the_term_with_same_category_distractors():
 
 
 def test_concept_probe_masks_the_name_in_its_definition():
-    buffer = D.probes_for_item(ITEM, CHAIN, STATEMENTS, CONCEPTS[:1], NEIGHBOURS)[0]
+    buffer = PROBES.probes_for_item(ITEM, CHAIN, STATEMENTS, CONCEPTS[:1], NEIGHBOURS, ngram=13)[0]
     assert buffer.kind == "concept" and buffer.options[buffer.answer] == "buffer"
     assert "buffer" not in buffer.stem.lower()
 
@@ -136,7 +136,7 @@ def test_a_failed_probe_is_a_concept_gap_on_its_nodes():
     ps = probes()
     failed = next(i for i, p in enumerate(ps) if p.kind == "statement")
     ok = [i != failed for i in range(len(ps))]
-    d = D.diagnose(ITEM, 3, "ckpt", ps, ok)
+    d = DIAG.diagnose(ITEM, 3, "ckpt", ps, ok)
     assert d.label == "concept_gap" and d.item == ITEM.key and d.chain == CHAIN.key
     assert d.nodes[0] == ps[failed].node and set(ps[failed].concepts) <= set(d.nodes)
     assert d.confused_with == OPTIONS[3].text
@@ -146,7 +146,7 @@ def test_a_failed_probe_is_a_concept_gap_on_its_nodes():
 
 def test_all_probes_passed_is_a_reasoning_deficit_on_the_chain():
     ps = probes()
-    d = D.diagnose(ITEM, 2, "ckpt", ps, [True] * len(ps))
+    d = DIAG.diagnose(ITEM, 2, "ckpt", ps, [True] * len(ps))
     assert d.label == "reasoning_deficit" and d.nodes == ITEM.statements
     assert d.confused_with == STEPS[2]
 
@@ -154,14 +154,14 @@ def test_all_probes_passed_is_a_reasoning_deficit_on_the_chain():
 def test_diagnose_rejects_inconsistent_input():
     ps = probes()
     with pytest.raises(ValueError):
-        D.diagnose(ITEM, 0, "ckpt", ps, [True] * len(ps))  # answered correctly
+        DIAG.diagnose(ITEM, 0, "ckpt", ps, [True] * len(ps))  # answered correctly
     with pytest.raises(ValueError):
-        D.diagnose(ITEM, 1, "ckpt", ps, [True])
+        DIAG.diagnose(ITEM, 1, "ckpt", ps, [True])
 
 
 def test_confused_concepts_are_the_swapped_in_neighbours():
-    assert [c.name for c in D.confused_concepts(ITEM, 3, CONCEPTS + NEIGHBOURS)] == ["strong base"]
-    assert D.confused_concepts(ITEM, 2, CONCEPTS + NEIGHBOURS) == []  # truncation: a step
+    assert [c.name for c in DIAG.confused_concepts(ITEM, 3, CONCEPTS + NEIGHBOURS)] == ["strong base"]
+    assert DIAG.confused_concepts(ITEM, 2, CONCEPTS + NEIGHBOURS) == []  # truncation: a step
 
 
 # --- patch samples -----------------------------------------------------------------------------------
@@ -171,36 +171,37 @@ def test_confused_concepts_are_the_swapped_in_neighbours():
     (0, [6, 3, 1], [0, 0, 0]), (5, [1, 1, 1], [2, 2, 1]), (3, [0, 1, 0], [0, 3, 0]),
 ])
 def test_mix_counts(n, mix, want):
-    assert D.mix_counts(n, mix) == want
+    assert PATCH.mix_counts(n, mix) == want
 
 
 def test_mix_counts_always_sum_to_n():
     for n in range(60):
-        assert sum(D.mix_counts(n, [6, 3, 1])) == n
+        assert sum(PATCH.mix_counts(n, [6, 3, 1])) == n
 
 
 def diagnosis(label: str, chosen: int) -> Diagnosis:
     ps = probes()
     if label == "reasoning_deficit":
-        return D.diagnose(ITEM, chosen, "ckpt", ps, [True] * len(ps))
-    return D.diagnose(ITEM, chosen, "ckpt", ps, [False] + [True] * (len(ps) - 1))
+        return DIAG.diagnose(ITEM, chosen, "ckpt", ps, [True] * len(ps))
+    return DIAG.diagnose(ITEM, chosen, "ckpt", ps, [False] + [True] * (len(ps) - 1))
 
 
 def patch(label: str, chosen: int, **kw) -> list[Sample]:
     d = diagnosis(label, chosen)
-    confused = D.confused_concepts(ITEM, chosen, CONCEPTS + NEIGHBOURS)
-    return D.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, confused,
-                           kw.pop("n", 20), kw.pop("mix", [6, 3, 1]), "0001-debug.jsonl", **kw)
+    confused = DIAG.confused_concepts(ITEM, chosen, CONCEPTS + NEIGHBOURS)
+    return PATCH.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, confused,
+                           kw.pop("n", 20), kw.pop("mix", [6, 3, 1]), "0001-debug.jsonl",
+                               **{"ngram": 13, **kw})
 
 
-CASES = [(label, chosen) for label in D.LABELS for chosen in (1, 2, 3)]
+CASES = [(label, chosen) for label in DIAG.LABELS for chosen in (1, 2, 3)]
 
 
 @pytest.mark.parametrize(("label", "chosen"), CASES)
 def test_patch_has_the_exact_mix_and_provenance(label, chosen):
     d = diagnosis(label, chosen)
     samples = patch(label, chosen)
-    assert [sum(s.format == f for s in samples) for f in D.FORMATS] == [12, 6, 2]
+    assert [sum(s.format == f for s in samples) for f in PATCH.FORMATS] == [12, 6, 2]
     assert len({s.key for s in samples}) == 20 and len({s.prompt for s in samples}) == 20
     for s in samples:
         assert (s.origin, s.source, s.discipline) == ("patch", "0001-debug.jsonl", "chemistry")
@@ -278,9 +279,9 @@ def test_a_small_chain_yields_fewer_samples_rather_than_duplicates():
                 options=[Option(text="The concentration drops.", operator="", reason=""),
                          Option(text="The concentration rises.", operator="inversion", reason="")],
                 answer=0)
-    d = D.diagnose(item, 1, "ckpt", [], [])
-    samples = D.patch_samples(d, item, chain, [st], [], [], 60, [6, 3, 1], "p.jsonl")
-    counts = [sum(s.format == f for s in samples) for f in D.FORMATS]
+    d = DIAG.diagnose(item, 1, "ckpt", [], [])
+    samples = PATCH.patch_samples(d, item, chain, [st], [], [], 60, [6, 3, 1], "p.jsonl", ngram=13)
+    counts = [sum(s.format == f for s in samples) for f in PATCH.FORMATS]
     assert 0 < len(samples) < 60 and all(c <= w for c, w in zip(counts, [36, 18, 6]))
     assert len({s.prompt for s in samples}) == len(samples)
 
@@ -288,9 +289,9 @@ def test_a_small_chain_yields_fewer_samples_rather_than_duplicates():
 def test_patch_rejects_bad_arguments():
     d = diagnosis("concept_gap", 3)
     with pytest.raises(ValueError):
-        D.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, [], 20, [6, 3, 1], "")
+        PATCH.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, [], 20, [6, 3, 1], "", ngram=13)
     with pytest.raises(ValueError):
-        D.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, [], 20, [0, 0, 0], "p.jsonl")
+        PATCH.patch_samples(d, ITEM, CHAIN, STATEMENTS, CONCEPTS, [], 20, [0, 0, 0], "p.jsonl", ngram=13)
 
 
 # --- replay and error rates --------------------------------------------------------------------------
@@ -305,31 +306,31 @@ def test_replay_leaves_out_originals_sharing_a_statement_with_the_patch():
     samples = patch("reasoning_deficit", 2)
     used = STATEMENTS[0].key
     originals = [original(i, [used] if i % 3 == 0 else [f"other{i}"]) for i in range(60)]
-    replay = D.replay_samples(originals, samples, 0.5, "seed")
+    replay = REPLAY.replay_samples(originals, samples, 0.5, "seed")
     assert len(replay) == 10
     by_key = {o.key: o for o in originals}
     for r in replay:
         assert r.origin == "replay" and r.source == "0001-debug.jsonl"
         assert r.key in by_key and by_key[r.key].prompt == r.prompt  # same content, same key
         assert used not in r.statements
-    assert replay == D.replay_samples(originals[::-1], samples, 0.5, "seed")  # order-free
-    assert {r.key for r in replay} != {r.key for r in D.replay_samples(originals, samples, 0.5,
+    assert replay == REPLAY.replay_samples(originals[::-1], samples, 0.5, "seed")  # order-free
+    assert {r.key for r in replay} != {r.key for r in REPLAY.replay_samples(originals, samples, 0.5,
                                                                        "other seed")}
 
 
 def test_replay_count_rounds_and_is_capped_by_the_eligible_pool():
     samples = patch("reasoning_deficit", 2)
     originals = [original(i, []) for i in range(5)]
-    assert len(D.replay_samples(originals, samples, 0.5, "s")) == 5
-    assert D.replay_samples(originals, samples, 0.0, "s") == []
-    assert len(D.replay_samples([original(i, []) for i in range(40)], samples[:3], 0.5, "s")) == 2
+    assert len(REPLAY.replay_samples(originals, samples, 0.5, "s")) == 5
+    assert REPLAY.replay_samples(originals, samples, 0.0, "s") == []
+    assert len(REPLAY.replay_samples([original(i, []) for i in range(40)], samples[:3], 0.5, "s")) == 2
 
 
 def test_error_rates_per_discipline():
     ps = probes()
-    d1 = D.diagnose(ITEM, 1, "ckpt", ps, [True] * len(ps))
-    d2 = D.diagnose(ITEM, 2, "ckpt", ps, [True] * len(ps))  # same item: counted once
-    rates = D.error_rates([d1, d2], {"chemistry": 4, "physics": 10, "history": 0})
+    d1 = DIAG.diagnose(ITEM, 1, "ckpt", ps, [True] * len(ps))
+    d2 = DIAG.diagnose(ITEM, 2, "ckpt", ps, [True] * len(ps))  # same item: counted once
+    rates = DIAG.error_rates([d1, d2], {"chemistry": 4, "physics": 10, "history": 0})
     assert rates == {"chemistry": 0.25, "history": 0.0, "physics": 0.0}
     with pytest.raises(ValueError):
-        D.error_rates([d1], {"physics": 3})
+        DIAG.error_rates([d1], {"physics": 3})

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SHARED_CORPUS
-from proda.build import build
-from proda.engine import load_shard
+from proda.make import build
+from proda.engine.outputs import load_shard
 from proda.project import Project
-from proda.scaffold import example_specs, init_project
+from proda.project import example_specs, init_project
 
 DISCIPLINES = {"physics", "engineering", "medicine", "mathematics", "computer_science", "biology", "chemistry",
                "earth_science", "materials_science", "education", "economics", "history",
@@ -54,7 +54,7 @@ def test_every_document_survives_the_quality_filter(example):
 
 
 def test_every_discipline_yields_knowledge_and_zero_orphans(example):
-    from proda.stats import stats
+    from proda.report.stats import stats
 
     result = stats(example)
     assert result["orphans"] == 0 and result["contaminated"] == 0
@@ -74,7 +74,7 @@ def test_every_operator_appears_in_the_benchmark(example):
 
 
 def test_show_traces_a_concept_to_its_source_sentence(example):
-    from proda.show import show
+    from proda.report.trace import show
 
     concept = next(r for r in load_shard(example.build, "extract", "physics") if type(r).__name__ == "Concept")
     result = show(example, concept.key[:12])
@@ -107,7 +107,7 @@ def test_editing_one_document_changes_only_what_derives_from_it(example, tmp_pat
 
 
 def test_a_patch_file_builds_exactly_its_samples(example, tmp_path):
-    from proda.patches import write_patch
+    from proda.synth.patchfile import write_patch
     from proda.records import Sample, make
 
     root = tmp_path / "copy"
@@ -158,7 +158,7 @@ def test_shared_textbook_corpus_yields_knowledge_and_zero_contamination(tmp_path
         shutil.copytree(folder, root / "specs" / "corpus" / folder.name)
     project = Project.at(root)
     build(project, until="synth", jobs=2)
-    from proda.stats import stats
+    from proda.report.stats import stats
 
     result = stats(project)
     assert result["orphans"] == 0 and result["contaminated"] == 0
@@ -168,8 +168,8 @@ def test_shared_textbook_corpus_yields_knowledge_and_zero_contamination(tmp_path
 
 
 def test_error_proportional_budget_follows_the_latest_patch(tmp_path):
-    from proda.patches import write_patch
-    from proda.stats import stats
+    from proda.synth.patchfile import write_patch
+    from proda.report.stats import stats
 
     root = tmp_path / "budget"
     init_project(root)

@@ -1,5 +1,5 @@
 """Exports: chat JSONL round trip, parquet via pyarrow and duckdb, an lm-eval task that scores the
-same strings as proda.prompting (and really runs under lm_eval when it is installed)."""
+same strings as proda.text.format (and really runs under lm_eval when it is installed)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from proda.export import export_chat_jsonl, export_hf, export_lm_eval, lm_eval_yaml
-from proda.prompting import item_context, option_continuation
+from proda.export.formats import export_chat_jsonl, export_hf, export_lm_eval, lm_eval_yaml
+from proda.text.format import item_context, option_continuation
 from proda.records import Item, Option, Sample, make
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import doc
 from fake_openai import FakeOpenAI
-from proda.build import build, status
-from proda.engine import load_shard
+from proda.make import build, status
+from proda.engine.outputs import load_shard
 from proda.project import Project
 
 

@@ -27,7 +27,7 @@ def _heavy(args, cwd):
 
 
 def test_help_and_status_stay_light(make_project):
-    from proda.build import build
+    from proda.make import build
 
     project = make_project({"physics": {"a.md": doc("alpha")}})
     assert _heavy(["--help"], project.root) == "HEAVY []"

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import doc
-from proda.build import build
-from proda.engine import load_shard
+from proda.make import build
+from proda.engine.outputs import load_shard
 from proda.project import Project
-from proda.scaffold import init_project
+from proda.project import init_project
 
 TOPICS = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
 DISCIPLINES = ["physics", "biology"]

@@ -12,7 +12,7 @@ import sys
 import time
 
 from conftest import doc
-from proda.build import build
+from proda.make import build
 from proda.project import Project
 
 

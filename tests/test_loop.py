@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from proda.build import build
+from proda.make import build
 from proda.project import Project
-from proda.scaffold import example_specs, init_project
+from proda.project import example_specs, init_project
 
 pytestmark = pytest.mark.slow
 DISCIPLINES = ("physics", "biology", "economics")
@@ -26,9 +26,9 @@ def loop(tmp_path_factory):
     (root / "specs" / "proda.toml").write_text("[compile]\n" + "\n".join(
         f"{k.split('.')[1]} = {v}" for k, v in (s.split("=") for s in FAST if s.startswith("compile"))) +
         "\n[debug]\nsamples_per_error = 10\n")
-    from proda.debug import debug
-    from proda.history import tag
-    from proda.testrun import run_tests
+    from proda.debugger.run import debug
+    from proda.engine.versions import tag
+    from proda.score.runs import run_tests
 
     project = Project.at(root)
     v1 = build(project)
@@ -80,7 +80,7 @@ def test_v2_rebuilds_only_what_the_patch_touches(loop):
 
 
 def _contaminated(loop):
-    from proda.stats import stats
+    from proda.report.stats import stats
 
     return stats(Project.at(loop["root"]))["by_discipline"].get("patches", {}).get("contaminated", 0)
 
@@ -91,7 +91,7 @@ def test_failed_reruns_exactly_the_previous_failures(loop):
 
 
 def test_diff_reports_added_samples_and_fixed_items(loop):
-    from proda.diff import diff
+    from proda.report.diff import diff
 
     result = diff(Project.at(loop["root"]), "v1", "v2")
     assert result["added"]["samples"] > 0 and result["added"]["items"] == 0
@@ -101,15 +101,15 @@ def test_diff_reports_added_samples_and_fixed_items(loop):
 
 
 def test_v2_improves_dev(loop):
-    from proda.diff import diff
+    from proda.report.diff import diff
 
     acc = diff(Project.at(loop["root"]), "v1", "v2")["accuracy"]
     assert acc["to"]["dev"] > acc["from"]["dev"]
 
 
 def test_show_traces_a_failed_item_to_its_document(loop):
-    from proda.engine import load_shard
-    from proda.show import show
+    from proda.engine.outputs import load_shard
+    from proda.report.trace import show
 
     project = Project.at(loop["root"])
     failed = next(r for r in load_shard(project.build, "test", "all") if not r.correct)
@@ -120,7 +120,7 @@ def test_show_traces_a_failed_item_to_its_document(loop):
 
 
 def test_report_html_renders(loop, tmp_path):
-    from proda.report import report
+    from proda.report.html import report
 
     out = tmp_path / "r.html"
     result = report(Project.at(loop["root"]), out)
@@ -136,7 +136,7 @@ def test_report_renders_in_headless_chromium(loop, tmp_path):
     browser = sh.which("chromium") or sh.which("chromium-browser") or sh.which("google-chrome")
     if browser is None:
         pytest.skip("no Chromium on this machine (apt-get install chromium)")
-    from proda.report import report
+    from proda.report.html import report
 
     page = tmp_path / "report.html"
     report(Project.at(loop["root"]), page)

@@ -8,15 +8,15 @@ import shutil
 
 import pytest
 
-from proda.build import build, status
+from proda.make import build, status
 from proda.project import Project
-from proda.scaffold import example_specs, init_project
+from proda.project import example_specs, init_project
 
 pytestmark = pytest.mark.slow
 
 
 def test_lora_build_end_to_end_and_base_weights_in_the_key(tmp_path):
-    from proda.train.synthetic import random_llama
+    from synthetic import random_llama
 
     corpus = example_specs() / "corpus" / "physics"
     base = random_llama(tmp_path / "base", [p.read_text() for p in sorted(corpus.glob("*.md"))],

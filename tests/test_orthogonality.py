@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proda.records import Item, Option, Sample, make
-from proda.stages import orthogonality
-from proda.stages.orthogonality import contaminated, words
+from proda.synth import orthogonality
+from proda.synth.orthogonality import contaminated, words
 
 STEM = ("Consider the process: how a buffer resists a pH change. Step 1: A strong acid is added to the "
         "buffer solution. Step 2: The added hydrogen ions react with the conjugate base. Which statement "

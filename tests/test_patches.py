@@ -7,7 +7,7 @@ import json
 import msgspec
 import pytest
 
-from proda import patches
+from proda.synth import patchfile as patches
 from proda.errors import UsageError
 from proda.records import Diagnosis, Sample, make
 

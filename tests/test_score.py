@@ -12,9 +12,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from proda.errors import UsageError  # noqa: E402
-from proda.prompting import item_context, option_continuation  # noqa: E402
+from proda.text.format import item_context, option_continuation  # noqa: E402
 from proda.score import get_scorer, predictions  # noqa: E402
-from proda.train.synthetic import fact_probe, fact_texts, facts, random_llama  # noqa: E402
+from synthetic import fact_probe, fact_texts, facts, random_llama  # noqa: E402
 
 PAIRS = facts(30, seed=7)
 MAX_POSITIONS = 40  # small, so that long items exercise lm-eval's left truncation
@@ -187,7 +187,7 @@ def test_predictions_take_the_first_argmax():
 def test_importing_trainers_and_scorers_is_cheap():
     code = (
         "import sys\n"
-        "import proda.train, proda.train.tiny, proda.train.lora, proda.train._loop, proda.train.synthetic\n"
+        "import proda.train, proda.train.tiny, proda.train.lora, proda.train._loop, proda.train.checkpoint\n"
         "import proda.score, proda.score.loglik, proda.score.vllm, proda.score._encode\n"
         "heavy = {'torch', 'transformers', 'peft', 'tokenizers', 'vllm', 'accelerate'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"

@@ -11,10 +11,9 @@ import pytest
 from proda.config import BenchConfig, SynthConfig
 from proda.errors import UsageError
 from proda.records import Chain, Concept, Sample, Span, Statement, Step, make
-from proda.stages.bench_items import items_for_chain
-from proda.stages.orthogonality import contaminated
-from proda.stages.synth_samples import (allocate_budget, budget_windows, format_of, samples_for_window,
-                                        window_units)
+from proda.bench.items import items_for_chain
+from proda.synth.orthogonality import contaminated
+from proda.synth.samples import allocate_budget, budget_windows, format_of, samples_for_window, window_units
 
 CFG = SynthConfig()
 

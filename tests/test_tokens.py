@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from proda.stages.quality import _STRIP, _SENT_END, MARKER_WORDS, _word_stats, shingles, signature
-from proda.stages.tokens import tokens
+from proda.corpus.quality import _STRIP, _SENT_END, MARKER_WORDS, _word_stats, shingles, signature
+from proda.corpus.tokens import tokens
 
 PIECES = ["abc", "DEF", ".", ",", ";", " ", "!", "?", "(", ")", '"', "'", "é", "ß", "123", "because",
           "Therefore", "is", "a", "\n", "\n\n", "x'y", "ARE", "causes.", "☃", "α", "\t", "\u2003", "İ"]

@@ -16,7 +16,7 @@ from proda.config import CompileConfig  # noqa: E402
 from proda.errors import UsageError  # noqa: E402
 from proda.score import get_scorer  # noqa: E402
 from proda.train import get_trainer  # noqa: E402
-from proda.train.synthetic import SIMPLE_CHAT_TEMPLATE, fact_probe, fact_texts, facts, random_llama  # noqa: E402
+from synthetic import SIMPLE_CHAT_TEMPLATE, fact_probe, fact_texts, facts, random_llama  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from proda.config import CompileConfig  # noqa: E402
 from proda.errors import UsageError  # noqa: E402
 from proda.score import get_scorer, predictions  # noqa: E402
 from proda.train import get_trainer, trainer_version  # noqa: E402
-from proda.train.synthetic import fact_corpus, fact_probe, fact_texts, facts  # noqa: E402
+from synthetic import fact_corpus, fact_probe, fact_texts, facts  # noqa: E402
 
 FACTS = 200
 pytestmark = pytest.mark.slow

@@ -7,7 +7,10 @@ the extractor's units run on ``llm.concurrency`` threads.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 
 def llm_fingerprint(cfg) -> str:
@@ -18,7 +21,7 @@ def llm_fingerprint(cfg) -> str:
 
 
 @contextlib.contextmanager
-def open_extractor(project) -> Iterator[tuple[object, int, tuple[type[BaseException], ...]]]:
+def open_extractor(project: "Project") -> Iterator[tuple[object, int, tuple[type[BaseException], ...]]]:
     """(extractor, concurrency, the errors that skip one unit instead of failing the stage)."""
     cfg = project.config.llm
     if cfg.backend == "heuristic":
@@ -26,7 +29,7 @@ def open_extractor(project) -> Iterator[tuple[object, int, tuple[type[BaseExcept
 
         yield get_extractor("heuristic"), 1, ()
         return
-    from ..catalog import open_catalog
+    from ..engine.catalog import open_catalog
     from ..llm import LLMOutputError
     from .llm import LLMExtractor
 

@@ -5,7 +5,7 @@ lock (one model, one forward at a time); use the ``vllm`` backend or ``vllm serv
 transformers has no constrained decoding, so a JSON schema is stated in the prompt instead and the
 reply is validated (with one repair round) by :class:`proda.llm.cache.CachedLLM` like any other.
 A model without a chat template (e.g. one proda trained) gets the ``Q: …\\nA:`` format of
-:mod:`proda.prompting`.
+:mod:`proda.text.format`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import LLMConfig
 from ..errors import StageError
-from ..prompting import item_context
+from ..text.format import item_context
 from . import local_fingerprint
 
 

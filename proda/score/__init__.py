@@ -5,7 +5,7 @@ A scorer is a plain function::
     scores = get_scorer(cfg.test.scorer)(model_dir, requests, batch_size=..., normalise=...)
 
 where ``requests`` is one ``(context, continuations)`` pair per item — callers pass
-``proda.prompting.item_context(stem)`` and ``[option_continuation(o) for o in options]`` — and the
+``proda.text.format.item_context(stem)`` and ``[option_continuation(o) for o in options]`` — and the
 result holds, per item, one log-likelihood per continuation (the prediction is the argmax, the same
 as lm-evaluation-harness's ``acc``; ``normalise=True`` gives its ``acc_norm``). ``model_dir`` is a full
 model directory or a LoRA adapter directory. Importing this package is cheap.

@@ -1,67 +1,14 @@
-"""The pipeline's stages, in order, and the small protocol each one implements.
+"""The pipeline, one adapter per stage, in order (``proda.engine.stage.ORDER``):
 
-A stage declares its name, a version (bump it when its output semantics change), the config
-sections its recipe hashes, its shards (one per discipline where that helps ``-j``), the files
-each shard depends on, and ``run(ctx)`` — a pure function of those inputs that returns records.
+    ingest   specs/corpus files -> Documents (and Dropped: why a file was left out)
+    chunk    Documents -> Chunks (paragraph-aware, with character spans)
+    extract  Chunks -> L3 Chains, L2 Statements, L1 Concepts
+    bench    Chains -> benchmark Items (dev / holdout)
+    synth    knowledge + patches -> training Samples (orthogonal to the benchmark)
+    compile  Samples -> a checkpoint (tiny model or LoRA)
+    test     Items x checkpoint -> Results, accuracy per split and discipline
+
+Each adapter says what it reads and which settings define it, then calls the logic of its own
+folder (``proda.corpus``, ``proda.extract``, ``proda.bench``, ``proda.synth``, ``proda.train``,
+``proda.score``). The protocol is ``proda.engine.stage.Stage``.
 """
-
-from __future__ import annotations
-
-import importlib
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ..engine import Context
-    from ..project import Project
-
-ORDER = ("ingest", "chunk", "extract", "bench", "synth", "compile", "test")
-
-
-class Stage:
-    name: str = ""
-    version: int = 1
-    sections: tuple[str, ...] = ()
-
-    def shards(self, project: "Project") -> list[str]:
-        return project.disciplines()
-
-    def file_deps(self, project: "Project", shard: str) -> list[Path]:
-        raise NotImplementedError
-
-    def params(self, project: "Project") -> dict[str, Any]:
-        """The resolved settings that define this stage's output (hashed into its recipe)."""
-        from ..config import section_params
-
-        return section_params(project.config, *self.sections)
-
-    def fingerprint(self, project: "Project") -> str:
-        """Identity of any model or backend the stage calls (weights hash for local models)."""
-        return ""
-
-    def run(self, ctx: "Context") -> list[Any]:
-        raise NotImplementedError
-
-
-def manifests(project: "Project", stage: str) -> list[Path]:
-    from ..engine import manifest_path
-
-    return [manifest_path(project.build, stage, s) for s in get(stage).shards(project)]
-
-
-_cache: dict[str, Stage] = {}
-
-
-def get(name: str) -> Stage:
-    if name not in ORDER:
-        import difflib
-
-        from ..errors import UsageError
-
-        close = difflib.get_close_matches(name, ORDER, n=1)
-        raise UsageError(f"no stage named {name!r}", f"did you mean {close[0]!r}?" if close else
-                         f"stages are: {', '.join(ORDER)}")
-    if name not in _cache:
-        module = importlib.import_module(f"{__name__}.{name}")
-        _cache[name] = module.STAGE
-    return _cache[name]

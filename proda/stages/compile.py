@@ -12,17 +12,17 @@ step go to the catalog (``train_log``). Example project, tiny trainer: about a m
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 
-from .. import storage
+from ..engine.outputs import checkpoint_dir, checkpoint_ready
+from ..engine.stage import PATCH_SHARD as PATCHES, Stage
 from ..hashing import digest
-from ..prompting import sample_text
 from ..records import Chunk, Sample
-from . import Stage
-from .synth import PATCHES
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 _NOT_SEMANTIC = ("save_every",)
 _PATCH_ONLY = ("continued", "patch_epochs", "patch_learning_rate")
@@ -33,21 +33,21 @@ class Compile(Stage):
     version = 1
     sections = ("compile",)
 
-    def shards(self, project):
+    def shards(self, project: "Project"):
         return ["all"]
 
-    def file_deps(self, project, shard):
-        from . import manifests
+    def file_deps(self, project: "Project", shard):
+        from ..engine.stage import manifests
 
         return manifests(project, "synth") + manifests(project, "chunk")
 
-    def params(self, project):
+    def params(self, project: "Project"):
         params = super().params(project)
         for key in _NOT_SEMANTIC:
             params["compile"].pop(key, None)
         return params
 
-    def fingerprint(self, project):
+    def fingerprint(self, project: "Project"):
         cfg = project.config.compile
         from ..train import trainer_version
 
@@ -94,6 +94,8 @@ class Compile(Stage):
                 ctx.counts.reused += 1
             else:
                 parent_dir = checkpoint_dir(project, lineage[parent]) if parent is not None else None
+                from ..train.checkpoint import train_checkpoint
+
                 train_checkpoint(project, key, samples, corpus, parent_dir, epochs, lr,
                                  lineage[parent] if parent is not None else "")
                 ctx.counts.built += 1
@@ -101,71 +103,6 @@ class Compile(Stage):
         ctx.extra["checkpoint"] = lineage[-1]
         ctx.extra["lineage"] = lineage
         return []
-
-
-def checkpoint_dir(project, key: str) -> Path:
-    return project.build / "checkpoints" / key
-
-
-def checkpoint_ready(project, key: str) -> bool:
-    return (checkpoint_dir(project, key) / "proda.json").exists()
-
-
-def current_checkpoint(project) -> str | None:
-    from ..engine import read_manifest
-
-    manifest = read_manifest(project.build, "compile", "all")
-    return manifest["extra"].get("checkpoint") if manifest else None
-
-
-def train_checkpoint(project, key, samples, corpus, parent_dir, epochs, lr, parent_key) -> None:
-    from ..train import get_trainer
-
-    cfg = project.config.compile
-    root = project.build / "checkpoints"
-    tmp, state = root / f".tmp-{key}", root / f".state-{key}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    state.mkdir(parents=True, exist_ok=True)
-    steps_log = state / "steps.jsonl"
-    texts = [sample_text(s.prompt, s.response) for s in sorted(samples, key=lambda s: s.key)]
-
-    with open(steps_log, "a") as log:
-        def on_step(step: int, loss: float, rate: float) -> None:
-            log.write(json.dumps([step, loss, rate]) + "\n")
-            log.flush()
-
-        stats = get_trainer(cfg.trainer)(texts, tmp, cfg, corpus=corpus, init_from=parent_dir,
-                                         epochs=epochs, learning_rate=lr, state_dir=state,
-                                         on_step=on_step)
-    meta = {"key": key, "parent": parent_key, "trainer": cfg.trainer, "samples": len(texts),
-            "stats": stats}
-    storage.write_json(tmp / "proda.json", meta)
-    final = checkpoint_dir(project, key)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
-    _log_training(project, key, meta, steps_log)
-    shutil.rmtree(state, ignore_errors=True)
-
-
-def _log_training(project, key, meta, steps_log: Path) -> None:
-    from ..catalog import open_catalog
-
-    rows: dict[int, list] = {}
-    for line in steps_log.read_text().splitlines():
-        try:
-            step, loss, rate = json.loads(line)
-        except ValueError:
-            continue  # a torn last line from a killed run
-        rows[step] = [key, step, loss, rate]  # a resumed run re-logs a step: keep the last
-    with open_catalog(project) as cat:
-        cat.execute("DELETE FROM train_log WHERE checkpoint = ?", [key])
-        if rows:
-            cat.con.executemany("INSERT INTO train_log VALUES (?, ?, ?, ?)", [rows[k] for k in sorted(rows)])
-        cat.execute("INSERT OR REPLACE INTO checkpoints (key, parent, trainer, samples, stats) VALUES (?, ?, ?, ?, ?)",
-                    [key, meta["parent"], meta["trainer"], meta["samples"], json.dumps(meta["stats"])])
 
 
 STAGE = Compile()

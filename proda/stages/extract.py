@@ -11,8 +11,13 @@ Example project: about 20 chains, 50 statements and 90 concepts per discipline.
 
 from __future__ import annotations
 
-from ..records import Chain, Chunk, Concept, Statement
-from . import Stage
+from typing import TYPE_CHECKING
+
+from ..records import Chunk, Concept
+from ..engine.stage import Stage
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 _OUTPUT_PARAMS = ("backend", "model", "temperature", "max_tokens")  # what changes LLM output
 
@@ -22,19 +27,19 @@ class Extract(Stage):
     version = 1  # bump when the heuristic extractor's output for the same input changes
     sections = ("extract",)
 
-    def file_deps(self, project, shard):
-        from ..engine import manifest_path
+    def file_deps(self, project: "Project", shard):
+        from ..engine.outputs import manifest_path
 
         return [manifest_path(project.build, "chunk", shard)]
 
-    def params(self, project):
+    def params(self, project: "Project"):
         params = super().params(project)
         llm = project.config.llm
         params["llm"] = {k: getattr(llm, k) for k in _OUTPUT_PARAMS} if llm.backend != "heuristic" \
             else {"backend": "heuristic"}
         return params
 
-    def fingerprint(self, project):
+    def fingerprint(self, project: "Project"):
         llm = project.config.llm
         if llm.backend == "heuristic":
             return "heuristic"  # its output semantics are versioned by Extract.version
@@ -43,6 +48,7 @@ class Extract(Stage):
         return llm_fingerprint(llm)
 
     def run(self, ctx):
+        from ..extract import graph
         from ..extract.backends import open_extractor
 
         cfg = ctx.config.extract
@@ -55,17 +61,8 @@ class Extract(Stage):
             concepts = extractor.concepts(ctx.shard, statements)
         previous = [r for r in ctx.upstream("extract") if isinstance(r, Concept)]
         ctx.count_derived(concepts, previous)
-        ctx.extra["orphans"] = orphans(chains, statements, concepts)
+        ctx.extra["orphans"] = graph.orphans(chains, statements, concepts)
         return chains + statements + concepts
-
-
-def orphans(chains: list[Chain], statements: list[Statement], concepts: list[Concept]) -> int:
-    """L2/L1 nodes not reachable from an L3 chain (the invariant says: zero)."""
-    chain_keys = {c.key for c in chains}
-    reachable = {s.key for s in statements if s.chain in chain_keys}
-    bad = sum(1 for s in statements if s.key not in reachable)
-    bad += sum(1 for c in concepts if not any(k in reachable for k in c.statements))
-    return bad
 
 
 STAGE = Extract()

@@ -2,9 +2,9 @@
 
 Per discipline: sliding windows of relational statements (one document at a time) become
 open-ended, multiple-choice and true/false samples (``synth.mix``, 6:3:1) with explanations
-(proda/stages/synth_samples.py), memoised per window. The ``patches`` shard reads
+(proda/synth/samples.py), memoised per window. The ``patches`` shard reads
 ``specs/patches/*.jsonl`` (memoised per file). Every sample is then checked against every
-benchmark item (13-gram overlap, exact stems and answers; proda/stages/orthogonality.py) and
+benchmark item (13-gram overlap, exact stems and answers; proda/synth/orthogonality.py) and
 contaminated ones are dropped and counted (``proda stats``: contaminated). Budgets: every window
 (``synth.per_discipline = 0``), or a per-discipline budget, uniform or proportional to the
 error rates of the latest diagnosis (``synth.budget = "error"``).
@@ -12,10 +12,13 @@ error rates of the latest diagnosis (``synth.budget = "error"``).
 
 from __future__ import annotations
 
-from ..records import Concept, Item, Sample, Statement
-from . import Stage
+from typing import TYPE_CHECKING
 
-PATCHES = "patches"
+from ..records import Concept, Item, Sample, Statement
+from ..engine.stage import PATCH_SHARD as PATCHES, Stage
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 
 class Synth(Stage):
@@ -23,12 +26,12 @@ class Synth(Stage):
     version = 1
     sections = ("synth",)
 
-    def shards(self, project):
+    def shards(self, project: "Project"):
         return project.disciplines() + [PATCHES]
 
-    def file_deps(self, project, shard):
-        from ..engine import manifest_path
-        from . import manifests
+    def file_deps(self, project: "Project", shard):
+        from ..engine.outputs import manifest_path
+        from ..engine.stage import manifests
 
         deps = manifests(project, "bench")
         if shard == PATCHES:
@@ -38,7 +41,7 @@ class Synth(Stage):
         return [manifest_path(project.build, "extract", shard)] + deps
 
     def run(self, ctx):
-        from .orthogonality import contaminated
+        from ..synth.orthogonality import contaminated
 
         samples = self._patches(ctx) if ctx.shard == PATCHES else self._discipline(ctx)
         items = [r for d in ctx.project.disciplines() for r in ctx.upstream("bench", d)
@@ -48,7 +51,7 @@ class Synth(Stage):
         return [s for s in samples if s.key not in bad]
 
     def _discipline(self, ctx):
-        from .synth_samples import allocate_budget, budget_windows, samples_for_window, window_units
+        from ..synth.samples import allocate_budget, budget_windows, samples_for_window, window_units
 
         cfg = ctx.config.synth
         records = ctx.upstream("extract")
@@ -57,6 +60,8 @@ class Synth(Stage):
         units = window_units(statements, cfg.window)
         if cfg.per_discipline > 0:
             disciplines = ctx.project.disciplines()
+            from ..synth.patchfile import latest_error_rates
+
             rates = latest_error_rates(ctx.project) if cfg.budget == "error" else None
             budget = allocate_budget(disciplines, cfg.per_discipline * len(disciplines), rates,
                                      cfg.budget)[ctx.shard]
@@ -79,14 +84,14 @@ class Synth(Stage):
             return window, mine
 
         from ..hashing import digest
-        from ..storage import encode_records
+        from ..engine.storage import encode_records
 
         jobs = [(digest([encode_records(w + c)]), (w, c)) for w, c in map(payload, units)]
         return _unique(ctx.map(jobs, lambda u: samples_for_window(u[0], u[1], cfg, ctx.shard), label="window"))
 
     def _patches(self, ctx):
         from ..hashing import digest_bytes
-        from ..patches import read_patch
+        from ..synth.patchfile import read_patch
 
         files = ctx.project.patch_files()
         jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
@@ -100,16 +105,6 @@ def _unique(samples: list[Sample]) -> list[Sample]:
             seen.add(s.key)
             out.append(s)
     return out
-
-
-def latest_error_rates(project) -> dict[str, float] | None:
-    from ..patches import read_patch
-
-    files = project.patch_files()
-    if not files:
-        return None
-    header, _ = read_patch(files[-1])
-    return header.get("error_rates") or None
 
 
 STAGE = Synth()

@@ -9,8 +9,12 @@ current checkpoint and its accuracy per split and discipline. ``proda test`` add
 
 from __future__ import annotations
 
-from ..records import Item
-from . import Stage
+from typing import TYPE_CHECKING
+
+from ..engine.stage import Stage
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 
 class Test(Stage):
@@ -18,24 +22,24 @@ class Test(Stage):
     version = 1
     sections = ("test",)
 
-    def shards(self, project):
+    def shards(self, project: "Project"):
         return ["all"]
 
-    def file_deps(self, project, shard):
-        from ..engine import manifest_path
-        from . import manifests
+    def file_deps(self, project: "Project", shard):
+        from ..engine.outputs import manifest_path
+        from ..engine.stage import manifests
 
         return [manifest_path(project.build, "compile", "all")] + manifests(project, "bench")
 
-    def params(self, project):
+    def params(self, project: "Project"):
         params = super().params(project)
         params["test"].pop("batch_size", None)  # does not change results
         return params
 
     def run(self, ctx):
-        from ..catalog import open_catalog
-        from ..evaluate import accuracy, results_for
-        from .compile import current_checkpoint
+        from ..engine.catalog import open_catalog
+        from ..score.results import accuracy, results_for
+        from ..engine.outputs import current_checkpoint, items as all_items
 
         checkpoint = current_checkpoint(ctx.project)
         items = all_items(ctx.project)
@@ -46,13 +50,6 @@ class Test(Stage):
         ctx.extra["checkpoint"] = checkpoint
         ctx.extra["accuracy"] = accuracy(items, results)
         return results
-
-
-def all_items(project) -> list[Item]:
-    from ..engine import load_shard
-
-    return [r for d in project.disciplines() for r in load_shard(project.build, "bench", d)
-            if isinstance(r, Item)]
 
 
 STAGE = Test()

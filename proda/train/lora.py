@@ -31,7 +31,7 @@ VERSION = 1  # bump when the adapters this trainer writes change for the same in
 
 
 def split_sample(text: str | tuple[str, str]) -> tuple[str, str] | None:
-    """(prompt, response) of a rendered sample (``proda.prompting.sample_text``) or a pair."""
+    """(prompt, response) of a rendered sample (``proda.text.format.sample_text``) or a pair."""
     if isinstance(text, tuple):
         return text
     if text.startswith("Q: ") and "\nA: " in text:
@@ -65,7 +65,7 @@ def _mask_head(tokenizer: Any, head: str, full: str) -> tuple[list[int], list[in
 def encode(tokenizer: Any, texts: Sequence[str | tuple[str, str]], cutoff_len: int, chat: bool
            ) -> list[tuple[list[int], list[int]]]:
     """(input ids, labels) per sample; labels are -100 where no loss is taken."""
-    from ..prompting import sample_text
+    from ..text.format import sample_text
 
     use_chat = chat and bool(getattr(tokenizer, "chat_template", None))
     eos = tokenizer.eos_token_id

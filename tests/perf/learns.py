@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from proda.engine import load_shard, read_manifest
-from proda.evaluate import score_mc
+from proda.engine.outputs import load_shard, read_manifest
+from proda.score.results import score_mc
 from proda.hashing import digest
 from proda.project import Project
 from proda.records import Sample

@@ -24,12 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from proda import stages
-from proda.engine import publish, recipe_of
+from proda.engine import stage as stages
+from proda.engine.runner import publish, recipe_of
 from proda.project import Project
 from proda.records import (Chain, Chunk, Concept, Document, Item, Option, Result, Sample, Span, Statement,
                            Step, make)
-from proda.scaffold import init_project
+from proda.project import init_project
 
 DISCIPLINES = [f"discipline_{i:02}" for i in range(16)]
 PER = {"documents": 300, "chunks": 3000, "chains": 6000, "statements": 12625, "concepts": 10000,
@@ -91,7 +91,7 @@ def write_scale_project(root: Path) -> Project:
     publish(project, "test", "all", results, recipes["test"], {"checkpoint": "synthetic", "accuracy": {}})
     import contextlib
 
-    from proda.tasks import run_doit
+    from proda.make import run_doit
 
     with contextlib.redirect_stdout(sys.stderr):  # doit lists what it processed; stdout is for the JSON line
         rc = run_doit(project, ["reset-dep"])

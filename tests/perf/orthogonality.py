@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runnable from a checkout, installed or not
 
 from proda.records import Item, Option, Sample, make
-from proda.stages.orthogonality import contaminated
+from proda.synth.orthogonality import contaminated
 
 
 def _corpus(n_items: int, n_samples: int, seed: int = 0) -> tuple[list[Item], list[Sample]]:

@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # runnable from a checkout, installed or not
 
 from proda.config import CompileConfig, TestConfig  # noqa: E402
-from proda.prompting import sample_text  # noqa: E402
-from proda.train.synthetic import fact_corpus, fact_probe, fact_prompt, facts  # noqa: E402
+from proda.text.format import sample_text  # noqa: E402
+from synthetic import fact_corpus, fact_probe, fact_prompt, facts  # noqa: E402
 
 
 def long_texts(pairs: list[tuple[str, str]]) -> list[str]:

@@ -27,9 +27,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def slice_project(root: Path) -> Path:
-    from proda.build import build
+    from proda.make import build
     from proda.project import Project
-    from proda.scaffold import example_specs, init_project
+    from proda.project import example_specs, init_project
 
     init_project(root)
     for d in ("physics", "biology", "economics"):
@@ -45,12 +45,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
 
-    from proda.evaluate import score_mc
-    from proda.exporting import export_project
+    from proda.score.results import score_mc
+    from proda.export import export_project
     from proda.score import predictions
     from proda.project import Project
-    from proda.stages.compile import checkpoint_dir, current_checkpoint
-    from proda.stages.test import all_items
+    from proda.engine.outputs import checkpoint_dir, current_checkpoint
+    from proda.engine.outputs import items as all_items
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.project or slice_project(Path(tmp) / "slice")

@@ -1,0 +1,51 @@
+"""``proda build`` and ``proda status``."""
+
+from __future__ import annotations
+
+import click
+
+from .options import emit, json_option, project, project_option, set_option
+
+
+@click.command()
+@project_option
+@click.option("--until", metavar="STAGE", help="Stop after this stage (ingest chunk extract bench synth compile test).")
+@click.option("-j", "--jobs", default=1, show_default=True, help="Tasks to run at once.")
+@set_option
+@json_option
+def build(project_dir, until, jobs, overrides, as_json):
+    """Bring build/ up to date; only stale items are recomputed.
+
+    \b
+    Example:  proda build --until extract -j 4
+    """
+    from ..make import build as run_build
+
+    result = run_build(project(project_dir, overrides), until=until, jobs=jobs)
+    emit(result, as_json, build_text)
+
+
+def build_text(result) -> str:
+    lines = [f"version {result['version']}"]
+    for name, s in result["stages"].items():
+        lines.append(f"  {name:<8} built {s['built']:>6}  reused {s['reused']:>6}  {s['seconds']:>7.2f}s"
+                     + (f"  skipped {s['skipped']} (retried next build)" if s.get("skipped") else ""))
+    return "\n".join(lines)
+
+
+@click.command()
+@project_option
+@set_option
+@json_option
+def status(project_dir, overrides, as_json):
+    """What is stale and why (code, params, data, upstream), without building."""
+    from ..make import status as get_status
+
+    result = get_status(project(project_dir, overrides))
+
+    def text(r):
+        if r["up_to_date"]:
+            return f"up to date (version {r['version']})"
+        return "\n".join(f"{s['task']:<24} {s['reason']}" for s in r["stale"])
+
+    emit(result, as_json, text)

@@ -1,0 +1,25 @@
+"""``proda debug``."""
+
+from __future__ import annotations
+
+import click
+
+from .options import emit, json_option, project, project_option, set_option
+
+
+@click.command()
+@project_option
+@set_option
+@json_option
+def debug(project_dir, overrides, as_json):
+    """Diagnose the dev split's failures and write a patch under specs/patches/.
+
+    \b
+    Example:  proda debug && proda build   # V2: recompiles only what the patch touches
+    """
+    from ..debugger.run import debug as run_debug
+
+    result = run_debug(project(project_dir, overrides))
+    emit(result, as_json, lambda r: (
+        f"{r['failures']} failures: {r['concept_gaps']} concept gaps, {r['reasoning_deficits']} "
+        f"reasoning deficits -> {r['patch']} ({r['samples']} samples)"))

@@ -1,0 +1,35 @@
+"""What every command shares: the project it works on, its common options, how it prints."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+
+def emit(obj, as_json: bool, text=None) -> None:
+    """``--json``: exactly one JSON object on stdout; otherwise ``text(obj)`` (or indented JSON)."""
+    if as_json:
+        click.echo(json.dumps(obj, sort_keys=True))
+    else:
+        click.echo(text(obj) if text else json.dumps(obj, indent=2, sort_keys=True))
+
+
+project_option = click.option("-C", "--project", "project_dir", default=".", show_default=True,
+                              type=click.Path(file_okay=False), help="Project folder (like make -C).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+                          help="Override a setting of specs/proda.toml for this run.")
+
+
+def project(project_dir: str, overrides=()) -> "Project":
+    """The project a command works on: its own -C, else the group's (`proda -C DIR build`)."""
+    from ..project import Project
+
+    if project_dir == ".":
+        project_dir = click.get_current_context().find_root().meta.get("proda.project", ".")
+    return Project.at(project_dir, tuple(overrides))

@@ -1,0 +1,38 @@
+"""``proda test``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .options import emit, json_option, project, project_option, set_option
+
+
+@click.command("test")
+@project_option
+@click.option("--failed", is_flag=True, help="Only the items that failed in the last test run.")
+@click.option("--split", type=click.Choice(["dev", "holdout", "all"]), default="all", show_default=True)
+@click.option("--discipline", metavar="D", help="Only this discipline.")
+@click.option("--fail-under", type=float, metavar="X", help="Exit 1 when accuracy is below X (0-1).")
+@set_option
+@json_option
+def test(project_dir, failed, split, discipline, fail_under, overrides, as_json):
+    """Score the benchmark against the current checkpoint (results are reused per checkpoint).
+
+    \b
+    Example:  proda test --failed --json
+    """
+    from ..score.runs import run_tests
+
+    result = run_tests(project(project_dir, overrides), failed=failed, split=split, discipline=discipline)
+
+    def text(r):
+        a = r["accuracy"]
+        return (f"checkpoint {r['checkpoint']}: {r['passed']}/{r['passed'] + r['failed']} passed "
+                f"(ran {r['ran']}, reused {r['reused']}) — accuracy all {a['all']:.3f} "
+                f"dev {a['dev']:.3f} holdout {a['holdout']:.3f}")
+
+    emit(result, as_json, text)
+    if fail_under is not None and result["accuracy"]["all"] < fail_under:
+        sys.exit(1)

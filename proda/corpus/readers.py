@@ -1,0 +1,202 @@
+"""Corpus files -> Documents: txt, md, html, jsonl and pdf readers, normalisation, and the reasons a
+file is dropped (empty, binary, encoding, malformed, too large, unsupported, quality)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import re
+import unicodedata
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from ..hashing import digest_bytes
+from ..project import CORPUS_SUFFIXES
+from ..records import Document, Dropped, MinHash, make
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPH = re.compile(r"(\*\*|__|\*|`)")
+# literal prefixes ("  ", "\n\n\n") let the regex engine skip ahead with a fast search: a character
+# class such as [ \t]+ tries every single space between words, at about a tenth of the speed
+_SPACES = re.compile("  +")
+_BLANKS = re.compile("\n\n\n+")
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_CONTROL)
+    # one pass over the whole text (the pattern never crosses a newline), then each line stripped
+    text = text.replace("\t", " ").replace("\u00a0", " ")
+    lines = map(str.strip, _SPACES.sub(" ", text).split("\n"))
+    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def markdown_to_text(text: str) -> str:
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if line.strip().startswith("```"):
+            fenced = not fenced
+            continue
+        if not fenced:
+            out.append(_MD_EMPH.sub("", _MD_LINK.sub(r"\1", line)))
+    return "\n".join(out)
+
+
+class _HTMLText(HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.skip = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+        if tag == "h1":
+            self.parts.append("# ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        elif not self.skip:
+            self.parts.append(data.replace("\n", " "))
+
+
+def html_to_text(raw: str) -> tuple[str, str]:
+    parser = _HTMLText()
+    parser.feed(raw)
+    return "".join(parser.parts), parser.title.strip()
+
+
+def pdf_to_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader  # a core dependency, imported only when a PDF is read
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n\n".join((page.extract_text() or "") for page in reader.pages)
+
+
+def decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
+def title_of(text: str, fallback: str) -> str:
+    for line in text.split("\n"):
+        if line.startswith("# "):
+            return line[2:].strip()
+        if line.strip():
+            return line.strip()[:80]
+    return fallback
+
+
+def load(path: Path, max_bytes: int) -> bytes | list:
+    """The file's bytes, or why they cannot be had: ["too_large", size] or ["unreadable", why]
+    (such a file is keyed by that, so it is tried again once it changes)."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return ["too_large", size]
+        return path.read_bytes()
+    except OSError as exc:
+        return ["unreadable", "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))]
+
+
+def read_unit(unit: tuple, *, cfg) -> list[Any]:
+    """One file's records (a memo unit): its Documents with their MinHash signatures, or Dropped."""
+    return read_file(*unit, cfg=cfg)
+
+
+def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg) -> list[Any]:
+    def drop(reason: str, detail: str, where: str = rel) -> Dropped:
+        return make(Dropped, discipline=discipline, path=where, reason=reason, detail=detail)
+
+    suffix = path.suffix.lower()
+    if not isinstance(data, bytes):
+        reason, what = data
+        if reason == "too_large":
+            return [drop("too_large", f"{what} bytes > ingest.max_bytes={cfg.max_bytes}; split the file or raise the limit")]
+        return [drop("unreadable", f"cannot read: {what}; fix its permissions or remove it")]
+    if not data.strip():
+        return [drop("empty", "the file is empty; add text or remove it")]
+    if suffix not in CORPUS_SUFFIXES:
+        return [drop("unsupported", f"unsupported file type {suffix or '(none)'}; use txt, md, html, jsonl or pdf")]
+    if suffix == ".pdf":
+        try:
+            texts = [(rel, pdf_to_text(data), "")]
+        except Exception as exc:  # pypdf raises many types on broken files
+            return [drop("malformed", f"unreadable PDF: {exc}")]
+    else:
+        if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return [drop("binary", "binary content (NUL bytes); only text, markdown, html, jsonl and pdf are read")]
+        try:
+            raw = decode(data)
+        except UnicodeDecodeError as exc:
+            return [drop("encoding", f"not valid UTF-8 at byte {exc.start}; re-save the file as UTF-8")]
+        if suffix in (".html", ".htm"):
+            body, title = html_to_text(raw)
+            texts = [(rel, body, title)]
+        elif suffix == ".jsonl":
+            texts, bad = _jsonl_texts(rel, raw)
+            out_bad = [drop("malformed", detail, where) for where, detail in bad]
+            return out_bad + [r for where, body, title in texts
+                              for r in _document(discipline, where, body, title, data, cfg, drop)]
+        elif suffix in (".md", ".markdown"):
+            texts = [(rel, markdown_to_text(raw), "")]
+        else:
+            texts = [(rel, raw, "")]
+    out: list[Any] = []
+    for where, body, title in texts:
+        out.extend(_document(discipline, where, body, title, data, cfg, drop))
+    return out
+
+
+def _jsonl_texts(rel: str, raw: str):
+    texts, bad = [], []
+    for number, line in enumerate(raw.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{rel}#L{number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((where, f"line {number}: not JSON ({exc.msg}); fix or remove the line"))
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            bad.append((where, f"line {number}: expected an object with a string 'text' field"))
+            continue
+        texts.append((where, obj["text"], str(obj.get("title", ""))))
+    return texts, bad
+
+
+def _document(discipline, where, body, title, data, cfg, drop):
+    text = normalise(body)
+    if not text:
+        return [drop("empty", "no text after normalisation", where)]
+    from .quality import assess
+
+    verdict, signature = assess(text, cfg)
+    if verdict:
+        return [drop("quality", verdict, where)]
+    return [make(Document, discipline=discipline, path=where, title=title or title_of(text, where),
+                 text=text, source_hash=digest_bytes(data), words=len(text.split())),
+            make(MinHash, path=where, signature=signature.astype("<u8").tobytes())]

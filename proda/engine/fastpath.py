@@ -1,0 +1,101 @@
+"""The no-op fast path: answer "nothing to do" without loading doit, the config or any record.
+
+After every successful full build, ``build/.stamp`` records a digest of the stat signature
+(path, size, mtime) of every input that can make any task stale: proda's own code, the config,
+every corpus and patch file, the local model folders named in the config, every stage manifest
+and recipe file, and doit's state file. If a later ``proda build`` (or ``proda status``) computes
+the same digest, doit would find every task up to date — so the answer is read from the
+manifests directly. Anything else (a touched file, a new setting, a deleted output) falls through
+to doit, which decides for real. This is ninja's trick: stat, don't hash, when nothing moved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from . import layout
+from .stage import ORDER
+
+
+
+def _walk(folder: str, out: list) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    _walk(entry.path, out)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                out.append((entry.path, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((entry.path, -1, -1))
+
+
+def _model_dirs(config_file: Path) -> list[str]:
+    import tomllib
+
+    try:
+        tree = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found = []
+    for section, key in (("compile", "base_model"), ("llm", "model"), ("llm", "adapter")):
+        value = tree.get(section, {}).get(key)
+        if isinstance(value, str) and value and os.path.isdir(value):
+            found.append(value)
+    return found
+
+
+def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = None) -> str:
+    import xxhash
+
+    stats: list = []
+    code = Path(__file__).resolve().parent.parent  # all of proda's code
+    for folder in (str(code), str(root / "specs")):
+        _walk(folder, stats)
+    build = root / "build"
+    for stage in ORDER:
+        _walk(str(layout.stage_dir(build, stage)), stats)
+    _walk(str(layout.recipes(build)), stats)
+    for extra in (layout.doit_db(build), layout.version_marker(build)):
+        try:
+            st = extra.stat()
+            stats.append((str(extra), st.st_size, st.st_mtime_ns))
+        except OSError:
+            stats.append((str(extra), -1, -1))
+    for model in _model_dirs(root / "specs" / "proda.toml"):
+        _walk(model, stats)
+    stats.sort()
+    blob = json.dumps([list(overrides), until, os.environ.get("PRODA_SET", ""), stats])
+    return xxhash.xxh3_128_hexdigest(blob.encode())
+
+
+def load(root: Path) -> dict | None:
+    try:
+        return json.loads(layout.stamp(root / "build").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save(root: Path, overrides: tuple[str, ...], until: str | None, result: dict) -> None:
+    from .storage import write_json
+
+    write_json(layout.stamp(root / "build"), {"signature": signature(root, overrides, until), "result": result})
+
+
+def noop_result(root: Path, overrides: tuple[str, ...] = (), until: str | None = None) -> dict | None:
+    """The build result if nothing moved since the last successful build of the same target."""
+    stamp = load(root)
+    if not stamp or stamp.get("signature") != signature(root, overrides, until):
+        return None
+    result = stamp["result"]
+    for counts in result["stages"].values():  # a no-op builds nothing and reuses everything
+        counts["reused"] += counts["built"]
+        counts["built"], counts["seconds"] = 0, 0.0
+    return result

@@ -1,0 +1,219 @@
+"""Running one stage on one shard: per-item memo, atomic output, manifest written last.
+
+A stage is a function of its inputs. The engine gives it a :class:`Context` whose ``map`` runs a
+function over *units* (one input record or group each, with an input key) and memoises each unit's
+output records under the recipe key
+
+    xxh3-128(stage name, stage version, resolved params, backend fingerprint, unit label, input key)
+
+in an append-only journal, so an edit recomputes only the units whose inputs changed, and a killed
+build loses only the units in flight. When the stage returns, its records go to an immutable
+object and the shard manifest is written last; the manifest is what doit and downstream stages see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from . import layout, storage
+from .outputs import load_shard
+from ..hashing import digest
+from ..records import INTERNAL, Record
+
+if TYPE_CHECKING:
+    from ..project import Project
+    from .stage import Stage
+
+
+@dataclass
+class Counts:
+    built: int = 0
+    reused: int = 0
+
+
+@dataclass
+class Context:
+    project: "Project"
+    stage: "Stage"
+    shard: str
+    recipe_data: dict[str, Any]  # the resolved recipe: version, params, backend fingerprint
+    counts: Counts = field(default_factory=Counts)
+    extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
+    skipped: list[dict[str, str]] = field(default_factory=list)  # units left out, and why
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.recipe = digest(self.recipe_data)
+        self.journal = storage.Journal(layout.journal(self.project.build, self.stage.name, self.shard))
+        self.memo = self.journal.load()
+        self.live: dict[str, bytes] = {}
+
+    @property
+    def config(self):
+        return self.project.config
+
+    def upstream(self, stage: str, shard: str | None = None) -> list[Any]:
+        return load_shard(self.project.build, stage, shard or self.shard)
+
+    def _lookup(self, label: str, input_key: str) -> tuple[str, list[Any] | None]:
+        recipe = digest([self.recipe, label, input_key])
+        payload = self.memo.get(recipe)
+        if payload is None:
+            return recipe, None
+        self.live[recipe] = payload
+        return recipe, storage.decode_records(payload)
+
+    def _store(self, recipe: str, records: list[Record]) -> None:
+        payload = storage.encode_records(records)
+        with self._lock:
+            self.journal.append(recipe, payload)
+            self.live[recipe] = payload
+            self.memo[recipe] = payload
+            self.counts.built += _published(records)
+
+    def map(
+        self,
+        units: Iterable[tuple[str, Any]],
+        fn: Callable[[Any], list[Record]],
+        label: str = "",
+        concurrency: int = 1,
+        skip: tuple[type[BaseException], ...] = (),
+    ) -> list[Any]:
+        """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; returns all output
+        records, in unit order.
+
+        A unit raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its
+        repair round) is left out with its reason instead of failing the stage; it is not
+        memoised, so the next build retries it (the shard stays stale until none is skipped)."""
+        units = list(units)
+        results: list[list[Any] | None] = [None] * len(units)
+        todo: list[tuple[int, str, Any]] = []
+        for index, (input_key, payload) in enumerate(units):
+            recipe, cached = self._lookup(label, input_key)
+            if cached is None:
+                todo.append((index, recipe, payload))
+            else:
+                self.counts.reused += _published(cached)
+                results[index] = cached
+
+        def work(job: tuple[int, str, Any]) -> None:
+            index, recipe, payload = job
+            try:
+                records = list(fn(payload))
+            except skip as exc:
+                with self._lock:
+                    self.skipped.append({"unit": f"{label}:{units[index][0][:12]}", "reason": str(exc)})
+                results[index] = []
+                return
+            self._store(recipe, records)
+            results[index] = records
+
+        with _progress(f"{self.stage.name}:{self.shard} {label}".strip(), len(todo)) as advance:
+            if concurrency > 1 and len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                    for _ in pool.map(work, todo):
+                        advance()
+            else:
+                for job in todo:
+                    work(job)
+                    advance()
+        return [record for group in results if group is not None for record in group]
+
+    def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:
+        """Count records computed outside ``map`` (a reduce step): new content is built."""
+        before = {storage.encode_records([r]) for r in previous}
+        for record in records:
+            if storage.encode_records([record]) in before:
+                self.counts.reused += 1
+            else:
+                self.counts.built += 1
+
+    def close(self) -> None:
+        self.journal.close()
+        dead = len(self.memo) - len(self.live)
+        if dead > len(self.live) + 64:
+            self.journal.rewrite(self.live)
+
+
+def _published(records: Sequence[Record]) -> int:
+    """How many of a unit's records a stage publishes (its internal kinds are not counted)."""
+    return sum(1 for r in records if not isinstance(r, INTERNAL))
+
+
+@contextlib.contextmanager
+def _progress(description: str, total: int):
+    """A progress bar on stderr for long unit lists, when stderr is a terminal (never in --json
+    pipes or logs); otherwise a no-op."""
+    if total < 200 or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+def recipe_of(stage: "Stage", project: "Project") -> dict[str, Any]:
+    """The recipe identity of a stage: version, resolved params, backend fingerprint."""
+    return {
+        "stage": stage.name,
+        "version": stage.version,
+        "params": stage.params(project),
+        "backend": stage.fingerprint(project),
+    }
+
+
+def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
+    """Run one (stage, shard) and publish its output; returns its run stats."""
+    started = time.perf_counter()
+    recipe = recipe_of(stage, project)
+    ctx = Context(project, stage, shard, recipe)
+    try:
+        records = stage.run(ctx)
+    finally:
+        ctx.close()
+    if ctx.skipped:
+        ctx.extra["skipped"] = sorted(ctx.skipped, key=lambda s: s["unit"])
+        for entry in ctx.extra["skipped"]:
+            print(f"  skipped  {stage.name}:{shard} {entry['unit']}: {entry['reason']}", file=sys.stderr)
+    publish(project, stage.name, shard, records, recipe, ctx.extra)
+    stats = {
+        "stage": stage.name,
+        "shard": shard,
+        "built": ctx.counts.built,
+        "reused": ctx.counts.reused,
+        "records": len(records),
+        "seconds": round(time.perf_counter() - started, 4),
+        "skipped": len(ctx.skipped),
+        "finished": time.time(),
+    }
+    storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
+    return stats
+
+
+def publish(project: "Project", stage: str, shard: str, records: list[Record],
+            recipe: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    kinds: dict[str, int] = {}
+    for record in records:
+        kind = type(record).__name__.lower()
+        kinds[kind] = kinds.get(kind, 0) + 1
+    manifest = {
+        "stage": stage,
+        "shard": shard,
+        "recipe": recipe,
+        "object": storage.Objects(project.build).put(records),
+        "records": len(records),
+        "kinds": kinds,
+        "extra": extra or {},
+    }
+    storage.write_json(layout.manifest(project.build, stage, shard), manifest)  # last
+    return manifest

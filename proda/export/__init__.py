@@ -1,0 +1,45 @@
+"""``proda export``: the current build's training data, benchmark and checkpoint for other tools.
+
+chat-jsonl -> OUT (a file): OpenAI chat messages, one training sample per line.
+hf         -> OUT/ : Hugging Face datasets layout (train = samples, test = items, Parquet).
+lm-eval    -> OUT/ : an lm-evaluation-harness task folder; ``OUT/run.sh`` evaluates the current
+              checkpoint with ``lm_eval --include_path OUT --tasks proda``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from . import formats
+from ..engine import outputs
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+
+def export_project(project: "Project", fmt: str, out: Path) -> Path:
+    samples, items = outputs.samples(project), outputs.items(project)
+    if not samples and not items:
+        raise UsageError("nothing to export yet", "run `proda build` first")
+    out = out.resolve()
+    if fmt == "chat-jsonl":
+        formats.export_chat_jsonl(samples, out)
+    elif fmt == "hf":
+        formats.export_hf(samples, items, out)
+    elif fmt == "lm-eval":
+        formats.export_lm_eval(items, out, task_name="proda")
+        checkpoint = outputs.current_checkpoint(project)
+        if checkpoint:
+            script = out / "run.sh"
+            script.write_text(
+                "#!/bin/sh\n# evaluate the current proda checkpoint on the exported benchmark\n"
+                f"HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 lm_eval --model hf --model_args "
+                f"pretrained={outputs.checkpoint_dir(project, checkpoint)} --include_path {out} --tasks proda "
+                "--device cpu \"$@\"\n")
+            script.chmod(0o755)
+    else:  # click restricts the choice; the library guards too
+        raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf or lm-eval")
+    return out

@@ -1,0 +1,409 @@
+"""The only module that knows doit: stages become doit tasks; ``proda build``, ``proda status``
+and every project's ``dodo.py`` (through ``proda.tasks``) run the same graph.
+
+One task per (stage, shard), named ``stage:shard``. Each task's ``file_dep`` is its inputs (corpus
+files, patch files or upstream shard manifests) plus the stage's recipe file
+``build/recipes/<stage>.json`` (version, resolved params, backend fingerprint — rewritten only when
+it changes), and its target is its own manifest. Everything that can make a task stale is a file,
+so ``doit reset-dep``, ``doit info`` and ``proda status`` all see the same picture. A manifest that
+comes out unchanged stops the rebuild there (early cutoff), because doit's file check compares
+content with an xxhash checker (mtime first, then size, then hash — as doit's MD5Checker). State
+lives in doit's sqlite3 backend under ``build/``.
+
+Staleness is explained the way ``doit info`` does (cmd_info.get_reasons), in proda's terms:
+*code* (a stage version changed), *params* (a resolved setting changed, named), *data* (corpus
+or patch files added, removed or edited), *upstream* (an input manifest changed, or an upstream
+task is itself stale), *missing* (never built). doit itself is imported only when a build or a
+status check has to ask it (the no-op fast path never does).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .engine import fastpath, layout, stage as stages
+from .errors import ProdaError, StageError
+
+if TYPE_CHECKING:
+    from .project import Project
+
+
+def stage_names(until: str | None) -> list[str]:
+    if until is None:
+        return list(stages.ORDER)
+    stages.get(until)  # validates, with "did you mean"
+    return list(stages.ORDER[: stages.ORDER.index(until) + 1])
+
+
+def build(project: "Project", until: str | None = None, jobs: int = 1) -> dict[str, Any]:
+    names = stage_names(until)
+    hit = fastpath.noop_result(project.root, project.overrides, until)
+    if hit is not None:
+        return hit
+    from .engine import lock, versions
+
+    project.config  # validate before anything runs
+    started = time.time()
+    with lock.hold(project):
+        argv = ["run", "-n", str(max(1, jobs))] + names
+        try:
+            rc = run_doit(project, argv)
+        except KeyboardInterrupt:
+            from .errors import LockError
+
+            raise LockError("build interrupted; finished items are kept — run `proda build` to resume")
+        if rc != 0:
+            raise StageError("the build failed (see the messages above); finished items are kept",
+                             "fix the cause and run `proda build` again: it resumes")
+        version = versions.record(project)
+        result = {"version": version, "stages": stage_counts(project, names, started)}
+        if not any(s.get("skipped") for s in result["stages"].values()):
+            fastpath.save(project.root, project.overrides, until, result)  # an incomplete build never stamps
+    return result
+
+
+def stage_counts(project: "Project", names: list[str], since: float) -> dict[str, dict[str, Any]]:
+    from .engine import storage
+    from .engine.outputs import read_manifest
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0}
+        for shard in stages.get(name).shards(project):
+            run = layout.run_stats(project.build, name, shard)
+            stats = storage.read_json(run) if run.exists() else None
+            if stats and stats["finished"] >= since:
+                totals["built"] += stats["built"]
+                totals["reused"] += stats["reused"]
+                totals["seconds"] += stats["seconds"]
+                totals["skipped"] += stats.get("skipped", 0)
+            else:
+                manifest = read_manifest(project.build, name, shard)
+                totals["reused"] += manifest["records"] if manifest else 0
+        totals["seconds"] = round(totals["seconds"], 3)
+        out[name] = totals
+    return out
+
+
+def status(project: "Project") -> dict[str, Any]:
+    """What ``proda build`` would run, and why — without building."""
+    stamp = fastpath.load(project.root)
+    if stamp and fastpath.noop_result(project.root, project.overrides, None) is not None:
+        return {"up_to_date": True, "version": stamp["result"]["version"], "stale": []}
+    from doit.dependency import Dependency, SqliteDB
+
+    from .engine import versions
+    from doit.loader import load_tasks
+
+
+    namespace = stage_tasks(project)
+    tasks = [t for t in load_tasks(namespace) if ":" in t.name]
+    by_name = {t.name: t for t in tasks}
+    producer = {target: t.name for t in tasks for target in t.targets}
+    db_path = layout.doit_db(project.build)
+    stale: list[dict[str, str]] = []
+    stale_names: set[str] = set()
+    dep = Dependency(SqliteDB, str(db_path), checker_cls=xxh_checker()) if db_path.exists() else None
+    try:
+        for task in tasks:  # tasks come in stage order, so upstream is decided first
+            reasons = _reasons(project, task, dep, by_name, producer, stale_names)
+            if reasons:
+                stale_names.add(task.name)
+                stage, shard = task.name.split(":", 1)
+                for reason in reasons:
+                    stale.append({"stage": stage, "shard": shard, "task": task.name, "reason": reason})
+    finally:
+        if dep is not None:
+            dep.close()
+    return {"up_to_date": not stale, "version": versions.current(project), "stale": stale}
+
+
+def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> list[str]:
+    from .engine.outputs import read_manifest
+
+    stage, shard = task.name.split(":", 1)
+    upstream_stale = sorted({producer[d] for d in task.file_dep if producer.get(d) in stale_names})
+    manifest = read_manifest(project.build, stage, shard)
+    if manifest is None or dep is None:
+        return ["missing: never built"]
+    reasons = []
+    if upstream_stale:
+        reasons.append("upstream: " + ", ".join(upstream_stale) + " will rebuild")
+    status = dep.get_status(task, by_name, get_log=True)
+    why = status.reasons
+    recipe_file = str(recipe_path(project, stage))
+    current = _recipe_of(stages.get(stage), project)
+    if manifest["recipe"] != current:
+        reasons.extend(_recipe_reasons(manifest["recipe"], current))
+    verbs: dict[str, str] = {}  # one verb per file: added/removed/missing win over changed
+    for key, verb in (("changed_file_dep", "changed"), ("added_file_dep", "added"),
+                      ("removed_file_dep", "removed"), ("missing_file_dep", "missing")):
+        for f in why.get(key, []):
+            verbs[f] = verb
+    files = [(verb, f) for f, verb in sorted(verbs.items())]
+    data = [(v, f) for v, f in files if f not in producer and f != recipe_file]
+    ups = [(v, producer[f]) for v, f in files if f in producer and producer[f] not in upstream_stale]
+    if data:
+        shown = ", ".join(f"{_short(project, f)} {v}" for v, f in data[:5])
+        more = f" and {len(data) - 5} more" if len(data) > 5 else ""
+        reasons.append(f"data: {shown}{more}")
+    if ups:
+        reasons.append("upstream: " + ", ".join(sorted({f"{t} {v}" for v, t in ups})))
+    if why.get("missing_target"):
+        reasons.append("missing: output manifest deleted")
+    skipped = manifest.get("extra", {}).get("skipped") or []
+    if skipped:
+        reasons.append(f"incomplete: {len(skipped)} unit(s) skipped last time, retried next build "
+                       f"(first: {skipped[0]['reason'][:120]})")
+    return reasons
+
+
+def _recipe_reasons(old: dict, new: dict) -> list[str]:
+    out = []
+    if old.get("version") != new["version"]:
+        out.append(f"code: stage version {old.get('version')} -> {new['version']}")
+    for section, values in new["params"].items():
+        before = old.get("params", {}).get(section, {})
+        for key, value in values.items():
+            if before.get(key) != value:
+                out.append(f"params: {section}.{key} {before.get(key)!r} -> {value!r}")
+    if old.get("backend") != new["backend"]:
+        out.append(f"backend: {old.get('backend') or '-'} -> {new['backend'] or '-'}")
+    return out or ["params: recipe changed"]
+
+
+def _short(project: "Project", path: str) -> str:
+    try:
+        return Path(path).relative_to(project.root).as_posix()
+    except ValueError:
+        return path
+
+
+# -- doit tasks -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def xxh_checker() -> type:
+    """doit file checker: same mtime -> unchanged; other size -> changed; else compare xxh3."""
+    from doit.dependency import FileChangedChecker
+
+    class XxhChecker(FileChangedChecker):
+        def check_modified(self, file_path, file_stat, state):
+            timestamp, size, file_hash = state
+            if file_stat.st_mtime == timestamp:
+                return False
+            if file_stat.st_size != size:
+                return True
+            return file_hash != _file_hash(file_path)
+
+        def get_state(self, dep, current_state):
+            stat = os.stat(dep)
+            if current_state and current_state[0] == stat.st_mtime:
+                return None
+            return stat.st_mtime, stat.st_size, _file_hash(dep)
+
+    return XxhChecker
+
+
+def _file_hash(path: str) -> str:
+    import xxhash
+
+    hasher = xxhash.xxh3_128()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                hasher.update(block)
+    except OSError as exc:  # unreadable files still get a state; ingest reports them
+        return f"error:{exc.errno}"
+    return hasher.hexdigest()
+
+
+_projects: dict[tuple[str, tuple[str, ...]], "Project"] = {}
+
+
+def _project(root: str, overrides: tuple[str, ...]) -> "Project":
+    key = (root, tuple(overrides))
+    if key not in _projects:
+        from .project import Project
+
+        _projects[key] = Project.at(root, overrides)
+    return _projects[key]
+
+
+def complete(manifest: str) -> bool:
+    """doit uptodate: a shard published with skipped units stays stale, so the next build retries
+    them (finished units come from the memo)."""
+    import json
+
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            return not json.load(fh).get("extra", {}).get("skipped")
+    except (OSError, ValueError):
+        return False
+
+
+def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
+    """doit action: run one (stage, shard); user errors become a clean task failure."""
+    from .engine import lock, runner
+
+    project = _project(root, overrides)
+    try:
+        with lock.hold(project, reentrant=True):
+            runner.execute(project, stages.get(stage), shard)
+    except ProdaError as exc:
+        from doit.exceptions import TaskFailed
+
+        return TaskFailed(f"{stage}:{shard}: {exc}")
+    return True
+
+
+def record_version(root: str, overrides: tuple[str, ...]):
+    from .engine import versions
+
+    versions.record(_project(root, overrides))
+    return True
+
+
+def stage_tasks(project: "Project") -> dict[str, Any]:
+    """``task_*`` creators and DOIT_CONFIG for a project, for ModuleTaskLoader or a dodo.py."""
+    root, overrides = str(project.root), tuple(project.overrides)
+    _projects[(root, overrides)] = project  # actions see this very project (and its config)
+    namespace: dict[str, Any] = {}
+    for name in stages.ORDER:
+        stage = stages.get(name)
+        # resolved now, so a config or backend error surfaces as a message, not a doit traceback
+        recipe = write_recipe(project, stage)
+        namespace[f"task_{name}"] = _creator(project, stage, recipe, root, overrides)
+
+    def task_version():
+        """Record the build version (content id of every stage manifest) in the catalog."""
+        return {"actions": [(record_version, [root, overrides])], "task_dep": list(stages.ORDER),
+                "uptodate": [False], "verbosity": 0}
+
+    namespace["task_version"] = task_version
+    namespace["DOIT_CONFIG"] = doit_config(project)
+    return namespace
+
+
+def doit_config(project: "Project") -> dict[str, Any]:
+    project.build.mkdir(parents=True, exist_ok=True)
+    return {
+        "dep_file": str(layout.doit_db(project.build)),
+        "backend": "sqlite3",
+        "check_file_uptodate": xxh_checker(),
+        "par_type": "thread",  # one process: the DuckDB catalog has a single writer
+        "reporter": reporter(),
+        "default_tasks": list(stages.ORDER) + ["version"],
+        "verbosity": 0,
+    }
+
+
+def recipe_path(project: "Project", stage: str) -> Path:
+    return layout.recipe(project.build, stage)
+
+
+def write_recipe(project: "Project", stage: stages.Stage) -> Path:
+    """The stage's resolved recipe as a file (rewritten only when it changes, so mtime is stable)."""
+    import json
+
+    from .engine.storage import atomic_write
+
+    path = recipe_path(project, stage.name)
+    data = (json.dumps(_recipe_of(stage, project), indent=1, sort_keys=True) + "\n").encode()
+    if not path.exists() or path.read_bytes() != data:
+        atomic_write(path, data)
+    return path
+
+
+def _creator(project: "Project", stage: stages.Stage, recipe: Path, root: str, overrides: tuple[str, ...]):
+    def creator():
+        for shard in stage.shards(project):
+            yield {
+                "name": shard,
+                "actions": [(run_stage, [root, overrides, stage.name, shard])],
+                "file_dep": [str(p) for p in stage.file_deps(project, shard)] + [str(recipe)],
+                "targets": [str(layout.manifest(project.build, stage.name, shard))],
+                "uptodate": [(complete, [str(layout.manifest(project.build, stage.name, shard))])],
+                "doc": f"{stage.name} for {shard}",
+                "verbosity": 0,
+            }
+
+    creator.__name__ = f"task_{stage.name}"
+    creator.__doc__ = (stages_doc(stage))
+    return creator
+
+
+def stages_doc(stage: stages.Stage) -> str:
+    import sys
+
+    doc = sys.modules[type(stage).__module__].__doc__ or stage.name
+    return doc.strip().splitlines()[0]
+
+
+def run_doit(project: "Project", argv: list[str]) -> int:
+    """Run doit with proda's tasks (what ``proda build`` and ``doit`` both execute)."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+    from doit.plugin import PluginDict
+
+    # proda's tasks need no third-party doit plugins; looking them up scans the metadata of every
+    # installed distribution three times (~50 ms, a third of a no-op build). Plain `doit` still does.
+    PluginDict._from_entry_points = lambda self, category: {}
+    return DoitMain(ModuleTaskLoader(stage_tasks(project)), config_filenames=()).run(argv)
+
+
+def load_dodo(dodo_file: str | Path) -> dict[str, Any]:
+    """What a project's ``dodo.py`` calls: ``globals().update(load_dodo(__file__))``."""
+    overrides = tuple(filter(None, os.environ.get("PRODA_SET", "").split(";")))
+    from .project import Project
+
+    return stage_tasks(Project.at(Path(dodo_file).resolve().parent, overrides))
+
+
+def _recipe_of(stage, project):
+    from .engine.runner import recipe_of
+
+    return recipe_of(stage, project)
+
+
+@lru_cache(maxsize=None)
+def reporter() -> type:
+    """doit reporter: one line per executed task on stderr, failures with their message.
+
+    stdout stays free for ``--json``. Up-to-date tasks are silent (``proda status`` explains them)."""
+    from doit.reporter import ConsoleReporter
+
+    class ProdaReporter(ConsoleReporter):
+        desc = "proda: executed tasks and failures, on stderr"
+
+        def __init__(self, outstream, options):
+            super().__init__(sys.stderr, options)
+            self._started: dict[str, float] = {}
+
+        def execute_task(self, task):
+            if task.actions and not task.name.startswith("_") and task.name != "version":
+                self._started[task.name] = time.perf_counter()
+                self.write(f"  building {task.name} ...\n")
+
+        def add_success(self, task):
+            if task.name in self._started:
+                took = time.perf_counter() - self._started.pop(task.name)
+                self.write(f"  built    {task.name} ({took:.1f}s)\n")
+
+        def skip_uptodate(self, task):
+            pass
+
+        def _write_failure(self, result, write_exception=True):
+            exc = result["exception"]
+            self.write(f"FAILED {result['task'].name}: {exc.get_msg().strip()}\n")
+
+        def complete_run(self):
+            if self.runtime_errors:
+                self.write("build aborted:\n" + "\n".join(self.runtime_errors) + "\n")
+
+    return ProdaReporter

@@ -1,0 +1,2 @@
+"""What users read about a build: ``stats`` (counts), ``trace`` (``proda show``), ``diff`` (two
+versions), ``html`` (``proda report``)."""

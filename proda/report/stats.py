@@ -1,0 +1,58 @@
+"""``proda stats``: counts of every artifact kind per discipline, like the paper's dataset table.
+
+Read from the stage manifests alone (each carries its per-kind counts and facts such as the
+orphan and contamination counts), so it is instant at any scale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..engine.outputs import read_manifest
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+COLUMNS = ("documents", "dropped_documents", "chunks", "chains", "statements", "concepts",
+           "orphans", "items", "samples", "contaminated")
+_FROM = {  # (stage, manifest kind or extra key) per column
+    "documents": ("ingest", "document"), "dropped_documents": ("ingest", "dropped"),
+    "chunks": ("chunk", "chunk"), "chains": ("extract", "chain"),
+    "statements": ("extract", "statement"), "concepts": ("extract", "concept"),
+    "orphans": ("extract", "orphans"), "items": ("bench", "item"), "samples": ("synth", "sample"),
+    "contaminated": ("synth", "contaminated"),
+}
+
+
+def stats(project: "Project") -> dict:
+    shards = project.disciplines() + ["patches"]
+    by: dict[str, dict[str, int]] = {}
+    for shard in shards:
+        row = {c: 0 for c in COLUMNS}
+        manifests = {stage: read_manifest(project.build, stage, shard) for stage, _ in set(_FROM.values())}
+        for column, (stage, kind) in _FROM.items():
+            manifest = manifests[stage]
+            if manifest:
+                row[column] = manifest["kinds"].get(kind, 0) or manifest.get("extra", {}).get(kind, 0)
+        if shard != "patches" or any(row.values()):
+            by[shard] = row
+    totals = {c: sum(r[c] for r in by.values()) for c in COLUMNS}
+    return {**totals, "by_discipline": by}
+
+
+def render_table(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="proda stats", pad_edge=False)
+    table.add_column("discipline", no_wrap=True)
+    short = ("documents", "chunks", "chains", "statements", "concepts", "items", "samples",
+             "orphans", "contaminated", "dropped_documents")
+    heads = ("docs", "chunks", "chains", "stmts", "concepts", "items", "samples", "orphans",
+             "contam", "dropped")
+    for head in heads:
+        table.add_column(head, justify="right", no_wrap=True)
+    for name, row in result["by_discipline"].items():
+        table.add_row(name, *(str(row[c]) for c in short))
+    table.add_row("total", *(str(result[c]) for c in short), style="bold")
+    Console(width=max(120, Console().width)).print(table)

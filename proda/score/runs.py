@@ -1,0 +1,60 @@
+"""``proda test``: score a selection of the benchmark against the current checkpoint.
+
+Results are per (checkpoint, item): what the build's ``test`` stage or an earlier call already
+scored is reused (``reused``), the rest is scored now (``ran``). Every call is recorded as a test
+run; ``--failed`` selects the items that failed in the last recorded run (like ``pytest --lf``) and
+scores them against the *current* checkpoint — after a patch: did it fix them? With no earlier
+run, ``--failed`` selects every item.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+
+def run_tests(project: "Project", failed: bool = False, split: str = "all", discipline: str | None = None) -> dict[str, Any]:
+    from ..engine.catalog import open_catalog
+    from .results import accuracy, results_for
+    from ..engine.outputs import current_checkpoint
+    from ..engine.outputs import items as all_items
+
+    checkpoint = current_checkpoint(project)
+    if checkpoint is None:
+        raise UsageError("there is no checkpoint to test yet", "run `proda build` first")
+    items = all_items(project)
+    if discipline:
+        known = sorted({i.discipline for i in items})
+        if discipline not in known:
+            raise UsageError(f"no discipline {discipline!r} in the benchmark", f"choose one of: {', '.join(known)}")
+        items = [i for i in items if i.discipline == discipline]
+    if split != "all":
+        items = [i for i in items if i.split == split]
+    with open_catalog(project) as cat:
+        previous = last_run(cat)
+        if failed and previous is not None:
+            wanted = {row[0] for row in cat.query(
+                "SELECT item FROM test_run_items WHERE run = ? AND NOT correct", [previous])}
+            items = [i for i in items if i.key in wanted]
+        results, ran, reused = results_for(project, cat, checkpoint, items)
+        passed = sum(r.correct for r in results)
+        run_id = cat.query("SELECT nextval('test_run_ids')")[0][0]
+        cat.execute("INSERT INTO test_runs (id, checkpoint, origin, ran, reused, passed, failed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, checkpoint, "failed" if failed else "test", ran, reused, passed,
+                     len(results) - passed])
+        if results:
+            cat.con.executemany("INSERT INTO test_run_items VALUES (?, ?, ?)",
+                                [[run_id, r.item, r.correct] for r in results])
+    return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
+            "failed": len(results) - passed, "selected": len(items), "run": run_id,
+            "accuracy": accuracy(items, results)}
+
+
+def last_run(cat) -> int | None:
+    row = cat.query("SELECT max(id) FROM test_runs")
+    return row[0][0] if row and row[0][0] is not None else None

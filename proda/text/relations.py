@@ -1,0 +1,63 @@
+"""How each relation of ``records.RELATIONS`` is said in English — the one table that bench, synth
+and the debugger phrase statements, questions, inversions and contrasts from."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Phrasing(NamedTuple):
+    phrase: str        # "X causes Y"
+    verb: str          # base verb for "What does X ...?" ("" when there is none)
+    inverse: str       # a false inverse phrase ("X is caused by Y" read the other way)
+    swap_false: bool   # swapping subject and object makes the statement false
+
+
+PHRASINGS: dict[str, Phrasing] = {
+    "causes": Phrasing("causes", "cause", "is caused by", True),
+    "is_a": Phrasing("is a kind of", "", "is a broader category than", True),
+    "part_of": Phrasing("is part of", "", "contains", True),
+    "requires": Phrasing("requires", "require", "is required by", True),
+    "increases": Phrasing("increases", "increase", "decreases", True),
+    "decreases": Phrasing("decreases", "decrease", "increases", True),
+    "defined_as": Phrasing("is defined as", "", "is not defined as", False),
+    "enables": Phrasing("enables", "enable", "prevents", True),
+    "prevents": Phrasing("prevents", "prevent", "enables", True),
+    "precedes": Phrasing("precedes", "precede", "follows", True),
+    "produces": Phrasing("produces", "produce", "is produced by", True),
+    "consists_of": Phrasing("consists of", "consist of", "is part of", True),
+    "related_to": Phrasing("is related to", "", "is unrelated to", False),
+}
+
+# Object questions for relations without a usable base verb.
+OBJECT_QUESTIONS = {"is_a": "What kind of thing is {s}?", "part_of": "What is {s} a part of?",
+                    "defined_as": "How is {s} defined?", "related_to": "What is {s} related to?"}
+AMBIGUOUS = frozenset({"defined_as", "related_to"})  # their object questions have many right answers
+
+# The opposite relation, where there is one (increases <-> decreases, enables <-> prevents).
+ANTONYM = {"increases": "decreases", "decreases": "increases", "enables": "prevents", "prevents": "enables"}
+# Relations whose direction is the fact: swapping subject and object makes them false.
+SWAP = frozenset(r for r, p in PHRASINGS.items() if p.swap_false and r not in ANTONYM)
+# Wrong relation phrases offered against the true one in a relation question.
+CONTRAST = {
+    "increases": ["decreases", "has no effect on"], "decreases": ["increases", "has no effect on"],
+    "causes": ["prevents", "is unrelated to"], "prevents": ["causes", "is unrelated to"],
+    "enables": ["prevents", "is unrelated to"], "precedes": ["follows", "is unrelated to"],
+    "produces": ["consumes", "is unrelated to"], "requires": ["is independent of", "prevents"],
+}
+
+
+def phrasing(relation: str) -> Phrasing:
+    return PHRASINGS.get(relation, Phrasing(relation.replace("_", " "), "", "", False))
+
+
+def phrase(relation: str) -> str:
+    return phrasing(relation).phrase
+
+
+def object_question(relation: str, subject: str) -> str | None:
+    """"What does X cause?" / "What kind of thing is X?"; None when the relation has neither."""
+    if relation in OBJECT_QUESTIONS:
+        return OBJECT_QUESTIONS[relation].format(s=subject)
+    verb = phrasing(relation).verb
+    return f"What does {subject} {verb}?" if verb else None
