@@ -105,7 +105,7 @@ def score(args) -> dict:
     from proda.records import Chunk, Document, Span, make
 
     normalise = _find("normalise", ["proda.stages.ingest", "proda.corpus.readers", "proda.corpus.ingest"])
-    chunk_spans = _find("chunk_spans", ["proda.stages.chunk", "proda.corpus.chunk", "proda.corpus.chunks"])
+    chunk_spans = _find("chunk_spans", ["proda.stages.chunk", "proda.corpus.chunking"])
     corpus = _corpus(args.corpus)
     extractor, cfg = get_extractor(args.extractor), ExtractConfig()
     passages = G.load()
