@@ -1,3 +1,4 @@
 from proda.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: worker processes (forkserver, spawn) import this module too
+    main()

@@ -108,6 +108,14 @@ class DebugConfig(Section, frozen=True, kw_only=True):
     replay_ratio: float = 0.5  # replay samples per patch sample
 
 
+class RunConfig(Section, frozen=True, kw_only=True):
+    """Where units run (proda/engine/executors.py). Not part of any recipe: outputs do not depend on it."""
+
+    executor: str = "local"  # local | processes | ray
+    workers: int = 0  # processes, or CPUs of a local Ray cluster; 0 = every core of this machine
+    address: str = ""  # ray: "" starts a local cluster; "auto" or "ray://head:10001" joins one
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str = "proda-project"
     ingest: IngestConfig = IngestConfig()
@@ -119,6 +127,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     compile: CompileConfig = CompileConfig()
     test: TestConfig = TestConfig()
     debug: DebugConfig = DebugConfig()
+    run: RunConfig = RunConfig()
 
 
 def _set_path(tree: dict[str, Any], dotted: str, raw: str) -> None:

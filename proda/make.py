@@ -57,6 +57,10 @@ def build(project: "Project", until: str | None = None, jobs: int = 1) -> dict[s
             from .errors import LockError
 
             raise LockError("build interrupted; finished items are kept — run `proda build` to resume")
+        finally:
+            from .engine import executors
+
+            executors.shutdown()
         if rc != 0:
             raise StageError("the build failed (see the messages above); finished items are kept",
                              "fix the cause and run `proda build` again: it resumes")

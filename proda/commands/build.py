@@ -10,17 +10,29 @@ from .options import emit, json_option, project, project_option, set_option
 @click.command()
 @project_option
 @click.option("--until", metavar="STAGE", help="Stop after this stage (ingest chunk extract bench synth compile test).")
-@click.option("-j", "--jobs", default=1, show_default=True, help="Tasks to run at once.")
+@click.option("-j", "--jobs", default=1, show_default=True, help="Tasks (stage shards) to run at once.")
+@click.option("--executor", type=click.Choice(["local", "processes", "ray"]),
+              help="Where each stage's units run (default: run.executor, local).")
+@click.option("--address", metavar="A", help="Ray cluster to join (ray://head:10001 or auto); "
+              "default: start a local one.")
 @set_option
 @json_option
-def build(project_dir, until, jobs, overrides, as_json):
+def build(project_dir, until, jobs, executor, address, overrides, as_json):
     """Bring build/ up to date; only stale items are recomputed.
 
     \b
     Example:  proda build --until extract -j 4
+              proda build --executor ray --address ray://head:10001
     """
+    import json
+
     from ..make import build as run_build
 
+    overrides = tuple(overrides)
+    if executor:
+        overrides += (f"run.executor={json.dumps(executor)}",)
+    if address:
+        overrides += (f"run.address={json.dumps(address)}",) + (() if executor else ('run.executor="ray"',))
     result = run_build(project(project_dir, overrides), until=until, jobs=jobs)
     emit(result, as_json, build_text)
 

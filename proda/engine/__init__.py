@@ -3,6 +3,7 @@
     layout     every path under build/
     stage      the stage protocol and the one list of stage names
     runner     run one stage on one shard: memo map, execute, publish
+    executors  where the memo map's units run: this process, worker processes, Ray
     storage    content-addressed objects, memo journals, atomic writes
     outputs    typed readers of a finished build (items, samples, knowledge, checkpoints)
     versions   the build version id, the log and tags

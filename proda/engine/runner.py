@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -47,7 +45,6 @@ class Context:
     counts: Counts = field(default_factory=Counts)
     extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
     skipped: list[dict[str, str]] = field(default_factory=list)  # units left out, and why
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.recipe = digest(self.recipe_data)
@@ -70,13 +67,12 @@ class Context:
         self.live[recipe] = payload
         return recipe, storage.decode_records(payload)
 
-    def _store(self, recipe: str, records: list[Record]) -> None:
-        payload = storage.encode_records(records)
-        with self._lock:
-            self.journal.append(recipe, payload)
-            self.live[recipe] = payload
-            self.memo[recipe] = payload
-            self.counts.built += _published(records)
+    def _store(self, recipe: str, records: list[Record], payload: bytes | None = None) -> None:
+        payload = storage.encode_records(records) if payload is None else payload
+        self.journal.append(recipe, payload)
+        self.live[recipe] = payload
+        self.memo[recipe] = payload
+        self.counts.built += _published(records)
 
     def map(
         self,
@@ -89,9 +85,14 @@ class Context:
         """Run ``fn`` over (input_key, payload) units, reusing memoised outputs; returns all output
         records, in unit order.
 
-        A unit raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its
-        repair round) is left out with its reason instead of failing the stage; it is not
-        memoised, so the next build retries it (the shard stays stale until none is skipped)."""
+        Units that are not memoised go to the project's executor (proda/engine/executors.py: this
+        process, worker processes or Ray); ``concurrency`` > 1 runs them on that many threads here
+        instead (HTTP-bound work). Each unit's records are journalled as they arrive. A unit
+        raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its repair
+        round) is left out with its reason instead of failing the stage; it is not memoised, so
+        the next build retries it (the shard stays stale until none is skipped)."""
+        from . import executors
+
         units = list(units)
         results: list[list[Any] | None] = [None] * len(units)
         todo: list[tuple[int, str, Any]] = []
@@ -103,27 +104,20 @@ class Context:
                 self.counts.reused += _published(cached)
                 results[index] = cached
 
-        def work(job: tuple[int, str, Any]) -> None:
-            index, recipe, payload = job
-            try:
-                records = list(fn(payload))
-            except skip as exc:
-                with self._lock:
-                    self.skipped.append({"unit": f"{label}:{units[index][0][:12]}", "reason": str(exc)})
-                results[index] = []
-                return
-            self._store(recipe, records)
-            results[index] = records
-
+        executor = executors.choose(self.config.run, fn, len(todo), concurrency)
+        payloads = [payload for _, _, payload in todo]
         with _progress(f"{self.stage.name}:{self.shard} {label}".strip(), len(todo)) as advance:
-            if concurrency > 1 and len(todo) > 1:
-                with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                    for _ in pool.map(work, todo):
-                        advance()
-            else:
-                for job in todo:
-                    work(job)
-                    advance()
+            for position, kind, records, value in executor.run(fn, payloads, skip, threads=concurrency):
+                index, recipe, _ = todo[position]
+                if kind == executors.SKIP:
+                    self.skipped.append({"unit": f"{label}:{units[index][0][:12]}", "reason": value})
+                    results[index] = []
+                else:
+                    if records is None:  # from another process: encoded there
+                        records = storage.decode_records(value)
+                    self._store(recipe, records, value)
+                    results[index] = records
+                advance()
         return [record for group in results if group is not None for record in group]
 
     def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:

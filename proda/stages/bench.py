@@ -10,6 +10,8 @@ rebuilds only the items derived from it. Run alone: ``proda build --until bench`
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING
 
 from ..engine.stage import Stage
@@ -31,14 +33,20 @@ class Bench(Stage):
         return [manifest_path(project.build, "extract", shard)]
 
     def run(self, ctx):
-        from ..bench.items import items_for_chain
         from ..bench.units import chain_units
 
         cfg = ctx.config.bench
         records = ctx.upstream("extract")
         units = [(digest([encode_records(list(u[0:1]) + list(u[1]) + list(u[2]) + list(u[3]))]), u)
                  for u in chain_units(records)]
-        return ctx.map(units, lambda u: items_for_chain(u[0], u[1], u[2], u[3], cfg), label="chain")
+        return ctx.map(units, functools.partial(chain_items, cfg=cfg), label="chain")
+
+
+def chain_items(unit, *, cfg):
+    """A memo unit: the items of one (chain, statements, concepts, neighbours)."""
+    from ..bench.items import items_for_chain
+
+    return items_for_chain(unit[0], unit[1], unit[2], unit[3], cfg)
 
 
 STAGE = Bench()

@@ -9,6 +9,8 @@ its chunks. Example project: about 4 chunks per document.
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING
 
 from ..engine.stage import Stage
@@ -33,7 +35,8 @@ class ChunkStage(Stage):
 
         cfg = ctx.config.chunk
         docs = [r for r in ctx.upstream("ingest") if isinstance(r, Document)]
-        return ctx.map(((d.key, d) for d in docs), lambda d: chunks_of(d, cfg.size, cfg.overlap), label="doc")
+        return ctx.map(((d.key, d) for d in docs), functools.partial(chunks_of, size=cfg.size, overlap=cfg.overlap),
+                       label="doc")
 
 
 STAGE = ChunkStage()

@@ -11,6 +11,8 @@ Example project: about 20 chains, 50 statements and 90 concepts per discipline.
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING
 
 from ..records import Chunk, Concept
@@ -54,9 +56,11 @@ class Extract(Stage):
         cfg = ctx.config.extract
         chunks = [c for c in ctx.upstream("chunk") if isinstance(c, Chunk)]
         with open_extractor(ctx.project) as (extractor, concurrency, bad_reply):
-            chains = ctx.map(((c.key, c) for c in chunks), lambda c: extractor.chains(c, cfg),
+            # bound methods with the config bound: the heuristic extractor pickles, so its units can
+            # run on other processes; LLM extractors run on `concurrency` threads here
+            chains = ctx.map(((c.key, c) for c in chunks), functools.partial(extractor.chains, cfg=cfg),
                              label="L3", concurrency=concurrency, skip=bad_reply)
-            statements = ctx.map(((c.key, c) for c in chains), lambda c: extractor.statements(c, cfg),
+            statements = ctx.map(((c.key, c) for c in chains), functools.partial(extractor.statements, cfg=cfg),
                                  label="L2", concurrency=concurrency, skip=bad_reply)
             concepts = extractor.concepts(ctx.shard, statements)
         previous = [r for r in ctx.upstream("extract") if isinstance(r, Concept)]

@@ -12,6 +12,8 @@ error rates of the latest diagnosis (``synth.budget = "error"``).
 
 from __future__ import annotations
 
+import functools
+
 from typing import TYPE_CHECKING
 
 from ..records import Concept, Item, Sample, Statement
@@ -87,7 +89,7 @@ class Synth(Stage):
         from ..engine.storage import encode_records
 
         jobs = [(digest([encode_records(w + c)]), (w, c)) for w, c in map(payload, units)]
-        return _unique(ctx.map(jobs, lambda u: samples_for_window(u[0], u[1], cfg, ctx.shard), label="window"))
+        return _unique(ctx.map(jobs, functools.partial(window_samples, cfg=cfg, shard=ctx.shard), label="window"))
 
     def _patches(self, ctx):
         from ..hashing import digest_bytes
@@ -95,7 +97,21 @@ class Synth(Stage):
 
         files = ctx.project.patch_files()
         jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
-        return _unique(ctx.map(jobs, lambda p: read_patch(p)[1], label="patch"))
+        return _unique(ctx.map(jobs, patch_samples, label="patch"))
+
+
+def window_samples(unit, *, cfg, shard):
+    """A memo unit: the samples of one window of statements with its concepts."""
+    from ..synth.samples import samples_for_window
+
+    return samples_for_window(unit[0], unit[1], cfg, shard)
+
+
+def patch_samples(path):
+    """A memo unit: the samples of one patch file."""
+    from ..synth.patchfile import read_patch
+
+    return read_patch(path)[1]
 
 
 def _unique(samples: list[Sample]) -> list[Sample]:

@@ -1,0 +1,288 @@
+"""Where the memo map's units run: in this process, on worker processes, or on a Ray cluster.
+
+``[run] executor`` (or ``proda build --executor``) picks one: ``local`` (this process; threads for
+HTTP-bound maps), ``processes`` (a pool of ``run.workers`` processes on this machine) or ``ray``
+(a local Ray cluster of ``run.workers`` CPUs, or the cluster at ``run.address``). The driver —
+:meth:`proda.engine.runner.Context.map` — keeps what it owns: the recipe keys, the memo journal and the
+manifest written last. It sends only the units that are not memoised, in batches, and journals each
+unit's records as its batch comes back, so a killed driver or a lost worker loses only the units
+in flight. Workers return each unit's records already encoded (the journal's bytes), so nothing is
+pickled twice. Outputs are placed by unit index: the same inputs give the same records and the
+same version id whatever the executor and the worker count.
+
+A unit function must pickle (a module-level function, or a ``functools.partial`` of one) to leave
+the process; one that does not runs locally, with a warning. Ray is an optional extra
+(``pip install 'proda[ray]'``), imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ..errors import StageError, UsageError
+
+OK, SKIP = 0, 1
+KINDS = ("local", "processes", "ray")
+MAX_BATCH = 64  # units per batch sent to a worker: amortises the round trip, keeps losses small
+IN_FLIGHT = 3  # batches queued per worker: keeps them busy without holding every payload at once
+RESTARTS = 3  # a broken process pool is rebuilt this many times before the stage fails
+
+# (index, OK, records or None, encoded records) | (index, SKIP, None, reason)
+Outcome = tuple[int, int, Any, Any]
+
+
+def run_batch(fn: Callable[[Any], Any], payloads: Sequence[Any],
+              skip: tuple[type[BaseException], ...]) -> list[tuple[int, Any]]:
+    """Worker side: each payload's records, encoded, or why it was skipped."""
+    from .storage import encode_records
+
+    out: list[tuple[int, Any]] = []
+    for payload in payloads:
+        try:
+            records = list(fn(payload))
+        except skip as exc:
+            out.append((SKIP, str(exc)))
+            continue
+        out.append((OK, encode_records(records)))
+    return out
+
+
+def batches(n: int, workers: int) -> list[range]:
+    """Unit index ranges: about four batches per worker, at most MAX_BATCH units each."""
+    size = max(1, min(MAX_BATCH, math.ceil(n / (4 * max(1, workers)))))
+    return [range(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def portable(fn: Callable) -> bool:
+    try:
+        pickle.dumps(fn)
+    except Exception:  # noqa: BLE001 — pickling can raise almost anything
+        return False
+    return True
+
+
+class Local:
+    """This process: one unit after another, or ``threads`` at once (HTTP-bound maps)."""
+
+    name = "local"
+    workers = 1
+
+    def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
+        def one(index: int) -> Outcome:
+            try:
+                return index, OK, list(fn(payloads[index])), None
+            except skip as exc:
+                return index, SKIP, None, str(exc)
+
+        if threads <= 1 or len(payloads) <= 1:
+            yield from map(one, range(len(payloads)))
+            return
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="proda-unit") as pool:
+            futures = [pool.submit(one, i) for i in range(len(payloads))]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+    def close(self) -> None:
+        pass
+
+
+class Processes:
+    """A pool of worker processes on this machine (``forkserver``: no fork of a threaded driver)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = None
+
+    def _start(self):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("forkserver")
+        # workers start from a server that has proda's stage modules imported already
+        context.set_forkserver_preload(["proda.engine.executors", "proda.engine.storage", "proda.corpus.readers",
+                                        "proda.corpus.chunking", "proda.extract.heuristic"])
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        todo = batches(len(payloads), self.workers)
+        todo.reverse()  # popped from the end: sent in unit order
+        restarts = 0
+        while todo:
+            pool = self._pool or self._start()
+            pending: dict[Any, range] = {}
+            try:
+                while todo or pending:
+                    while todo and len(pending) < IN_FLIGHT * self.workers:
+                        batch = todo.pop()
+                        pending[pool.submit(run_batch, fn, [payloads[i] for i in batch], skip)] = batch
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        results = future.result()  # raises BrokenProcessPool before the pop
+                        batch = pending.pop(future)
+                        for index, (kind, value) in zip(batch, results):
+                            yield (index, OK, None, value) if kind == OK else (index, SKIP, None, value)
+            except BrokenProcessPool:
+                # a worker died (killed, out of memory): its batches and the others in flight are
+                # sent again to a fresh pool; everything already yielded is journalled
+                restarts += 1
+                todo.extend(pending.values())
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+                if restarts > RESTARTS:
+                    raise StageError(f"worker processes kept dying ({restarts} times in one stage)",
+                                     "look for memory pressure or a crash in the stage; "
+                                     "run with --executor local to see the error in this process")
+                print(f"  a worker process died; {len(pending)} batch(es) sent again", file=sys.stderr)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class Ray:
+    """Ray tasks: a local cluster of ``workers`` CPUs, or an existing cluster at ``address``.
+
+    A task whose worker dies is retried by Ray on another worker (``max_retries``); the driver
+    journals each batch as it returns. Every node must have the same proda version installed.
+    """
+
+    name = "ray"
+
+    def __init__(self, workers: int, address: str):
+        try:
+            import ray
+        except ImportError as exc:
+            raise UsageError("run.executor = 'ray' needs the ray package, which is not installed",
+                             "pip install 'proda[ray]' (or choose --executor processes)") from exc
+        self._ray = ray
+        self._owner = False
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                       "ignore_reinit_error": True}
+            if address:
+                options["address"] = address
+            else:
+                options["num_cpus"] = workers
+            try:
+                ray.init(**options)
+            except Exception as exc:  # noqa: BLE001 — connection and start-up errors vary
+                where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+                raise UsageError(f"could not start or reach {where}: {exc}",
+                                 "check run.address (e.g. ray://head:10001 or auto), or use "
+                                 "--executor processes") from exc
+            self._owner = True
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", workers)))
+        self._task = ray.remote(run_batch).options(max_retries=3, retry_exceptions=False)
+
+    def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
+        ray = self._ray
+        fn_ref = ray.put(fn)
+        todo = batches(len(payloads), self.workers)
+        todo.reverse()
+        pending: dict[Any, range] = {}
+        try:
+            while todo or pending:
+                while todo and len(pending) < IN_FLIGHT * self.workers:
+                    batch = todo.pop()
+                    pending[self._task.remote(fn_ref, [payloads[i] for i in batch], skip)] = batch
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    batch = pending.pop(ref)
+                    try:
+                        results = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        raise exc.as_instanceof_cause() from None
+                    except ray.exceptions.RayError as exc:  # workers lost beyond the retries
+                        raise StageError(f"Ray could not run a batch of {len(batch)} unit(s): {exc}",
+                                         "look at the cluster's health (ray status), then rerun: "
+                                         "finished units are kept") from exc
+                    for index, (kind, value) in zip(batch, results):
+                        yield (index, OK, None, value) if kind == OK else (index, SKIP, None, value)
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        if self._owner and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+LOCAL = Local()
+_open: dict[tuple, Any] = {}
+_guard = threading.Lock()
+_warned: set[str] = set()
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def for_config(run_cfg) -> Any:
+    """The executor ``[run]`` asks for (one per process and setting, shared by doit's threads)."""
+    kind = run_cfg.executor
+    if kind not in KINDS:
+        import difflib
+
+        close = difflib.get_close_matches(kind, KINDS, n=1)
+        raise UsageError(f"unknown run.executor {kind!r}",
+                         f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(KINDS)}")
+    if kind == "local":
+        return LOCAL
+    workers = run_cfg.workers if run_cfg.workers > 0 else default_workers()
+    key = (kind, workers, run_cfg.address)
+    with _guard:
+        if not _open:
+            import atexit
+
+            atexit.register(shutdown)  # plain `doit` runs have no build() to close them
+        if key not in _open:
+            _open[key] = Processes(workers) if kind == "processes" else Ray(workers, run_cfg.address)
+        return _open[key]
+
+
+def choose(run_cfg, fn: Callable, units: int, threads: int) -> Any:
+    """The executor for one map: threads stay local (HTTP-bound work: the endpoints are the
+    parallelism), as do single units and functions that cannot leave the process."""
+    if run_cfg.executor == "local" or threads > 1 or units < 2:
+        return LOCAL
+    if not portable(fn):
+        name = getattr(fn, "__qualname__", repr(fn))
+        if name not in _warned:
+            _warned.add(name)
+            print(f"  note: {name} cannot be sent to other processes; it runs locally", file=sys.stderr)
+        return LOCAL
+    return for_config(run_cfg)
+
+
+def shutdown() -> None:
+    """Close every executor this process opened (end of a build)."""
+    with _guard:
+        for executor in _open.values():
+            executor.close()
+        _open.clear()
