@@ -26,7 +26,8 @@ R = TypeVar("R", bound=Record)
 
 
 def identity_key(cls: type[Record], fields: dict[str, Any]) -> str:
-    return digest([cls.__name__, [fields[name] for name in cls.IDENTITY]])
+    defaults = _DEFAULTS.get(cls, {})
+    return digest([cls.__name__, [fields[name] if name in fields else defaults[name] for name in cls.IDENTITY]])
 
 
 def make(cls: type[R], **fields: Any) -> R:
@@ -97,9 +98,12 @@ class Chain(Record, frozen=True, kw_only=True):
     doc: str
     discipline: str
     process: str
-    preconditions: list[str]
+    preconditions: list[str]  # premises stated before the process (never a step); may be empty
     steps: list[Step]  # at least 2; the last is the conclusion
-    IDENTITY: ClassVar = ("chunk", "process", "preconditions", "steps")
+    # sentences of the chunk that no chain uses but that define or relate what the chain talks about;
+    # its statements may come from them too, so a chunk's definitions become nodes reachable from a chain
+    context: list[Step] = msgspec.field(default_factory=list)
+    IDENTITY: ClassVar = ("chunk", "process", "preconditions", "steps", "context")
 
 
 RELATIONS = (
@@ -131,8 +135,9 @@ class Concept(Record, frozen=True, kw_only=True):
     name: str  # canonical form
     aliases: list[str]  # surface forms merged into it
     category: str
-    definition: str
+    definition: str  # text that defines it ("" when the corpus has none: never a mere mention)
     statements: list[str]  # parent statement keys (sorted)
+    defined_by: str = ""  # key of the statement whose sentence is the definition ("" when none)
     IDENTITY: ClassVar = ("discipline", "name")
 
 
@@ -194,6 +199,9 @@ class Diagnosis(Record, frozen=True, kw_only=True):
     confused_with: str  # the distractor text the model chose
     IDENTITY: ClassVar = ("checkpoint", "item")
 
+
+# defaults of identity fields a caller may leave out (a field added later keeps old callers working)
+_DEFAULTS: dict[type, dict[str, Any]] = {Chain: {"context": []}}
 
 INTERNAL = (MinHash,)  # kinds kept in the memo for a stage's own use, never published or counted
 ANY_RECORD = Union[Document, Dropped, MinHash, Chunk, Chain, Statement, Concept, Item, Sample, Result, Diagnosis]

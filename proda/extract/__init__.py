@@ -5,12 +5,19 @@ The build engine talks to an ``Extractor`` only through the three methods below,
 ``heuristic`` extractor and LLM-backed ones are interchangeable. Extractors are found by name in a
 lazy registry (``"module:attribute"`` strings): nothing heavy is imported until one is asked for.
 
+What the nodes are — a chain, a precondition, a statement, a definition, the relations and
+categories — is defined once in ``nodes.py``: the heuristic extractor implements those definitions and
+the LLM prompts quote them.
+
 Contract every extractor keeps (the engine and the tests check it):
 - ``chains``: each chain has ``min_steps``..``max_steps`` steps, the last is the conclusion, and every
-  step span is in *document* coordinates: ``doc.text[step.span.start:step.span.end] == step.text``.
-- ``statements``: at least one per chain, each pointing at that chain, ``relation`` in
-  ``records.RELATIONS``, ``steps`` the indices of the window it came from.
-- ``concepts``: each has at least one parent statement (zero orphans), sorted by name.
+  step (and context sentence) span is in *document* coordinates:
+  ``doc.text[step.span.start:step.span.end] == step.text``. Preconditions never repeat a step.
+- ``statements``: each points at its chain, ``relation`` in ``records.RELATIONS``, ``steps`` the indices
+  of the window it came from (empty for a statement from one of the chain's context sentences). A chain
+  whose text states no typed relation may have none: nothing is invented.
+- ``concepts``: each has at least one parent statement (zero orphans), sorted by name; a definition is
+  text that defines the concept (``defined_by`` names its statement) or "".
 - The same input gives the same records, byte for byte.
 """
 

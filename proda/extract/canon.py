@@ -132,40 +132,60 @@ _HEADS: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
     "quantity": """rate velocity speed mass energy temperature pressure concentration force volume density
         acceleration momentum number amount level price cost quantity ratio percentage proportion
         probability mean median variance deviation frequency wavelength charge current voltage distance
-        time length size population wage income output supply demand gdp revenue profit tax value
+        time length size wage income output supply demand gdp revenue profit tax value lag
         weight height width area power work heat entropy enthalpy ph yield count average sum total
-        magnitude intensity luminosity radius diameter period angle resistance capacity""",
+        magnitude intensity luminosity radius diameter period angle resistance capacity percentile
+        quartile statistic score unemployment inflation""",
+    "organism": """organism bacterium virus fungus alga plant animal species microbe microorganism protist
+        protozoan parasite pathogen insect mammal bird fish tree yeast mold cyanobacterium archaeon
+        eukaryote prokaryote""",
+    "substance": """substance compound chemical acid base salt metal element gas liquid solid solution mixture
+        alloy mineral toxin hormone drug medication vaccine alkaloid mycotoxin exotoxin nutrient sugar
+        glucose water oxygen carbon protein enzyme lipid fat fuel material polymer""",
     "structure": """cell membrane organ tissue molecule atom structure wall layer bond organelle nucleus
-        gland bone muscle protein enzyme gene chromosome vessel artery vein neuron receptor ion
-        electron proton neutron particle crystal lattice compound polymer ring chain network circuit
+        gland bone muscle gene chromosome vessel artery vein neuron receptor ion
+        electron proton neutron particle crystal lattice ring chain network circuit
         galaxy star planet moon orbit crust core mantle cloud nebula body brain heart lung kidney
-        skin organism bacterium virus""",
+        skin device instrument machine module program statement object variable list string file
+        library function iterator record diagram graph plot table chart cerebellum""",
     "event": """war revolution battle election crisis depression treaty act rebellion invasion era
-        collapse reform event conflict strike riot movement migration expedition campaign""",
+        collapse reform event conflict strike riot movement migration expedition campaign outbreak""",
     "person/group": """people person scientist group class party government court congress worker family
         society community voter citizen nation state country tribe firm company household consumer
         producer colonist settler leader president king queen official union church army elite
-        population member individual child parent""",
-    "process": """process reaction cycle mechanism pathway method transport diffusion respiration
+        population member individual child parent researcher philosopher scholar priest
+        organization organisation institution agency corps alliance""",
+    "method": """method technique procedure test exam examination algorithm approach strategy design
+        experiment survey analysis calculation measurement treatment therapy diagnosis""",
+    "idea": """idea notion concept belief view argument fallacy error value right freedom liberty religion
+        philosophy ideology standard norm doctrine claim assumption judgment situation""",
+    "process": """process reaction cycle mechanism pathway transport diffusion respiration
         photosynthesis evolution growth decay metabolism circulation inflammation replication
         transcription translation division mitosis meiosis fusion fission erosion trade production
-        consumption regulation signaling learning memory socialization development change""",
-    "property": """property characteristic feature trait quality ability capacity stability solubility
+        consumption regulation signaling learning memory socialization development change disease
+        vasoconstriction""",
+    "property": """property characteristic feature trait quality ability stability solubility
         polarity conductivity elasticity equilibrium balance symmetry behavior behaviour""",
 }.items()}
 _SUFFIXES = (("tion", "process"), ("sion", "process"), ("ment", "process"), ("ing", "process"),
              ("sis", "process"), ("ity", "property"), ("ness", "property"), ("ance", "property"),
-             ("ence", "property"), ("ism", "law/principle"), ("ist", "person/group"))
-_ORDER = ("law/principle", "quantity", "structure", "event", "person/group", "process", "property")
+             ("ence", "property"), ("ism", "idea"), ("ist", "person/group"), ("ase", "substance"),
+             ("ide", "substance"), ("ogy", "idea"))
+_ORDER = ("law/principle", "quantity", "organism", "substance", "structure", "event", "person/group", "method",
+          "idea", "process", "property")
+_COLLECTIVE = frozenset("set sets group groups collection type kind form class series sort variety".split())
 
 
 def category(name: str) -> str:
-    """A coarse category from the head noun: lists first, then suffixes; "entity" otherwise."""
+    """A coarse category (``nodes.CATEGORIES``) from the head noun: lists first, then suffixes; "entity"
+    otherwise. Called with a definition's defining phrase ("protein that ..." -> its head, "protein")."""
     words = name.split()
     if not words:
         return "entity"
     head_index = next((i - 1 for i, w in enumerate(words) if i > 0 and w in PREPOSITIONS), len(words) - 1)
-    head = words[head_index].lower()
+    if words[head_index].lower() in _COLLECTIVE and head_index + 2 < len(words):
+        return category(" ".join(words[head_index + 2:]))  # "set of rules": what the set is made of
+    head = singular(words[head_index].lower())
     for label in _ORDER:
         if head in _HEADS[label]:
             return label

@@ -30,16 +30,16 @@ from ..llm import LLM, get_llm, iter_concurrent, map_concurrent, normalise_param
 from ..llm.cache import CachedLLM, LLMCache
 from ..llm.prompts import load, render
 from ..records import RELATIONS, Chain, Chunk, Concept, Span, Statement, Step, make
+from . import nodes
 from .segment import segment
 
 __all__ = ["LLMExtractor", "fingerprint", "map_concurrent", "iter_concurrent", "anchor", "map_relation"]
 
-PROMPTS = ("extract_chains.v1", "extract_statements.v1", "define_concept.v1", "repair_json.v1")
+PROMPTS = ("extract_chains.v2", "extract_statements.v2", "define_concept.v2", "repair_json.v1")
 MIN_SUPPORT = 0.5  # share of a step's content words its source sentence must contain
 DEFINE_CONTEXT = 8  # statements shown when defining a concept
-# the labels of proda.extract.canon.category, so LLM and heuristic concepts share one vocabulary
-CATEGORIES = ("law/principle", "quantity", "structure", "event", "person/group", "process", "property",
-              "entity")
+# the node definitions the heuristic implements (nodes.py): one vocabulary, one notion of each node
+CATEGORIES = tuple(nodes.CATEGORIES)
 
 
 # --- reply shapes (every field required: what OpenAI's strict json_schema mode demands) --------
@@ -217,8 +217,9 @@ class LLMExtractor:
     # L3 ------------------------------------------------------------------------------------------
 
     def chains(self, chunk: Chunk, cfg: ExtractConfig) -> list[Chain]:
-        messages, template = render("extract_chains.v1", discipline=chunk.discipline, text=chunk.text,
-                                    min_steps=cfg.min_steps, max_steps=cfg.max_steps)
+        messages, template = render("extract_chains.v2", discipline=chunk.discipline, text=chunk.text,
+                                    min_steps=cfg.min_steps, max_steps=cfg.max_steps,
+                                    chain_definition=nodes.CHAIN, precondition_definition=nodes.PRECONDITION)
         reply = self.llm.complete_json(messages, ChainsReply, params=self.params, template=template,
                                        what=f"chain list for chunk {chunk.key[:12]}")
         out: dict[str, Chain] = {}
@@ -233,9 +234,12 @@ class LLMExtractor:
             if steps is None:
                 self._skip("unsupported_chain")  # a step the chunk does not say: the chain is not its
             elif len(steps) >= cfg.min_steps:
+                # a precondition is a premise stated before the steps, never a step again (nodes.PRECONDITION)
+                said = [" ".join(_words(s.text)) for s in steps]
+                pre = [p for p in map(_clean, raw.preconditions)
+                       if p and not any(" ".join(_words(p)) in s or s in " ".join(_words(p)) for s in said)]
                 chain = make(Chain, chunk=chunk.key, doc=chunk.doc, discipline=chunk.discipline,
-                             process=process, preconditions=[p for p in map(_clean, raw.preconditions) if p],
-                             steps=steps)
+                             process=process, preconditions=pre, steps=steps)
                 out.setdefault(chain.key, chain)
         return list(out.values())
 
@@ -279,9 +283,9 @@ class LLMExtractor:
     def _window(self, chain: Chain, window: list[int]) -> list[Statement]:
         steps = [chain.steps[i] for i in window]
         messages, template = render(
-            "extract_statements.v1", discipline=chain.discipline, process=chain.process,
+            "extract_statements.v2", discipline=chain.discipline, process=chain.process,
             steps="\n".join(f"{i + 1}. {_clean(chain.steps[i].text)}" for i in window),
-            relations=", ".join(RELATIONS))
+            statement_definition=nodes.STATEMENT, relations=nodes.relation_lines())
         reply = self.llm.complete_json(messages, StatementsReply, params=self.params, template=template,
                                        what=f"statement list for chain {chain.key[:12]}")
         step_words = set(_words(" ".join(s.text for s in steps)))
@@ -320,15 +324,16 @@ class LLMExtractor:
     def _define(self, concept: Concept, by_key: dict[str, Statement]) -> Concept:
         context = [by_key[k] for k in sorted(concept.statements) if k in by_key][:DEFINE_CONTEXT]
         messages, template = render(
-            "define_concept.v1", discipline=concept.discipline, name=concept.name,
+            "define_concept.v2", discipline=concept.discipline, name=concept.name,
             aliases=", ".join(a for a in concept.aliases if a != concept.name) or "-",
-            categories=", ".join(CATEGORIES),
+            definition_rule=nodes.DEFINITION, categories=nodes.category_lines(),
             statements="\n".join(f"- {s.subject} {s.relation.replace('_', ' ')} {s.object}: {_clean(s.quote)}"
                                  for s in context))
         reply = self.llm.complete_json(messages, DefinitionReply, params=self.params, template=template,
                                        what=f"definition of {concept.name!r}")
         category = _phrase(reply.category).lower()
         category = category if category in CATEGORIES else concept.category  # one vocabulary for all
-        definition = _clean(reply.definition) or concept.definition
+        definition = _clean(reply.definition) or concept.definition  # "": the statements only mention it
         # name and discipline are the identity: a new definition does not rename the concept
-        return msgspec.structs.replace(concept, category=category, definition=definition)
+        defined_by = concept.defined_by if definition == concept.definition else ""  # the model's own words
+        return msgspec.structs.replace(concept, category=category, definition=definition, defined_by=defined_by)

@@ -43,7 +43,7 @@ ADVERBS = _words("""also only even just often usually typically generally then t
     actually really simply already however instead eventually ultimately finally first second
     third next later now soon again hence consequently accordingly essentially certainly probably
     perhaps possibly likely furthermore moreover additionally lastly last note namely overall
-    out up down off away back""")
+    out up down off away back together alone apart""")
 NOT_ADVERB_LY = _words("""family supply assembly monopoly reply ally italy july anomaly butterfly jelly
     belly rally poly fly holy ugly early only oily apply rely imply comply multiply""")
 NOT_VERB_ED = _words("speed hundred indeed seed breed greed kindred need bed red shed feed reed weed bleed")
@@ -161,7 +161,7 @@ def is_adverb(low: str) -> bool:
     return low in ADVERBS or (low.endswith("ly") and len(low) > 4 and low not in NOT_ADVERB_LY)
 
 
-_PERSONAL = _words("we you i they he she")
+PERSONAL_PRONOUNS = _PERSONAL = _words("we you i they he she")
 _NUMBER_WORDS = _words("one two three four five six seven eight nine ten")
 # determiners that open a new noun phrase (so the word before them, if a content word, was a verb)
 NP_OPENERS = _words("a an the this these those its their his her our your my some many several each every no another")
@@ -227,6 +227,17 @@ def clean(toks: Sequence[Tok], text: str) -> str:
 def subject(text: str, toks: Sequence[Tok] | None = None, need_verb: bool = False) -> str:
     """The subject noun phrase of a clause: the words before its first verb ("" if ``need_verb`` and
     no verb follows)."""
+    if toks is None:
+        return _subject(text, need_verb)
+    return _subject_of(text, toks, need_verb)
+
+
+@functools.lru_cache(maxsize=8192)
+def _subject(text: str, need_verb: bool) -> str:  # a sentence is asked for its subject several times
+    return _subject_of(text, None, need_verb)
+
+
+def _subject_of(text: str, toks: Sequence[Tok] | None, need_verb: bool) -> str:
     text = blank_brackets(head(text, 400))
     toks = tokens(text) if toks is None else toks
     i = skip_opener(toks)
@@ -268,7 +279,7 @@ _RELATIONAL = _words("""increase increases decrease decreases change changes ris
     demand need support resistance access response responses exposure contribution transition conversion
     relationship relationships ratio""")
 _TRAILING = _words("due prior according owing relative compared thanks regardless")
-_NOUNISH = _words("""use change form result increase decrease release need cause supply demand work
+NOUN_VERBS = _NOUNISH = _words("""use change form result increase decrease release need cause supply demand work
     control trade rule study test measure act turn set run rise fall drop spread shape face lack
     share state heat cost benefit charge offer return support design process record place vote
     structure order rate function view deal question label filter target host process""")

@@ -10,7 +10,9 @@ definition borrowed from another document shows up) concepts are scored:
 - ``chain_precision`` / ``chain_recall``: step level — predicted steps that belong to the gold chain
   their chain overlaps most (at least two of its steps), and gold steps so recovered;
 - ``triple_precision`` / ``triple_recall``: subject, relation and object all match a gold triple
-  (``related_to`` never does: the gold set has no untyped triples);
+  (``related_to`` never does: the gold set has no untyped triples); a ``defined_as`` triple whose
+  subject is a gold-defined term, taken from that term's defining span, is right too (the gold
+  definition entails it) but not required;
 - ``definition_precision`` (``_recall``): concepts whose definition is a gold definition of that
   concept, among concepts that carry a definition; ``category_accuracy`` over the right ones;
 - ``related_to_share``: ``related_to`` statements among all; ``precondition_copy_share``: chains with
@@ -131,9 +133,12 @@ def score(args) -> dict:
         verdicts = []
         for s in statements:
             hits = [i for i, g in enumerate(p.triples) if G.triple_match(s.subject, s.relation, s.object, g)]
-            triple_right += bool(hits)
+            # a gold definition entails (term, defined_as, what its span says): right, though not required
+            defines = s.relation == "defined_as" and any(G.defines(s.subject, (s.span.start, s.span.end), d)
+                                                          for d in p.definitions)
+            triple_right += bool(hits) or defines
             found.update(i for i in hits if not p.triples[i]["optional"])
-            verdicts.append(bool(hits))
+            verdicts.append(bool(hits) or defines)
         required = sum(1 for g in p.triples if not g["optional"])
         for t in (tallies["all"], tallies[p.split]):
             t.add(step_right=right, steps=n, gold_recalled=recalled, gold_steps=total, chains=len(chains),

@@ -184,3 +184,8 @@ def definition_right(names: list[str], definition: str, where: tuple[int, int] |
         return overlaps(where, at) or (where[0] >= at[0] and where[1] <= at[1])
     g, d = set(words(text[at[0]:at[1]])), set(words(definition))  # generated text (an LLM's)
     return bool(d) and len(d & g) >= 0.6 * len(d)
+
+
+def defines(term: str, quote_span: tuple[int, int], gold: dict) -> bool:
+    """Whether a ``defined_as`` statement about ``term`` quoting ``quote_span`` is that gold definition."""
+    return phrase_match(term, gold["term"]) and overlaps(quote_span, tuple(gold["at"]))
