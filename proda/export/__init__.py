@@ -4,6 +4,8 @@ chat-jsonl -> OUT (a file): OpenAI chat messages, one training sample per line.
 hf         -> OUT/ : Hugging Face datasets layout (train = samples, test = items, Parquet).
 lm-eval    -> OUT/ : an lm-evaluation-harness task folder; ``OUT/run.sh`` evaluates the current
               checkpoint with ``lm_eval --include_path OUT --tasks proda``.
+knowledge  -> OUT/ : the knowledge graph, ``chains.jsonl`` / ``statements.jsonl`` / ``concepts.jsonl``
+              with keys, provenance (document, chunk, character spans) and links (``knowledge.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ if TYPE_CHECKING:
     from ..project import Project
 
 
-def export_project(project: "Project", fmt: str, out: Path) -> Path:
+def export_project(project: "Project", fmt: str, out: Path, force: bool = False) -> Path:
+    if fmt == "knowledge":
+        from .knowledge import export_knowledge
+
+        return export_knowledge(project, out.resolve(), force=force)
     samples, items = outputs.samples(project), outputs.items(project)
     if not samples and not items:
         raise UsageError("nothing to export yet", "run `proda build` first")
@@ -41,5 +47,5 @@ def export_project(project: "Project", fmt: str, out: Path) -> Path:
                 "--device cpu \"$@\"\n")
             script.chmod(0o755)
     else:  # click restricts the choice; the library guards too
-        raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf or lm-eval")
+        raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf, lm-eval or knowledge")
     return out

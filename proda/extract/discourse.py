@@ -47,7 +47,7 @@ _STRONG = re.compile(_OPEN + r"(?:therefore|thus|hence|consequently|accordingly|
                      r"|showed|demonstrates?|demonstrated|implies|implied|confirms?|confirmed|proves?|proved)\b"
                      r"|(?:[\w’'-]+\s+){1,3}(?:then|therefore|thus|consequently|concluded|inferred|reasoned)\b)",
                      re.IGNORECASE)
-_IN_TURN = re.compile(r"\bin\s+turn\b", re.IGNORECASE)
+_IN_TURN = re.compile(r"(?:^|,\s*)in\s+turn\s*,", re.IGNORECASE)  # "This work, in turn, ..." (not "consider X in turn")
 _NOT_A_LINK = re.compile(_OPEN + r"(?:for\s+(?:example|instance)|however|in\s+contrast|on\s+the\s+other\s+hand"
                          r"|similarly|likewise|in\s+addition|additionally|moreover|furthermore|also|another"
                          r"|other|some|many|most|one\s+of)\b", re.IGNORECASE)
@@ -56,7 +56,7 @@ _CAUSAL_VERB = re.compile(
     r"\b(?:causes?|caused|leads?\s+to|led\s+to|results?\s+in|resulted\s+in|produces?|produced|allows?|allowed"
     r"|enables?|enabled|prevents?|prevented|triggers?|triggered|creates?|created|forces?|forced|drives?|drove"
     r"|increases?|increased|decreases?|decreased|reduces?|reduced|raises?|raised|lowers?|lowered|makes?|made"
-    r"|gives?\s+rise|brings?\s+about|brought\s+about|means|meant|explains?|shifts?|shifted"
+    r"|gives?\s+rise|brings?\s+about|brought\s+about|explains?|shifts?|shifted"
     r"|releases?|released|activates?|activated|stimulates?|stimulated|inhibits?|inhibited)\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]\s")
 _PREMISE = re.compile(r"^(?:for\s+(?:example|instance),\s+)?(?:suppose|supposing|assume|assuming|consider|imagine"
@@ -177,9 +177,17 @@ def link(prev: Sentence, cur: Sentence) -> int:
     return 0
 
 
+_HYPOTHETICAL = re.compile(r"\bmight\b|\bcould\s+be\s+that\b|\b(?:argu|claim|believ|suppos|imagin)\w*\b", re.IGNORECASE)
+_NOT_A_CLAUSE = re.compile(r"^(?:such\s+as|including|like|for\s+example|e\.g\.|i\.e\.|as\s+well\s+as|than|of|in|on|at|to|"
+                           r"from|with|for|by|or|and(?!\s+then))\b", re.IGNORECASE)
+
+
 def clause_steps(s: Sentence) -> list[Step]:
-    """Cause and effect clauses of one sentence with an internal causal link (cause first), or []."""
+    """Cause and effect clauses of one sentence with an internal causal link (cause first), or [].
+    A hypothetical or reported sentence ("X might argue that Y because Z") states no reasoning."""
     body = s.text.rstrip(" .!;:")
+    if _HYPOTHETICAL.search(body):
+        return []
     for pattern, cause, effect in _CLAUSES:
         m = pattern.match(body)
         if not m:
@@ -189,6 +197,8 @@ def clause_steps(s: Sentence) -> list[Step]:
             extra = _MORE_EFFECTS.search(body, parts[1][0])
             if extra and extra.end() < len(body) - 8:
                 parts = [parts[0], (parts[1][0], extra.start()), (extra.end(), parts[1][1])]
+        if any(_NOT_A_CLAUSE.match(body[a:b].strip(" ,;")) for a, b in parts[1:]):
+            return []  # "When you measure with a tool, such as a cup, ...": the comma was no clause break
         cause_words = body[parts[0][0]:parts[0][1]].split()
         if cause_words and cause_words[0].lower() in _SUBORDINATORS and len(cause_words) < 4:
             return []  # "If done correctly, ...": no proposition to start from
