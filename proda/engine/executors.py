@@ -106,8 +106,13 @@ class Processes:
     def __init__(self, workers: int):
         self.workers = workers
         self._pool = None
+        self._lock = threading.Lock()  # doit's -j threads share one pool
 
     def _start(self):
+        with self._lock:
+            return self._pool or self._new_pool()
+
+    def _new_pool(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -144,7 +149,9 @@ class Processes:
                 # sent again to a fresh pool; everything already yielded is journalled
                 restarts += 1
                 todo.extend(pending.values())
-                self._pool = None
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
                 if restarts > RESTARTS:
                     raise StageError(f"worker processes kept dying ({restarts} times in one stage)",
