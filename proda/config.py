@@ -35,9 +35,11 @@ class ChunkConfig(Section, frozen=True, kw_only=True):
 class LLMConfig(Section, frozen=True, kw_only=True):
     backend: str = "heuristic"  # heuristic | openai | vllm | transformers
     model: str = ""  # model id (openai/vllm) or local directory (vllm/transformers)
-    base_url: str = "http://127.0.0.1:8000/v1"
+    # openai: the server's /v1 URL, or a list of them (a fleet serving the same model and weights)
+    base_url: str | list[str] = "http://127.0.0.1:8000/v1"
     api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never stored
-    concurrency: int = 8
+    concurrency: int = 8  # requests in flight at once, per endpoint
+    cooldown: float = 30.0  # seconds a failing endpoint of a fleet stays out before it is tried again
     timeout: float = 60.0
     max_retries: int = 5
     temperature: float = 0.0

@@ -8,8 +8,9 @@ a chains / statements / definition JSON object when the request's ``response_for
 for one (built from the text's sentences, the numbered steps, the concept name), else
 ``{"echo": <hash of the message>, "model": <model>}``. Faults, each for the first k calls:
 ``fail_first`` (answer ``fail_status``, 429 with ``Retry-After: retry_after``, or 500),
-``malformed_first`` (prose around JSON), ``truncated_first`` (JSON cut in half).
-Counters: ``calls`` per model, ``by_messages`` per :func:`messages_id`, ``total``, ``log``.
+``malformed_first`` (prose around JSON), ``truncated_first`` (JSON cut in half). ``capacity``
+limits the requests worked on at once (a GPU server's batch), the others queue.
+Counters: ``calls`` per model, ``by_messages`` per :func:`messages_id`, ``total``, ``log``, ``peak``.
 """
 
 from __future__ import annotations
@@ -68,8 +69,13 @@ def canned(body: dict[str, Any]) -> str:
 
 class FakeOpenAI:
     def __init__(self, *, delay_ms: float = 0, fail_first: int = 0, fail_status: int = 429,
-                 retry_after: str | None = None, malformed_first: int = 0, truncated_first: int = 0):
+                 retry_after: str | None = None, malformed_first: int = 0, truncated_first: int = 0,
+                 capacity: int = 0):
         self.delay_ms = delay_ms
+        # like a GPU server's batch limit: at most `capacity` requests are worked on at once, the
+        # others wait their turn (0 = no limit); `peak` is the most seen in flight at once
+        self._capacity = threading.BoundedSemaphore(capacity) if capacity > 0 else None
+        self.in_flight = self.peak = 0
         self.fail_first = fail_first
         self.fail_status = fail_status
         self.retry_after = retry_after
@@ -136,8 +142,19 @@ class FakeOpenAI:
             self.by_messages[messages_id(body["messages"])] += 1
             entry = {"model": body.get("model"), "messages": body["messages"], "auth": auth, "status": 200}
             self.log.append(entry)
-        if self.delay_ms:
-            time.sleep(self.delay_ms / 1000)
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            if self._capacity is not None:
+                with self._capacity:
+                    if self.delay_ms:
+                        time.sleep(self.delay_ms / 1000)
+            elif self.delay_ms:
+                time.sleep(self.delay_ms / 1000)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if n <= self.fail_first:
             entry["status"] = self.fail_status
             return self.fail_status, "overloaded" if self.fail_status == 429 else "internal error"

@@ -1,7 +1,7 @@
 """Choosing and opening the extractor for a project: heuristic, or an LLM through the call cache.
 
 The LLM cache lives in the catalog (DuckDB); it is opened here for the duration of the stage and
-the extractor's units run on ``llm.concurrency`` threads.
+the extractor's units run on ``llm.concurrency`` threads per endpoint.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ def open_extractor(project: "Project") -> Iterator[tuple[object, int, tuple[type
         yield get_extractor("heuristic"), 1, ()
         return
     from ..engine.catalog import open_catalog
-    from ..llm import LLMOutputError
+    from ..llm import LLMOutputError, concurrency
     from .llm import LLMExtractor
 
     with open_catalog(project) as cat:
         extractor = LLMExtractor.from_config(cfg, cat.con)
         try:
-            yield extractor, max(1, cfg.concurrency), (LLMOutputError,)
+            yield extractor, concurrency(cfg), (LLMOutputError,)
         finally:
             extractor.close()  # the HTTP client and the cache's cursors, before the catalog closes

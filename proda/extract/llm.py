@@ -26,7 +26,7 @@ import msgspec
 
 from ..config import ExtractConfig, LLMConfig
 from ..hashing import digest
-from ..llm import LLM, get_llm, iter_concurrent, map_concurrent, normalise_params, params_from_config
+from ..llm import LLM, concurrency, get_llm, iter_concurrent, map_concurrent, normalise_params, params_from_config
 from ..llm.cache import CachedLLM, LLMCache
 from ..llm.prompts import load, render
 from ..records import RELATIONS, Chain, Chunk, Concept, Span, Statement, Step, make
@@ -199,7 +199,7 @@ class LLMExtractor:
     @classmethod
     def from_config(cls, cfg: LLMConfig, con: Any = None) -> "LLMExtractor":
         """The extractor for a resolved ``[llm]`` section, caching in ``con`` (a DuckDB connection)."""
-        return cls(get_llm(cfg), con, params=params_from_config(cfg), concurrency=cfg.concurrency)
+        return cls(get_llm(cfg), con, params=params_from_config(cfg), concurrency=concurrency(cfg))
 
     def fingerprint(self) -> str:
         """For the extract stage's recipe: model identity, sampling params and prompt wording."""

@@ -92,6 +92,12 @@ _FLOAT_PARAMS = {"temperature", "top_p", "min_p", "presence_penalty", "frequency
                  "repetition_penalty"}
 
 
+def concurrency(cfg: LLMConfig) -> int:
+    """Calls worth running at once: ``llm.concurrency`` per endpoint of an openai fleet."""
+    endpoints = len(cfg.base_url) if cfg.backend == "openai" and isinstance(cfg.base_url, list) else 1
+    return max(1, cfg.concurrency) * max(1, endpoints)
+
+
 def params_from_config(cfg: LLMConfig) -> dict[str, Any]:
     """The sampling params a stage sends, from the resolved ``[llm]`` section."""
     return normalise_params({"temperature": cfg.temperature, "max_tokens": cfg.max_tokens})

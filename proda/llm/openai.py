@@ -1,9 +1,18 @@
-"""Any OpenAI-compatible ``/v1/chat/completions`` endpoint (``vllm serve``, a router, a hosted API).
+"""Any OpenAI-compatible ``/v1/chat/completions`` endpoint (``vllm serve``, a router, a hosted API),
+or a fleet of them.
 
 One synchronous httpx client shared by the caller's threads (its connection pool is thread-safe);
 concurrency is the caller's (:func:`proda.llm.map_concurrent`). Retries 429, 5xx and connection
 errors with exponential backoff and jitter, honouring ``Retry-After``; other 4xx fail at once. The
 API key is read from ``$<llm.api_key_env>`` on every call: never stored, never hashed.
+
+A fleet: ``llm.base_url`` may be a list of base URLs (one ``vllm serve`` per GPU, say). Each call
+takes a free slot on the least busy endpoint that is in service (``llm.concurrency`` slots per
+endpoint), so the caller runs ``concurrency x endpoints`` calls at once. An endpoint that cannot be
+reached, or fails three calls in a row, is taken out for ``llm.cooldown`` seconds and the calls it
+failed are retried at once on the others; it is tried again after the cooldown. The endpoint is
+never part of a call's cache key (see :meth:`OpenAILLM.fingerprint`): any endpoint of the fleet
+serves the same model and weights.
 
 Try it alone: ``vllm serve MODEL --port 8000`` then
 ``python -c "from proda.config import LLMConfig; from proda.llm import get_llm;
@@ -16,6 +25,8 @@ from __future__ import annotations
 import email.utils
 import os
 import random
+import sys
+import threading
 import time
 from typing import Any
 
@@ -43,24 +54,106 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+FAILS_TO_TAKE_OUT = 3  # consecutive failed calls after which a fleet endpoint is taken out
+
+
+def base_urls(cfg: LLMConfig) -> list[str]:
+    """The endpoints ``llm.base_url`` names: one string or a list."""
+    urls = [cfg.base_url] if isinstance(cfg.base_url, str) else list(cfg.base_url)
+    if not urls or not all(isinstance(u, str) and u.strip() for u in urls):
+        from ..errors import UsageError
+
+        raise UsageError("llm.base_url is empty", "give the server's /v1 URL, or a list of them for a fleet")
+    return [u.rstrip("/") for u in urls]
+
+
+class Endpoint:
+    __slots__ = ("base", "url", "slots", "busy", "failures", "out_until", "calls")
+
+    def __init__(self, base: str, slots: int):
+        self.base, self.url, self.slots = base, base + "/chat/completions", slots
+        self.busy = self.failures = self.calls = 0
+        self.out_until = 0.0
+
+
+class Fleet:
+    """Endpoints with a number of slots each; a failing endpoint is out until its cooldown ends."""
+
+    def __init__(self, urls: list[str], slots: int, cooldown: float):
+        self.endpoints = [Endpoint(u, max(1, slots)) for u in urls]
+        self.cooldown = cooldown
+        self._cond = threading.Condition()
+
+    def __len__(self) -> int:
+        return len(self.endpoints)
+
+    def acquire(self, avoid: Endpoint | None = None) -> Endpoint:
+        """A slot on the least busy endpoint in service (another than ``avoid`` if one is free);
+        waits for a slot. With every endpoint out, the one back soonest is tried anyway."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                live = [e for e in self.endpoints if e.out_until <= now]
+                if not live:
+                    chosen = min(self.endpoints, key=lambda e: e.out_until)
+                    chosen.busy += 1
+                    return chosen
+                free = [e for e in live if e.busy < e.slots]
+                if free:
+                    others = [e for e in free if e is not avoid] or free
+                    chosen = min(others, key=lambda e: (e.busy / e.slots, e.calls))
+                    chosen.busy += 1
+                    chosen.calls += 1
+                    return chosen
+                soonest = min((e.out_until for e in self.endpoints if e.out_until > now), default=now + 1.0)
+                self._cond.wait(timeout=max(0.05, min(1.0, soonest - now)))
+
+    def release(self, endpoint: Endpoint, ok: bool, unreachable: bool = False) -> bool:
+        """Give the slot back; returns whether the endpoint was taken out."""
+        with self._cond:
+            endpoint.busy -= 1
+            taken_out = False
+            if ok:
+                endpoint.failures = 0
+            else:
+                endpoint.failures += 1
+                if len(self.endpoints) > 1 and (unreachable or endpoint.failures >= FAILS_TO_TAKE_OUT):
+                    taken_out = endpoint.out_until <= time.monotonic()
+                    endpoint.out_until = time.monotonic() + self.cooldown
+                    endpoint.failures = 0
+            self._cond.notify_all()
+            return taken_out
+
+    def in_service(self) -> int:
+        now = time.monotonic()
+        return sum(1 for e in self.endpoints if e.out_until <= now)
+
+
 class OpenAILLM:
     backend = "openai"
 
     def __init__(self, cfg: LLMConfig, *, backoff: float = 0.5, max_backoff: float = 30.0):
         self.cfg = cfg
         self.model = cfg.model
-        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
+        self.fleet = Fleet(base_urls(cfg), cfg.concurrency, cfg.cooldown)
+        self.url = self.fleet.endpoints[0].url
         self.backoff = backoff
         self.max_backoff = max_backoff
-        pool = max(cfg.concurrency, 1) + 4
+        pool = max(cfg.concurrency, 1) * len(self.fleet) + 4
         self._client = httpx.Client(
             timeout=httpx.Timeout(cfg.timeout, connect=min(cfg.timeout, 10.0)),
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
         )
 
+    @property
+    def concurrency(self) -> int:
+        """Calls worth running at once: ``llm.concurrency`` per endpoint."""
+        return max(1, self.cfg.concurrency) * len(self.fleet)
+
     def fingerprint(self) -> str:
         # The server cannot be asked for its weights hash: llm.revision is the user's word for it.
-        # The URL is left out on purpose: moving a server to another port must not void the cache.
+        # The URLs are left out on purpose: moving a server to another port, or adding a replica
+        # to the fleet, must not void the cache.
         return f"openai:{self.model}:{self.cfg.revision}"
 
     def close(self) -> None:
@@ -91,35 +184,53 @@ class OpenAILLM:
         ceiling = min(self.max_backoff, self.backoff * 2 ** attempt)
         return random.uniform(ceiling / 2, ceiling)  # jitter: concurrent clients do not retry in step
 
+    def _attempt(self, endpoint: Endpoint, body: dict) -> tuple[Any, str, bool, float | None]:
+        """One request: (reply, "", ...) or (None, why it failed, unreachable, Retry-After)."""
+        try:
+            resp = self._client.post(endpoint.url, json=body, headers=self._headers())
+        except httpx.TimeoutException as exc:
+            return None, f"no answer within llm.timeout = {self.cfg.timeout}s ({type(exc).__name__})", False, None
+        except httpx.TransportError as exc:
+            return None, f"{type(exc).__name__}: {exc}", True, None
+        if resp.status_code == 200:
+            try:
+                return resp.json(), "", False, None
+            except ValueError:
+                raise StageError(f"endpoint {endpoint.url} answered HTTP 200 with a body that is not "
+                                 f"JSON: {resp.text[:200]!r}", "is llm.base_url the server's /v1 URL?")
+        if resp.status_code not in RETRY_STATUS:
+            raise StageError(f"endpoint {endpoint.url} refused the request: HTTP {resp.status_code}: "
+                             f"{resp.text[:300]}", self._hint(resp.status_code))
+        return (None, f"HTTP {resp.status_code}: {resp.text[:200]}", False,
+                retry_after_seconds(resp.headers.get("retry-after")))
+
     def _post(self, body: dict) -> Any:
         tries = self.cfg.max_retries + 1
-        failure, unreachable = "", False
-        for attempt in range(tries):
-            retry_after = None
+        failed, failure, unreachable, endpoint = 0, "", False, None
+        while True:
+            endpoint = self.fleet.acquire(avoid=endpoint)
+            ok = False
             try:
-                resp = self._client.post(self.url, json=body, headers=self._headers())
-            except httpx.TimeoutException as exc:
-                failure, unreachable = f"no answer within llm.timeout = {self.cfg.timeout}s ({type(exc).__name__})", False
-            except httpx.TransportError as exc:
-                failure, unreachable = f"{type(exc).__name__}: {exc}", True
-            else:
-                if resp.status_code == 200:
-                    try:
-                        return resp.json()
-                    except ValueError:
-                        raise StageError(f"endpoint {self.url} answered HTTP 200 with a body that is not "
-                                         f"JSON: {resp.text[:200]!r}", "is llm.base_url the server's /v1 URL?")
-                if resp.status_code not in RETRY_STATUS:
-                    raise StageError(f"endpoint {self.url} refused the request: HTTP {resp.status_code}: "
-                                     f"{resp.text[:300]}", self._hint(resp.status_code))
-                failure, unreachable = f"HTTP {resp.status_code}: {resp.text[:200]}", False
-                retry_after = retry_after_seconds(resp.headers.get("retry-after"))
-            if attempt + 1 < tries:
-                time.sleep(self._delay(attempt, retry_after))
+                data, failure, unreachable, retry_after = self._attempt(endpoint, body)
+                ok = data is not None or not failure
+            finally:
+                taken_out = self.fleet.release(endpoint, ok, unreachable)
+            if ok:
+                return data
+            if taken_out:
+                print(f"  llm endpoint {endpoint.base} taken out for {self.cfg.cooldown:g}s: {failure}",
+                      file=sys.stderr)
+            if unreachable and taken_out and self.fleet.in_service() > 0:
+                continue  # another endpoint takes the call at once; this one is out
+            failed += 1
+            if failed >= tries:
+                break
+            time.sleep(self._delay(failed - 1, retry_after))
+        where = endpoint.url if len(self.fleet) == 1 else f"{endpoint.url} (and the {len(self.fleet) - 1} other endpoint(s))"
         if unreachable:
-            raise StageError(f"endpoint {self.url} unreachable: {failure} (after {tries} tries) "
+            raise StageError(f"endpoint {where} unreachable: {failure} (after {tries} tries) "
                              "— start the server or fix llm.base_url")
-        raise StageError(f"endpoint {self.url} kept failing: {failure} (after {tries} tries)",
+        raise StageError(f"endpoint {where} kept failing: {failure} (after {tries} tries)",
                          "the server is overloaded or failing: lower llm.concurrency, raise llm.timeout "
                          "or llm.max_retries, or look at the server's log")
 
