@@ -108,21 +108,22 @@ class Fleet:
                 soonest = min((e.out_until for e in self.endpoints if e.out_until > now), default=now + 1.0)
                 self._cond.wait(timeout=max(0.05, min(1.0, soonest - now)))
 
-    def release(self, endpoint: Endpoint, ok: bool, unreachable: bool = False) -> bool:
-        """Give the slot back; returns whether the endpoint was taken out."""
+    def release(self, endpoint: Endpoint, ok: bool, unreachable: bool = False) -> tuple[bool, bool]:
+        """Give the slot back; returns (the endpoint is out now, this call took it out)."""
         with self._cond:
             endpoint.busy -= 1
-            taken_out = False
+            now = time.monotonic()
+            newly = False
             if ok:
                 endpoint.failures = 0
             else:
                 endpoint.failures += 1
                 if len(self.endpoints) > 1 and (unreachable or endpoint.failures >= FAILS_TO_TAKE_OUT):
-                    taken_out = endpoint.out_until <= time.monotonic()
-                    endpoint.out_until = time.monotonic() + self.cooldown
+                    newly = endpoint.out_until <= now
+                    endpoint.out_until = max(endpoint.out_until, now + self.cooldown)
                     endpoint.failures = 0
             self._cond.notify_all()
-            return taken_out
+            return endpoint.out_until > now, newly
 
     def in_service(self) -> int:
         now = time.monotonic()
@@ -214,13 +215,13 @@ class OpenAILLM:
                 data, failure, unreachable, retry_after = self._attempt(endpoint, body)
                 ok = data is not None or not failure
             finally:
-                taken_out = self.fleet.release(endpoint, ok, unreachable)
+                is_out, taken_out = self.fleet.release(endpoint, ok, unreachable)
             if ok:
                 return data
             if taken_out:
                 print(f"  llm endpoint {endpoint.base} taken out for {self.cfg.cooldown:g}s: {failure}",
                       file=sys.stderr)
-            if unreachable and taken_out and self.fleet.in_service() > 0:
+            if unreachable and is_out and self.fleet.in_service() > 0:
                 continue  # another endpoint takes the call at once; this one is out
             failed += 1
             if failed >= tries:
