@@ -14,14 +14,16 @@ returns None and the caller uses plain ``str`` methods.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import threading
+from typing import Any, NamedTuple
 
 import numpy as np
 
 STRIP = ".,;:!?()[]\"'"
 _M = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible modulo 2**64
 _M_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
-_tables: dict[str, np.ndarray] = {}
+_tables: dict[str, Any] = {}
+_guard = threading.Lock()
 
 
 class Tokens(NamedTuple):
@@ -38,30 +40,34 @@ _SPACE, _STRIPPED, _ALPHA, _END = 1, 2, 4, 8  # bits of the character class tabl
 
 def _table(name: str) -> np.ndarray:
     """``class``: a bit set per BMP code point; ``lower``: ASCII-lower-cased code point + 1."""
-    if not _tables:
-        chars = [chr(c) for c in range(0x10000)]
-        cls = np.fromiter(map(str.isspace, chars), dtype=np.uint8, count=0x10000) * np.uint8(_SPACE)
-        cls |= np.fromiter(map(str.isalpha, chars), dtype=np.uint8, count=0x10000) * np.uint8(_ALPHA)
-        cls[[ord(c) for c in STRIP]] |= _STRIPPED
-        cls[[ord(c) for c in ".!?"]] |= _END
-        _tables["class"] = cls
-        lower = np.arange(0x10000, dtype=np.uint64)
-        lower[ord("A"):ord("Z") + 1] += np.uint64(32)
-        _tables["lower"] = lower + np.uint64(1)  # +1: no character contributes zero to a hash
-    return _tables[name]
+    tables = _tables.get("bmp")
+    if tables is None:
+        with _guard:  # doit's -j threads may tokenise at once: build once, publish whole
+            tables = _tables.get("bmp")
+            if tables is None:
+                chars = [chr(c) for c in range(0x10000)]
+                cls = np.fromiter(map(str.isspace, chars), dtype=np.uint8, count=0x10000) * np.uint8(_SPACE)
+                cls |= np.fromiter(map(str.isalpha, chars), dtype=np.uint8, count=0x10000) * np.uint8(_ALPHA)
+                cls[[ord(c) for c in STRIP]] |= _STRIPPED
+                cls[[ord(c) for c in ".!?"]] |= _END
+                lower = np.arange(0x10000, dtype=np.uint64)
+                lower[ord("A"):ord("Z") + 1] += np.uint64(32)
+                # +1: no character contributes zero to a hash
+                tables = _tables["bmp"] = {"class": cls, "lower": lower + np.uint64(1)}
+    return tables[name]
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """M**k and M**-k modulo 2**64 for k < n (cached, grown on demand)."""
-    have = _tables.get("pow")
-    if have is None or len(have) < n:
-        size = max(n, 1 << 16, 2 * (len(have) if have is not None else 0))
+    """M**k and M**-k modulo 2**64 for k < n (cached, grown on demand; one tuple, swapped whole)."""
+    have = _tables.get("powers")
+    if have is None or len(have[0]) < n:
+        size = max(n, 1 << 16, 2 * (len(have[0]) if have is not None else 0))
         with np.errstate(over="ignore"):
             pw = np.cumprod(np.full(size, _M, dtype=np.uint64))
             inv = np.cumprod(np.full(size, _M_INV, dtype=np.uint64))
-        _tables["pow"] = np.concatenate(([np.uint64(1)], pw[:-1]))
-        _tables["inv"] = np.concatenate(([np.uint64(1)], inv[:-1]))
-    return _tables["pow"], _tables["inv"]
+        have = (np.concatenate(([np.uint64(1)], pw[:-1])), np.concatenate(([np.uint64(1)], inv[:-1])))
+        _tables["powers"] = have
+    return have
 
 
 def _finalise(h: np.ndarray) -> np.ndarray:
