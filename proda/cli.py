@@ -9,24 +9,39 @@ progress and logs go to stderr. Each verb lives in ``proda/commands/<verb>.py``;
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
 
 from . import commands
-from .errors import ProdaError
+from .errors import Interrupted, ProdaError
 
 
 class Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except Interrupted as exc:
+            _interrupted(f"error: {exc}")
         except ProdaError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted; finished work is kept — rerun to resume", err=True)
-            sys.exit(3)
+            _interrupted("interrupted; finished work is kept — rerun to resume")
+
+
+def _interrupted(message: str) -> None:
+    """Ctrl-C: say so and exit 3 at once. Everything proda writes is atomic (temp + rename, memo
+    frames, the catalog's log), so there is nothing to finish; a normal interpreter exit could
+    instead abort (SIGABRT) in a native library thread that the interrupt left mid-call."""
+    import os
+
+    out = sys.__stderr__ or sys.stderr  # doit may still hold sys.stderr for the interrupted task
+    print(message, file=out, flush=True)
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    os._exit(3)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

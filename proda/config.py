@@ -1,19 +1,29 @@
 """Project configuration: ``specs/proda.toml`` as frozen msgspec Structs.
 
 Precedence is defined once, here: defaults < ``specs/proda.toml`` < command-line overrides
-(``section.key=value`` strings). Unknown keys and wrong types are rejected with the file and the
-key path, so a typo never silently falls back to a default. Each stage hashes its resolved section.
+(``section.key=value`` strings from ``--set``, or ``PRODA_SET`` under plain doit). Unknown keys,
+wrong types and values out of range are rejected naming the key, the value, what is allowed and
+where the value came from, so a typo never silently falls back to a default and a nonsense value
+never runs. Ranges and list shapes are declared on the fields (``Meta``); relations between keys
+are checked in ``_relations``. Each stage hashes its resolved section.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from .errors import UsageError
+
+# ranges, declared once on the fields (docs/config.md shows them in its type column)
+Count = Annotated[int, Meta(ge=0)]  # 0 or more
+Positive = Annotated[int, Meta(ge=1)]
+Fraction = Annotated[float, Meta(ge=0, le=1)]
+Rate = Annotated[float, Meta(gt=0, le=1)]
 
 
 class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -21,15 +31,18 @@ class Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 class IngestConfig(Section, frozen=True, kw_only=True):
-    min_words: int = 80  # shorter documents are trivial
-    max_bytes: int = 20_000_000  # larger files are skipped with a reason
-    min_quality: float = 0.35  # quality score threshold, see stages/ingest.py
-    near_duplicate: float = 0.85  # Jaccard similarity of 5-gram shingles (MinHash estimate)
+    min_words: Annotated[int, Meta(ge=0, le=100_000)] = 80  # shorter documents are trivial
+    max_bytes: Annotated[int, Meta(ge=1)] = 20_000_000  # larger files are skipped with a reason
+    min_quality: Fraction = 0.35  # quality score threshold, see stages/ingest.py
+    near_duplicate: Rate = 0.85  # Jaccard similarity of 5-gram shingles (MinHash estimate)
+    # folders besides the project that corpus links may point into (relative to the project root);
+    # a link resolving anywhere else is skipped (reason ``outside``)
+    roots: list[str] = msgspec.field(default_factory=list)
 
 
 class ChunkConfig(Section, frozen=True, kw_only=True):
-    size: int = 1200  # target characters per chunk
-    overlap: int = 1  # paragraphs repeated at the start of the next chunk
+    size: Annotated[int, Meta(ge=100, le=1_000_000)] = 1200  # target characters per chunk
+    overlap: Annotated[int, Meta(ge=0, le=20)] = 1  # paragraphs repeated at the start of the next chunk
 
 
 class LLMConfig(Section, frozen=True, kw_only=True):
@@ -38,12 +51,13 @@ class LLMConfig(Section, frozen=True, kw_only=True):
     # openai: the server's /v1 URL, or a list of them (a fleet serving the same model and weights)
     base_url: str | list[str] = "http://127.0.0.1:8000/v1"
     api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never stored
-    concurrency: int = 8  # requests in flight at once, per endpoint
-    cooldown: float = 30.0  # seconds a failing endpoint of a fleet stays out before it is tried again
-    timeout: float = 60.0
-    max_retries: int = 5
-    temperature: float = 0.0
-    max_tokens: int = 1024
+    concurrency: Annotated[int, Meta(ge=1, le=4096)] = 8  # requests in flight at once, per endpoint
+    # seconds a failing endpoint of a fleet stays out before it is tried again
+    cooldown: Annotated[float, Meta(ge=0)] = 30.0
+    timeout: Annotated[float, Meta(gt=0)] = 60.0
+    max_retries: Annotated[int, Meta(ge=0, le=100)] = 5
+    temperature: Annotated[float, Meta(ge=0, le=2)] = 0.0
+    max_tokens: Annotated[int, Meta(ge=1, le=1_000_000)] = 1024
     # identity of what a remote endpoint serves (e.g. its checkpoint hash): part of the LLM cache key,
     # since an HTTP server cannot be asked for its weights hash
     revision: str = ""
@@ -53,68 +67,71 @@ class LLMConfig(Section, frozen=True, kw_only=True):
 
 
 class ExtractConfig(Section, frozen=True, kw_only=True):
-    min_steps: int = 2
-    max_steps: int = 6
-    window: int = 2  # adjacent chain steps per L2 window
+    min_steps: Annotated[int, Meta(ge=2, le=50)] = 2
+    max_steps: Annotated[int, Meta(ge=2, le=50)] = 6
+    window: Annotated[int, Meta(ge=1, le=50)] = 2  # adjacent chain steps per L2 window
 
 
 class BenchConfig(Section, frozen=True, kw_only=True):
-    holdout: float = 0.5  # fraction of chains whose items go to the holdout split
-    options: int = 4
+    holdout: Annotated[float, Meta(gt=0, lt=1)] = 0.5  # fraction of chains whose items go to the holdout split
+    options: Annotated[int, Meta(ge=2, le=26)] = 4
     middle_items: bool = True  # also ask for a missing middle step
 
 
 class SynthConfig(Section, frozen=True, kw_only=True):
-    mix: list[int] = msgspec.field(default_factory=lambda: [6, 3, 1])  # open : mcq : tf
+    mix: Annotated[list[Count], Meta(min_length=3, max_length=3)] = msgspec.field(default_factory=lambda: [6, 3, 1])  # open : mcq : tf
     budget: str = "uniform"  # uniform | error  (error-proportional to the last diagnosis)
-    per_discipline: int = 0  # 0 = every window once; else samples per discipline
-    window: int = 2  # relational statements per sample window
-    ngram: int = 13  # contamination check n-gram length
-    mcq_options: int = 4  # options per multiple-choice training sample (answer + distractors)
+    per_discipline: Count = 0  # 0 = every window once; else samples per discipline
+    window: Annotated[int, Meta(ge=1, le=50)] = 2  # relational statements per sample window
+    ngram: Annotated[int, Meta(ge=3, le=100)] = 13  # contamination check n-gram length
+    mcq_options: Annotated[int, Meta(ge=2, le=26)] = 4  # options per multiple-choice training sample (answer + distractors)
 
 
 class CompileConfig(Section, frozen=True, kw_only=True):
     trainer: str = "tiny"  # tiny | lora
     base_model: str = ""  # lora: local HF model directory
-    seed: int = 0
-    epochs: float = 8.0
-    learning_rate: float = 3e-3
-    batch_size: int = 32
-    cutoff_len: int = 192
+    seed: Count = 0
+    epochs: Annotated[float, Meta(gt=0, le=10_000)] = 8.0
+    learning_rate: Rate = 3e-3
+    batch_size: Annotated[int, Meta(ge=1, le=65_536)] = 32
+    cutoff_len: Annotated[int, Meta(ge=8, le=1_000_000)] = 192
     continued: bool = True  # V2 continues from the parent checkpoint on patches + replay
-    patch_epochs: float = 1.0
-    patch_learning_rate: float = 2e-3
-    save_every: int = 50  # steps between resumable trainer states
+    patch_epochs: Annotated[float, Meta(gt=0, le=10_000)] = 1.0
+    patch_learning_rate: Rate = 2e-3
+    save_every: Count = 50  # steps between resumable trainer states
+    # CPU threads of the training: part of the recipe, so one recipe gives the same weights on an
+    # idle and a busy machine (0 = the idle cores: faster, not reproducible)
+    threads: Annotated[int, Meta(ge=0, le=1024)] = 1
     precision: str = "auto"  # auto | bf16 | fp32 (auto: bf16 autocast where the CPU/GPU has native bf16)
     # tiny trainer
-    vocab_size: int = 2048
-    hidden_size: int = 128
-    layers: int = 4
-    heads: int = 4
+    vocab_size: Annotated[int, Meta(ge=300, le=1_000_000)] = 2048
+    hidden_size: Annotated[int, Meta(ge=8, le=65_536)] = 128
+    layers: Annotated[int, Meta(ge=1, le=1024)] = 4
+    heads: Annotated[int, Meta(ge=1, le=1024)] = 4
     # lora trainer
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    target_modules: list[str] = msgspec.field(default_factory=lambda: ["q_proj", "v_proj"])
+    lora_rank: Annotated[int, Meta(ge=1, le=65_536)] = 16
+    lora_alpha: Annotated[int, Meta(ge=1, le=65_536)] = 32
+    lora_dropout: Annotated[float, Meta(ge=0, lt=1)] = 0.05
+    target_modules: Annotated[list[str], Meta(min_length=1)] = msgspec.field(default_factory=lambda: ["q_proj", "v_proj"])
     chat_template: bool = True  # lora: render samples with the tokenizer's chat template if it has one
 
 
 class TestConfig(Section, frozen=True, kw_only=True):
     scorer: str = "loglik"  # loglik | vllm
     normalise: bool = False  # length-normalised log-likelihood
-    batch_size: int = 32
+    batch_size: Annotated[int, Meta(ge=1, le=65_536)] = 32
 
 
 class DebugConfig(Section, frozen=True, kw_only=True):
-    samples_per_error: int = 20
-    replay_ratio: float = 0.5  # replay samples per patch sample
+    samples_per_error: Annotated[int, Meta(ge=1, le=10_000)] = 20
+    replay_ratio: Annotated[float, Meta(ge=0, le=100)] = 0.5  # replay samples per patch sample
 
 
 class RunConfig(Section, frozen=True, kw_only=True):
     """Where units run (proda/engine/executors.py). Not part of any recipe: outputs do not depend on it."""
 
     executor: str = "local"  # local | processes | ray
-    workers: int = 0  # processes, or CPUs of a local Ray cluster; 0 = every core of this machine
+    workers: Annotated[int, Meta(ge=0, le=100_000)] = 0  # processes, or CPUs of a local Ray cluster; 0 = every core of this machine
     address: str = ""  # ray: "" starts a local cluster; "auto" or "ray://head:10001" joins one
 
 
@@ -132,11 +149,17 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     run: RunConfig = RunConfig()
 
 
-def _set_path(tree: dict[str, Any], dotted: str, raw: str) -> None:
+def _set_path(tree: dict[str, Any], dotted: str, raw: str, source: str) -> None:
     parts = dotted.split(".")
+    if not all(parts):
+        raise UsageError(f"bad setting {dotted!r} ({source})", "write settings as section.key=value")
     node = tree
-    for part in parts[:-1]:
+    for depth, part in enumerate(parts[:-1]):
+        where = ".".join(parts[:depth + 1])
         node = node.setdefault(part, {})
+        if not isinstance(node, dict) or (depth and not _is_table(where)):
+            raise UsageError(f"{where} is a setting, not a section, so {dotted}=... cannot be set ({source})",
+                             f"write {where}=VALUE")
     try:
         value: Any = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -144,27 +167,179 @@ def _set_path(tree: dict[str, Any], dotted: str, raw: str) -> None:
     node[parts[-1]] = value
 
 
-def load(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Resolve defaults < ``path`` < ``overrides`` into one validated Config."""
+def load(path: Path, overrides: list[str] | tuple[str, ...] = (), origin: str = "--set") -> Config:
+    """Resolve defaults < ``path`` < ``overrides`` into one validated Config. ``origin`` names
+    where the overrides came from (``--set`` or ``PRODA_SET``) in messages."""
     tree: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     if path.exists():
         try:
             tree = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: not valid TOML: {exc}", "fix the syntax of that line") from exc
+        _sources(tree, "", f"{path.parent.name}/{path.name}", sources)
     for item in overrides:
         if "=" not in item:
-            raise UsageError(f"bad setting {item!r}", "write settings as section.key=value")
+            raise UsageError(f"bad setting {item!r} ({origin})", "write settings as section.key=value"
+                             + ("; separate several with ';'" if origin == "PRODA_SET" else ""))
         key, raw = item.split("=", 1)
-        _set_path(tree, key.strip(), raw.strip())
+        source = f"{origin} {item.strip()}"
+        _set_path(tree, key.strip(), raw.strip(), source)
+        sources[key.strip()] = source
     try:
-        return msgspec.convert(tree, Config)
+        config = msgspec.convert(tree, Config)
     except msgspec.ValidationError as exc:
-        where = str(exc).replace("$.", "")
-        raise UsageError(
-            f"{path}: {where}",
-            "see docs/config.md for every key, its type and its default",
-        ) from exc
+        raise _explain(str(exc), tree, sources) from None
+    _relations(config, sources)
+    return config
+
+
+def _sources(tree: dict[str, Any], prefix: str, source: str, out: dict[str, str]) -> None:
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        out[dotted] = source
+        if isinstance(value, dict) and not prefix:
+            _sources(value, f"{dotted}.", source, out)
+
+
+def _explain(message: str, tree: dict[str, Any], sources: dict[str, str]) -> UsageError:
+    """A msgspec validation error as: the key, its value, what is allowed, where it was set."""
+    import re
+
+    what, _, where = message.partition(" - at `$")
+    where = where.rstrip("`").lstrip(".")
+    key = re.sub(r"\[\d+\]", "", where)
+    unknown = re.match(r"Object contains unknown field `(.+)`", what)
+    if unknown:
+        key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        return UsageError(f"unknown setting {key} ({_source(key, sources)})", _did_you_mean(key))
+    value = _lookup(tree, key)
+    allowed = _allowed(key) or "what docs/config.md says"
+    source = _source(key, sources)
+    shown = f"{key} = {_toml(value)}" if key else "the settings"
+    problem = "has the wrong type" if " got `" in what else "is out of range"
+    if where != key:
+        problem += f" (at {where})"
+    fix = (f"fix {source.split()[0]}" if source.startswith(("--set", "PRODA_SET"))
+           else f"fix it in {source}")
+    return UsageError(f"{shown} {problem}: it must be {allowed} (set by {source})",
+                      f"{fix}; every key, its range and its default: docs/config.md")
+
+
+def _source(key: str, sources: dict[str, str]) -> str:
+    """Where ``key`` (or a key under it) was set; the last override wins, as in ``load``."""
+    found = sources.get(key) or next((v for k, v in reversed(sources.items()) if k.startswith(key + ".")), None)
+    return found or sources.get(key.split(".")[0], "specs/proda.toml")
+
+
+def _relations(config: Config, sources: dict[str, str]) -> None:
+    """Checks that involve more than one key."""
+    def fail(keys: tuple[str, ...], message: str, hint: str) -> None:
+        where = "; ".join(f"{k} from {sources.get(k, 'the default')}" for k in keys)
+        raise UsageError(f"{message} ({where})", hint)
+
+    e, c = config.extract, config.compile
+    if e.min_steps > e.max_steps:
+        fail(("extract.min_steps", "extract.max_steps"),
+             f"extract.min_steps = {e.min_steps} is more than extract.max_steps = {e.max_steps}",
+             "make extract.min_steps at most extract.max_steps")
+    if not any(config.synth.mix):
+        fail(("synth.mix",), f"synth.mix = {config.synth.mix} asks for no samples at all",
+             "give at least one of the three formats (open : mcq : tf) a share above 0")
+    if c.hidden_size % c.heads:
+        fail(("compile.hidden_size", "compile.heads"),
+             f"compile.hidden_size = {c.hidden_size} is not a multiple of compile.heads = {c.heads}",
+             "choose a hidden size divisible by the number of heads")
+
+
+def _lookup(tree: dict[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split(".") if key else []:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value).replace("'", '"')
+    return repr(value)
+
+
+def _field(key: str):
+    """msgspec's description of the type of ``section.key`` (None if there is no such key)."""
+    import msgspec.inspect as mi
+
+    node: Any = mi.type_info(Config)
+    for part in key.split(".") if key else []:
+        fields = {f.name: f for f in getattr(node, "fields", ())}
+        if part not in fields:
+            return None
+        node = fields[part].type
+    return node
+
+
+def _is_table(key: str) -> bool:
+    """Whether ``key`` holds keys of its own (a section, or a table such as llm.engine_args)."""
+    import msgspec.inspect as mi
+
+    t = _field(key)
+    return t is None or isinstance(t, (mi.StructType, mi.DictType, mi.AnyType))
+
+
+def _allowed(key: str) -> str:
+    """What a key accepts, in words: 'an integer >= 100', 'a list of 3 integers >= 0', ..."""
+    import msgspec.inspect as mi
+
+    def bounds(t) -> str:
+        parts = [f"{op} {getattr(t, name)}" for name, op in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+                 if getattr(t, name, None) is not None]
+        return " and ".join(parts)
+
+    def words(t, plural: bool = False) -> str:
+        if isinstance(t, mi.IntType):
+            noun = "integers" if plural else "an integer"
+        elif isinstance(t, mi.FloatType):
+            noun = "numbers" if plural else "a number"
+        elif isinstance(t, mi.StrType):
+            return "strings" if plural else "a string"
+        elif isinstance(t, mi.BoolType):
+            return "booleans" if plural else "true or false"
+        elif isinstance(t, mi.ListType):
+            if t.min_length is not None and t.min_length == t.max_length:
+                size = f"{t.min_length} "
+            elif t.min_length == 1:
+                return f"a non-empty list of {words(t.item_type, True)}"
+            elif t.min_length:
+                size = f"at least {t.min_length} "
+            else:
+                size = ""
+            return f"a list of {size}{words(t.item_type, True)}"
+        elif isinstance(t, mi.StructType):
+            return "a table of settings"
+        else:
+            return ""
+        b = bounds(t)
+        return f"{noun} {b}" if b else noun
+
+    t = _field(key)
+    return words(t) if t is not None else ""
+
+
+def _did_you_mean(key: str) -> str:
+    import difflib
+
+    import msgspec.inspect as mi
+
+    known = []
+    for f in mi.type_info(Config).fields:
+        known.append(f.name)
+        known += [f"{f.name}.{g.name}" for g in getattr(f.type, "fields", ())]
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"did you mean {close[0]}? (every key: docs/config.md)" if close else "see docs/config.md for every key"
 
 
 def section_params(config: Config, *names: str) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Exit codes (CONTRACT.md):
   0  success
   1  a stage failed                                  -> StageError
-  2  usage, config or input error (message says what to fix) -> UsageError
-  3  another build holds the project lock, or the run was interrupted -> LockError
+  2  usage, config or input error (message says what to fix) -> UsageError, DamagedError
+  3  another build holds the project lock, or the run was interrupted -> LockError, Interrupted
 """
 
 
@@ -32,3 +32,13 @@ class UsageError(ProdaError):
 
 class LockError(ProdaError):
     exit_code = 3
+
+
+class Interrupted(LockError):
+    """Ctrl-C: finished work is kept (exit code 3)."""
+
+
+class DamagedError(ProdaError):
+    """Derived state under build/ that does not verify and cannot be repaired by this command."""
+
+    exit_code = 2

@@ -25,3 +25,12 @@ def digest(value: Any) -> str:
 
 def digest_bytes(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
+
+
+def file_digest(path) -> str:
+    """xxh3-128 of a file's bytes, read in blocks."""
+    hasher = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()

@@ -40,9 +40,11 @@ def stage_names(until: str | None) -> list[str]:
     return list(stages.ORDER[: stages.ORDER.index(until) + 1])
 
 
-def build(project: "Project", until: str | None = None, jobs: int = 1) -> dict[str, Any]:
+def build(project: "Project", until: str | None = None, jobs: int = 1, verify: bool = False) -> dict[str, Any]:
+    """Bring build/ up to date. ``verify``: check every file under build/ against its hash first
+    (``proda verify --repair``) instead of trusting the no-op fast path's stat signature."""
     names = stage_names(until)
-    hit = fastpath.noop_result(project.root, project.overrides, until)
+    hit = None if verify else fastpath.noop_result(project.root, project.overrides, until)
     if hit is not None:
         return hit
     from .engine import lock, versions
@@ -50,13 +52,23 @@ def build(project: "Project", until: str | None = None, jobs: int = 1) -> dict[s
     project.config  # validate before anything runs
     started = time.time()
     with lock.hold(project):
+        from .engine import integrity
+
+        integrity.prune_removed(project)  # shards that left the specs leave the version id
+        if verify:
+            repaired = integrity.verify(project, repair=True)["problems"]
+        else:
+            repaired = integrity.preflight(project)  # damaged state is moved aside, then rebuilt
         argv = ["run", "-n", str(max(1, jobs))] + names
         try:
             rc = run_doit(project, argv)
         except KeyboardInterrupt:
-            from .errors import LockError
+            from .errors import Interrupted
 
-            raise LockError("build interrupted; finished items are kept — run `proda build` to resume")
+            # doit captures an action's output by swapping sys.stdout/stderr and does not swap them
+            # back when the action is interrupted: restore them, or the message below is lost
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            raise Interrupted("build interrupted; finished items are kept — run `proda build` to resume") from None
         finally:
             from .engine import executors
 
@@ -66,9 +78,27 @@ def build(project: "Project", until: str | None = None, jobs: int = 1) -> dict[s
                              "fix the cause and run `proda build` again: it resumes")
         version = versions.record(project)
         result = {"version": version, "stages": stage_counts(project, names, started)}
+        result["dropped"] = dropped_summary(project, result["stages"])
+        if repaired:
+            result["repaired"] = [p.as_dict() for p in repaired]
         if not any(s.get("skipped") for s in result["stages"].values()):
-            fastpath.save(project.root, project.overrides, until, result)  # an incomplete build never stamps
+            fastpath.save(project.root, project.overrides, until, result,  # an incomplete build never stamps
+                          integrity.watched_files(project))
     return result
+
+
+def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the build left out: dropped documents by reason (from the ingest manifests) and units
+    skipped in this run; ``proda stats --dropped`` lists each one."""
+    from .engine.outputs import read_manifest
+
+    reasons: dict[str, int] = {}
+    for shard in stages.get("ingest").shards(project):
+        manifest = read_manifest(project.build, "ingest", shard)
+        for reason, n in (manifest or {}).get("extra", {}).get("dropped_reasons", {}).items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    return {"documents": sum(reasons.values()), "reasons": dict(sorted(reasons.items())),
+            "skipped_units": sum(s.get("skipped", 0) for s in counts.values())}
 
 
 def stage_counts(project: "Project", names: list[str], since: float) -> dict[str, dict[str, Any]]:
@@ -77,15 +107,15 @@ def stage_counts(project: "Project", names: list[str], since: float) -> dict[str
 
     out: dict[str, dict[str, Any]] = {}
     for name in names:
-        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0}
+        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0, "damaged": 0}
         for shard in stages.get(name).shards(project):
-            run = layout.run_stats(project.build, name, shard)
-            stats = storage.read_json(run) if run.exists() else None
-            if stats and stats["finished"] >= since:
-                totals["built"] += stats["built"]
-                totals["reused"] += stats["reused"]
-                totals["seconds"] += stats["seconds"]
+            stats = storage.try_read_json(layout.run_stats(project.build, name, shard))
+            if isinstance(stats, dict) and stats.get("finished", 0) >= since:
+                totals["built"] += stats.get("built", 0)
+                totals["reused"] += stats.get("reused", 0)
+                totals["seconds"] += stats.get("seconds", 0.0)
                 totals["skipped"] += stats.get("skipped", 0)
+                totals["damaged"] += stats.get("damaged", 0)
             else:
                 manifest = read_manifest(project.build, name, shard)
                 totals["reused"] += manifest["records"] if manifest else 0
@@ -105,6 +135,8 @@ def status(project: "Project") -> dict[str, Any]:
     from doit.loader import load_tasks
 
 
+    from .engine import integrity
+
     namespace = stage_tasks(project)
     tasks = [t for t in load_tasks(namespace) if ":" in t.name]
     by_name = {t.name: t for t in tasks}
@@ -112,10 +144,20 @@ def status(project: "Project") -> dict[str, Any]:
     db_path = layout.doit_db(project.build)
     stale: list[dict[str, str]] = []
     stale_names: set[str] = set()
-    dep = Dependency(SqliteDB, str(db_path), checker_cls=xxh_checker()) if db_path.exists() else None
+    damaged: dict[str, list[str]] = {}
+    for problem in integrity.preflight(project, repair=False):  # reported, repaired by a build
+        for name in (by_name if problem.task == "every task" else [problem.task]):
+            damaged.setdefault(name, []).append(f"damaged: {problem.line()}")
+    for stage, shard, path in integrity.removed_shards(project):
+        stale.append({"stage": stage, "shard": shard, "task": f"{stage}:{shard}",
+                      "reason": f"removed: {shard} is no longer in the specs; the next build drops "
+                                f"{_short(project, str(path))} from the version"})
+    dep = None
+    if db_path.exists() and not integrity.doit_db_problem(db_path):
+        dep = Dependency(SqliteDB, str(db_path), checker_cls=xxh_checker())
     try:
         for task in tasks:  # tasks come in stage order, so upstream is decided first
-            reasons = _reasons(project, task, dep, by_name, producer, stale_names)
+            reasons = damaged.get(task.name) or _reasons(project, task, dep, by_name, producer, stale_names)
             if reasons:
                 stale_names.add(task.name)
                 stage, shard = task.name.split(":", 1)
@@ -160,6 +202,9 @@ def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> l
         reasons.append("upstream: " + ", ".join(sorted({f"{t} {v}" for v, t in ups})))
     if why.get("missing_target"):
         reasons.append("missing: output manifest deleted")
+    elif why.get("uptodate_false") and dep.get_values(task.name).get("manifest") != _file_hash(
+            str(layout.manifest(project.build, stage, shard))):
+        reasons.append("changed: the output manifest is not the one this task wrote; it is rebuilt")
     skipped = manifest.get("extra", {}).get("skipped") or []
     if skipped:
         reasons.append(f"incomplete: {len(skipped)} unit(s) skipped last time, retried next build "
@@ -239,15 +284,25 @@ def _project(root: str, overrides: tuple[str, ...]) -> "Project":
     return _projects[key]
 
 
-def complete(manifest: str) -> bool:
-    """doit uptodate: a shard published with skipped units stays stale, so the next build retries
-    them (finished units come from the memo)."""
+def complete(task, values, manifest: str) -> bool:
+    """doit uptodate: the manifest on disk is the one this task wrote (doit keeps its hash; a
+    manifest edited or replaced since is rebuilt), and it has no skipped units (a shard
+    published with skipped units stays stale, so the next build retries them; finished units
+    come from the memo)."""
     import json
 
     try:
-        with open(manifest, encoding="utf-8") as fh:
-            return not json.load(fh).get("extra", {}).get("skipped")
-    except (OSError, ValueError):
+        with open(manifest, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return False
+    import xxhash
+
+    if values.get("manifest") != xxhash.xxh3_128_hexdigest(data):
+        return False
+    try:
+        return not json.loads(data).get("extra", {}).get("skipped")
+    except (ValueError, AttributeError):
         return False
 
 
@@ -263,7 +318,8 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
         from doit.exceptions import TaskFailed
 
         return TaskFailed(f"{stage}:{shard}: {exc}")
-    return True
+    # doit keeps this with the task's state: the manifest it finds later must be this very one
+    return {"manifest": _file_hash(str(layout.manifest(project.build, stage, shard)))}
 
 
 def record_version(root: str, overrides: tuple[str, ...]):
@@ -363,10 +419,14 @@ def run_doit(project: "Project", argv: list[str]) -> int:
 
 def load_dodo(dodo_file: str | Path) -> dict[str, Any]:
     """What a project's ``dodo.py`` calls: ``globals().update(load_dodo(__file__))``."""
-    overrides = tuple(filter(None, os.environ.get("PRODA_SET", "").split(";")))
+    overrides = tuple(filter(None, (s.strip() for s in os.environ.get("PRODA_SET", "").split(";"))))
     from .project import Project
 
-    return stage_tasks(Project.at(Path(dodo_file).resolve().parent, overrides))
+    try:
+        return stage_tasks(Project.at(Path(dodo_file).resolve().parent, overrides, origin="PRODA_SET"))
+    except ProdaError as exc:  # doit would print a traceback: say what to fix, exit as proda does
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
 
 
 def _recipe_of(stage, project):

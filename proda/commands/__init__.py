@@ -10,6 +10,7 @@
     test     proda test                       score the benchmark (--failed, --split)
     debug    proda debug                      diagnose failures, write a patch
     export   proda export                     data, benchmark and checkpoint for other tools
+    verify   proda verify                     check build/ against its hashes (--repair)
     demo     proda demo                       the whole loop on the example project
 
 Commands do not import each other; shared options live in ``options``. ``proda.cli`` registers
@@ -18,7 +19,7 @@ Commands do not import each other; shared options live in ``options``. ``proda.c
 
 from __future__ import annotations
 
-from . import build, debug, demo, diff, export, init, log, report, show, stats, test
+from . import build, debug, demo, diff, export, init, log, report, show, stats, test, verify
 
 ALL = [init.init, build.build, build.status, stats.stats, log.log, log.tag, test.test, debug.debug,
-       diff.diff, show.show, report.report, export.export, demo.demo]
+       diff.diff, show.show, report.report, export.export, verify.verify, demo.demo]

@@ -15,9 +15,11 @@ from .options import emit, json_option, project, project_option, set_option
               help="Where each stage's units run (default: run.executor, local).")
 @click.option("--address", metavar="A", help="Ray cluster to join (ray://head:10001 or auto); "
               "default: start a local one.")
+@click.option("--verify", is_flag=True,
+              help="Check every file under build/ against its hash first (slower than the no-op check).")
 @set_option
 @json_option
-def build(project_dir, until, jobs, executor, address, overrides, as_json):
+def build(project_dir, until, jobs, executor, address, verify, overrides, as_json):
     """Bring build/ up to date; only stale items are recomputed.
 
     \b
@@ -33,7 +35,7 @@ def build(project_dir, until, jobs, executor, address, overrides, as_json):
         overrides += (f"run.executor={json.dumps(executor)}",)
     if address:
         overrides += (f"run.address={json.dumps(address)}",) + (() if executor else ('run.executor="ray"',))
-    result = run_build(project(project_dir, overrides), until=until, jobs=jobs)
+    result = run_build(project(project_dir, overrides), until=until, jobs=jobs, verify=verify)
     emit(result, as_json, build_text)
 
 
@@ -41,8 +43,25 @@ def build_text(result) -> str:
     lines = [f"version {result['version']}"]
     for name, s in result["stages"].items():
         lines.append(f"  {name:<8} built {s['built']:>6}  reused {s['reused']:>6}  {s['seconds']:>7.2f}s"
-                     + (f"  skipped {s['skipped']} (retried next build)" if s.get("skipped") else ""))
+                     + (f"  skipped {s['skipped']} (retried next build)" if s.get("skipped") else "")
+                     + (f"  {s['damaged']} damaged memo entries recomputed" if s.get("damaged") else ""))
+    summary = dropped_line(result.get("dropped") or {})
+    if summary:
+        lines.append(summary)
+    if result.get("repaired"):
+        lines.append(f"repaired {len(result['repaired'])} damaged file(s) under build/ (see the warnings above)")
     return "\n".join(lines)
+
+
+def dropped_line(dropped) -> str:
+    """One line: what the build left out, and the command that lists it."""
+    parts = []
+    if dropped.get("documents"):
+        why = ", ".join(f"{n} {reason}" for reason, n in dropped.get("reasons", {}).items())
+        parts.append(f"dropped {dropped['documents']} document(s) ({why})")
+    if dropped.get("skipped_units"):
+        parts.append(f"skipped {dropped['skipped_units']} unit(s)")
+    return " and ".join(parts) + " — list them: proda stats --dropped" if parts else ""
 
 
 @click.command()

@@ -12,7 +12,7 @@ from .options import project, project_option
 @click.command()
 @project_option
 @click.option("--format", "fmt", type=click.Choice(["chat-jsonl", "hf", "lm-eval", "knowledge"]), required=True)
-@click.option("--force", is_flag=True, help="knowledge: overwrite files in OUT that proda did not write")
+@click.option("--force", is_flag=True, help="Replace OUT (or its files) even if proda did not write it.")
 @click.argument("out", type=click.Path())
 def export(project_dir, fmt, force, out):
     """Hand training data, the benchmark, the knowledge graph and checkpoints to other tools.
@@ -22,6 +22,9 @@ def export(project_dir, fmt, force, out):
     hf          Hugging Face datasets layout (Parquet): train = samples, test = items
     lm-eval     an lm-evaluation-harness task folder (YAML + data) for `lm_eval --tasks proda`
     knowledge   chains.jsonl, statements.jsonl, concepts.jsonl: keys, provenance, links
+
+    An existing OUT is replaced only if it is a previous export of the same format (or --force).
+
     \b
     Example:  proda export --format lm-eval tasks/ && lm_eval --include_path tasks --tasks proda ...
               proda export --format knowledge kg/ && head -1 kg/concepts.jsonl

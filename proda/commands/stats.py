@@ -9,11 +9,20 @@ from .options import emit, json_option, project, project_option
 
 @click.command()
 @project_option
+@click.option("--dropped", "list_dropped", is_flag=True,
+              help="List every dropped document and skipped unit, with its reason and key.")
 @json_option
-def stats(project_dir, as_json):
-    """Counts of every artifact kind, per discipline, and the orphan count."""
-    from ..report.stats import render_table, stats as get_stats
+def stats(project_dir, list_dropped, as_json):
+    """Counts of every artifact kind, per discipline, and the orphan count.
 
+    \b
+    Example:  proda stats --dropped    # why each left-out document was left out
+    """
+    from ..report.stats import dropped, render_dropped, render_table, stats as get_stats
+
+    if list_dropped:
+        emit(dropped(project(project_dir)), as_json, render_dropped)
+        return
     result = get_stats(project(project_dir))
     if as_json:
         emit(result, True)

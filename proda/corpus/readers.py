@@ -1,5 +1,6 @@
 """Corpus files -> Documents: txt, md, html, jsonl and pdf readers, normalisation, and the reasons a
-file is dropped (empty, binary, encoding, malformed, too large, unsupported, quality)."""
+file is dropped (empty, binary, encoding, malformed, too large, unsupported, quality, outside,
+not_regular). Reads are bounded: only regular files, never more than ``ingest.max_bytes``."""
 
 from __future__ import annotations
 
@@ -110,13 +111,40 @@ def title_of(text: str, fallback: str) -> str:
 
 
 def load(path: Path, max_bytes: int) -> bytes | list:
-    """The file's bytes, or why they cannot be had: ["too_large", size] or ["unreadable", why]
-    (such a file is keyed by that, so it is tried again once it changes)."""
+    """The file's bytes, or why they cannot be had: ["too_large", size], ["not_regular", what] or
+    ["unreadable", why] (such a file is keyed by that, so it is tried again once it changes).
+
+    Only a regular file is opened (a FIFO would block, a device never end), and never more than
+    ``max_bytes`` + 1 bytes are read, whatever its size claims to be."""
+    import os
+    import stat
+
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return ["too_large", size]
-        return path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            from ..project import _special
+
+            return ["not_regular", _special(os.stat(path).st_mode)]
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            st = os.fstat(fd)  # what was opened, in case the entry changed since the stat
+            if not stat.S_ISREG(st.st_mode):
+                from ..project import _special
+
+                return ["not_regular", _special(st.st_mode)]
+            if st.st_size > max_bytes:
+                return ["too_large", st.st_size]
+            parts, total = [], 0
+            while True:
+                block = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+                if not block:
+                    break
+                parts.append(block)
+                total += len(block)
+                if total > max_bytes:
+                    return ["too_large", f"more than {max_bytes}"]
+            return b"".join(parts)
+        finally:
+            os.close(fd)
     except OSError as exc:
         return ["unreadable", "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))]
 
@@ -135,6 +163,11 @@ def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg)
         reason, what = data
         if reason == "too_large":
             return [drop("too_large", f"{what} bytes > ingest.max_bytes={cfg.max_bytes}; split the file or raise the limit")]
+        if reason == "outside":
+            return [drop("outside", f"{what}; only files inside the project are specs — copy the file in, "
+                                    "or name its folder in ingest.roots")]
+        if reason == "not_regular":
+            return [drop("not_regular", f"{what}, not a regular file; only regular files are read")]
         return [drop("unreadable", f"cannot read: {what}; fix its permissions or remove it")]
     if not data.strip():
         return [drop("empty", "the file is empty; add text or remove it")]
@@ -145,6 +178,11 @@ def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg)
             texts = [(rel, pdf_to_text(data), "")]
         except Exception as exc:  # pypdf raises many types on broken files
             return [drop("malformed", f"unreadable PDF: {exc}")]
+    elif suffix == ".jsonl":  # line by line: a bad line drops that line, not the file
+        texts, bad = _jsonl_texts(rel, data)
+        out_bad = [drop(reason, detail, where) for where, reason, detail in bad]
+        return out_bad + [r for where, body, title in texts
+                          for r in _document(discipline, where, body, title, data, cfg, drop)]
     else:
         if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return [drop("binary", "binary content (NUL bytes); only text, markdown, html, jsonl and pdf are read")]
@@ -155,11 +193,6 @@ def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg)
         if suffix in (".html", ".htm"):
             body, title = html_to_text(raw)
             texts = [(rel, body, title)]
-        elif suffix == ".jsonl":
-            texts, bad = _jsonl_texts(rel, raw)
-            out_bad = [drop("malformed", detail, where) for where, detail in bad]
-            return out_bad + [r for where, body, title in texts
-                              for r in _document(discipline, where, body, title, data, cfg, drop)]
         elif suffix in (".md", ".markdown"):
             texts = [(rel, markdown_to_text(raw), "")]
         else:
@@ -170,19 +203,28 @@ def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg)
     return out
 
 
-def _jsonl_texts(rel: str, raw: str):
+def _jsonl_texts(rel: str, data: bytes):
+    """(where, text, title) of every good line, and (where, reason, detail) of every bad one."""
     texts, bad = [], []
-    for number, line in enumerate(raw.split("\n"), start=1):
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for number, line in enumerate(data.split(b"\n"), start=1):
         if not line.strip():
             continue
         where = f"{rel}#L{number}"
+        if b"\x00" in line:
+            bad.append((where, "binary", f"line {number}: NUL bytes; fix or remove the line"))
+            continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            bad.append((where, "encoding", f"line {number}: not valid UTF-8 at byte {exc.start}; re-save it as UTF-8"))
+            continue
         except json.JSONDecodeError as exc:
-            bad.append((where, f"line {number}: not JSON ({exc.msg}); fix or remove the line"))
+            bad.append((where, "malformed", f"line {number}: not JSON ({exc.msg}); fix or remove the line"))
             continue
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            bad.append((where, f"line {number}: expected an object with a string 'text' field"))
+            bad.append((where, "malformed", f"line {number}: expected an object with a string 'text' field"))
             continue
         texts.append((where, obj["text"], str(obj.get("title", ""))))
     return texts, bad

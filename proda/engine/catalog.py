@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -55,19 +56,83 @@ MIGRATIONS: list[str] = [
 
 class Catalog:
     def __init__(self, path: Path, read_only: bool = False):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        fresh = not path.exists()
+        try:
+            self._connect(read_only and path.exists())
+            self.lock = threading.Lock()  # one connection, shared by the stage's threads
+            if not read_only:
+                self.migrate()
+        except _damage() as exc:
+            self._heal_or_raise(exc, read_only)
+            fresh = True
+        if fresh and not read_only:
+            self.restore()
+
+    def _connect(self, read_only: bool) -> None:
         import duckdb
 
         from ..errors import LockError
 
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise LockError(f"the catalog {path} is in use by another process: {exc}",
-                            "wait for the running build to finish") from exc
-        self.lock = threading.Lock()  # one connection, shared by the stage's threads
-        if not read_only:
-            self.migrate()
+            if "lock" in str(exc).lower():
+                raise LockError(f"the catalog {self.path} is in use by another process: {exc}",
+                                "wait for the running build to finish") from exc
+            raise
+
+    def _heal_or_raise(self, exc: Exception, read_only: bool) -> None:
+        """A catalog that does not open (truncated, overwritten, corrupt blocks) is derived state:
+        move it aside, start a fresh one and restore the history recorded under build/."""
+        from ..errors import DamagedError
+
+        with contextlib.suppress(Exception):
+            self.con.close()
+        why = str(exc).splitlines()[0][:160]
+        if read_only:
+            raise DamagedError(f"the catalog {self.path} is damaged ({why})",
+                               "run `proda build` or `proda verify --repair`: it is moved aside "
+                               "and its versions and tags are restored") from None
+        move_damaged(self.path, why)
+        self._connect(False)
+        self.lock = threading.Lock()
+        self.migrate()
+
+    def restore(self) -> int:
+        """Insert the versions (and tags) recorded under ``build/versions/`` that this catalog
+        lacks — the history of a catalog that was deleted or damaged. Returns how many."""
+        import json
+
+        folder = layout.versions(self.path.parent)
+        if not folder.is_dir():
+            return 0
+        known = {row[0] for row in self.query("SELECT id FROM versions")}
+        added = 0
+        for file in sorted(folder.glob("*.json")):
+            if file.name == "tags.json":
+                continue
+            try:
+                entry = json.loads(file.read_text(encoding="utf-8"))
+                vid, created = entry["id"], entry["created"]
+                manifests, counts = entry["manifests"], entry["counts"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if vid in known or vid != file.stem:
+                continue
+            self.execute("INSERT OR IGNORE INTO versions (id, created, manifests, counts) VALUES (?, ?, ?, ?)",
+                         [vid, created, json.dumps(manifests, sort_keys=True), json.dumps(counts, sort_keys=True)])
+            added += 1
+        try:
+            tags = json.loads((folder / "tags.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            tags = {}
+        if isinstance(tags, dict):
+            for name, vid in tags.items():
+                if isinstance(name, str) and isinstance(vid, str):
+                    self.execute("INSERT OR IGNORE INTO tags (name, version) VALUES (?, ?)", [name, vid])
+        return added
 
     def migrate(self) -> None:
         with self.lock:
@@ -97,6 +162,29 @@ class Catalog:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def move_damaged(path: Path, why: str) -> None:
+    """Move a damaged catalog (and its write-ahead log) to build/damaged/, with a warning; the
+    next open creates a fresh one and restores the versions and tags recorded under build/."""
+    from .integrity import move_aside_path, say
+
+    root = path.parent.parent
+    moved = move_aside_path(root, path)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        move_aside_path(root, wal)
+    say(f"warning: build/{path.name}: damaged ({why}); moved to {moved}; a new catalog restores "
+        "the versions and tags recorded under build/versions/ (test results, training logs and "
+        "the LLM call cache start empty: `proda test` scores again)")
+
+
+def _damage() -> tuple[type[BaseException], ...]:
+    """The DuckDB errors a damaged database file raises (a lock conflict is a LockError)."""
+    import duckdb
+
+    return (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException,
+            duckdb.CatalogException, duckdb.Error)
 
 
 def open_catalog(project: "Project", read_only: bool = False) -> Catalog:

@@ -3,9 +3,12 @@
 After every successful full build, ``build/.stamp`` records a digest of the stat signature
 (path, size, mtime) of every input that can make any task stale: proda's own code, the config,
 every corpus and patch file, the local model folders named in the config, every stage manifest
-and recipe file, and doit's state file. If a later ``proda build`` (or ``proda status``) computes
-the same digest, doit would find every task up to date — so the answer is read from the
-manifests directly. Anything else (a touched file, a new setting, a deleted output) falls through
+and recipe file, doit's state file, and the objects and checkpoint files the current manifests
+name (so an edited, truncated or deleted output is noticed; the full path then checks it against
+its hash). If a later ``proda build`` (or ``proda status``) computes the same digest, doit would
+find every task up to date — so the answer is read from the stamp directly. The stamp is sealed
+with a hash of its own content, so an edited stamp is not believed either. Damage that leaves
+size and mtime alone (a flipped bit on disk) is what ``proda verify`` and ``build --verify`` are for. Anything else (a touched file, a new setting, a deleted output) falls through
 to doit, which decides for real. This is ninja's trick: stat, don't hash, when nothing moved.
 """
 
@@ -52,7 +55,8 @@ def _model_dirs(config_file: Path) -> list[str]:
     return found
 
 
-def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = None) -> str:
+def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = None,
+              watch: list[str] | tuple[str, ...] = ()) -> str:
     import xxhash
 
     stats: list = []
@@ -63,7 +67,7 @@ def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = N
     for stage in ORDER:
         _walk(str(layout.stage_dir(build, stage)), stats)
     _walk(str(layout.recipes(build)), stats)
-    for extra in (layout.doit_db(build), layout.version_marker(build)):
+    for extra in (layout.doit_db(build), layout.version_marker(build), *map(Path, watch)):
         try:
             st = extra.stat()
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
@@ -79,25 +83,41 @@ def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = N
 
 
 def load(root: Path) -> dict | None:
+    """The stamp of the last successful build, if it is intact (its seal matches its content)."""
+    import xxhash
+
     try:
-        return json.loads(layout.stamp(root / "build").read_text())
-    except (OSError, ValueError):
+        stamp = json.loads(layout.stamp(root / "build").read_text())
+        body = json.dumps([stamp["signature"], stamp["watch"], stamp["result"]], sort_keys=True)
+        if stamp["seal"] != xxhash.xxh3_128_hexdigest(body.encode()):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return stamp
 
 
-def save(root: Path, overrides: tuple[str, ...], until: str | None, result: dict) -> None:
+def save(root: Path, overrides: tuple[str, ...], until: str | None, result: dict,
+         watch: list[str] = ()) -> None:
+    import xxhash
+
     from .storage import write_json
 
-    write_json(layout.stamp(root / "build"), {"signature": signature(root, overrides, until), "result": result})
+    watch = sorted(watch)
+    sig = signature(root, overrides, until, watch)
+    body = json.dumps([sig, watch, result], sort_keys=True)
+    write_json(layout.stamp(root / "build"), {"signature": sig, "watch": watch, "result": result,
+                                              "seal": xxhash.xxh3_128_hexdigest(body.encode())})
 
 
 def noop_result(root: Path, overrides: tuple[str, ...] = (), until: str | None = None) -> dict | None:
     """The build result if nothing moved since the last successful build of the same target."""
     stamp = load(root)
-    if not stamp or stamp.get("signature") != signature(root, overrides, until):
+    if not stamp or stamp.get("signature") != signature(root, overrides, until, stamp["watch"]):
         return None
     result = stamp["result"]
+    result["stages"] = {name: result["stages"][name] for name in ORDER if name in result["stages"]}
     for counts in result["stages"].values():  # a no-op builds nothing and reuses everything
         counts["reused"] += counts["built"]
         counts["built"], counts["seconds"] = 0, 0.0
+    result.pop("repaired", None)
     return result

@@ -9,6 +9,8 @@
     build/recipes/<stage>.json        each stage's resolved recipe (a doit file_dep)
     build/checkpoints/<key>/          compiled checkpoints (and .tmp-/.state- work folders)
     build/proda.duckdb                the catalog: versions, tags, results, training logs
+    build/versions/<id>.json          every recorded version (the catalog's history is rebuilt from these)
+    build/damaged/                    state that failed its check, moved aside (safe to delete)
     build/.doit.db  .stamp  version.json  .lock
 """
 
@@ -75,3 +77,11 @@ def version_marker(build: Path) -> Path:
 
 def lock(build: Path) -> Path:
     return build / ".lock"
+
+
+def versions(build: Path) -> Path:
+    return build / "versions"
+
+
+def damaged(build: Path) -> Path:
+    return build / "damaged"

@@ -21,9 +21,47 @@ def manifest_path(build: Path, stage: str, shard: str) -> Path:
     return layout.manifest(build, stage, shard)
 
 
+_MANIFEST_FIELDS = {"stage": str, "shard": str, "recipe": dict, "object": str, "records": int,
+                    "kinds": dict, "extra": dict}
+
+
+def manifest_problem(data: Any, stage: str, shard: str) -> str | None:
+    """None when ``data`` is a manifest of (stage, shard) of the right shape."""
+    if not isinstance(data, dict):
+        return "not a JSON manifest"
+    for key, kind in _MANIFEST_FIELDS.items():
+        if not isinstance(data.get(key), kind):
+            return f"field {key!r} is missing or not a {kind.__name__}"
+    if (data["stage"], data["shard"]) != (stage, shard):
+        return f"it is the manifest of {data['stage']}:{data['shard']}, not of {stage}:{shard}"
+    if len(data["object"]) != 32 or any(c not in "0123456789abcdef" for c in data["object"]):
+        return f"object {data['object']!r} is not an object name"
+    return None
+
+
 def read_manifest(build: Path, stage: str, shard: str) -> dict[str, Any] | None:
+    """The manifest of a finished shard, None if it was never built; a damaged one raises
+    DamagedError (a build moves it aside and rebuilds it)."""
     path = layout.manifest(build, stage, shard)
-    return storage.read_json(path) if path.exists() else None
+    try:
+        data = storage.read_json(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        _damaged(path, f"unreadable ({exc})")
+    problem = manifest_problem(data, stage, shard)
+    if problem:
+        _damaged(path, problem)
+    return data
+
+
+def _damaged(path: Path, problem: str):
+    from ..errors import DamagedError
+
+    parts = Path(path).parts
+    shown = "/".join(parts[len(parts) - 1 - parts[::-1].index("build"):]) if "build" in parts else str(path)
+    raise DamagedError(f"{shown}: {problem}",
+                       "run `proda build`: it moves damaged state aside and rebuilds it")
 
 
 def load_shard(build: Path, stage: str, shard: str) -> list[Any]:
@@ -31,7 +69,10 @@ def load_shard(build: Path, stage: str, shard: str) -> list[Any]:
     manifest = read_manifest(build, stage, shard)
     if manifest is None:
         return []
-    return storage.Objects(build).get(manifest["object"])
+    try:
+        return storage.Objects(build).get(manifest["object"])
+    except storage.Damaged as exc:
+        _damaged(exc.path, exc.problem)
 
 
 def items(project: "Project") -> list["Item"]:
@@ -79,8 +120,55 @@ def checkpoint_dir(project: "Project", key: str) -> Path:
     return layout.checkpoint(project.build, key)
 
 
+def checkpoint_files(folder: Path) -> dict[str, str]:
+    """xxh3-128 of every file of a checkpoint folder but ``proda.json``, by relative path."""
+    from ..hashing import file_digest
+
+    return {p.relative_to(folder).as_posix(): file_digest(p)
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "proda.json"}
+
+
+def checkpoint_problem(project: "Project", key: str) -> str | None:
+    """None when ``build/checkpoints/<key>/`` is a finished checkpoint whose files hash to what
+    compile recorded in its ``proda.json``; else what is wrong with it."""
+    folder = checkpoint_dir(project, key)
+    if not folder.is_dir():
+        return "missing"
+    meta = storage.try_read_json(folder / "proda.json")
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict):
+        return "proda.json is missing or unreadable" if not isinstance(meta, dict) else \
+            "proda.json records no file hashes (written by an older proda)"
+    if meta.get("key") != key:
+        return f"proda.json belongs to checkpoint {meta.get('key')!r}"
+    found = checkpoint_files(folder)
+    for name, expected in sorted(meta["files"].items()):
+        if name not in found:
+            return f"{name} is missing"
+        if found[name] != expected:
+            return f"{name} does not hash to what compile recorded"
+    return None
+
+
 def checkpoint_ready(project: "Project", key: str) -> bool:
-    return (checkpoint_dir(project, key) / "proda.json").exists()
+    return checkpoint_problem(project, key) is None
+
+
+def checkpoint_weights(project: "Project", key: str) -> str:
+    """The recorded hash of a checkpoint's files (its weights and tokenizer): what results of it
+    are keyed by beside its key."""
+    meta = storage.try_read_json(checkpoint_dir(project, key) / "proda.json") or {}
+    return meta.get("weights", "")
+
+
+def verified_checkpoint(project: "Project", key: str) -> Path:
+    """The folder of checkpoint ``key`` after checking its files against their recorded hashes."""
+    problem = checkpoint_problem(project, key)
+    if problem is not None:
+        from ..errors import DamagedError
+
+        raise DamagedError(f"checkpoint build/checkpoints/{key}: {problem}",
+                           "run `proda build`: it moves the damaged checkpoint aside and trains it again")
+    return checkpoint_dir(project, key)
 
 
 def current_checkpoint(project: "Project") -> str | None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+import msgspec
+
 from . import layout, storage
 from .outputs import load_shard
 from ..hashing import digest
@@ -64,8 +66,13 @@ class Context:
         payload = self.memo.get(recipe)
         if payload is None:
             return recipe, None
+        try:
+            records = storage.decode_records(payload)
+        except msgspec.DecodeError:  # checksummed, yet not records of this version: recompute
+            self.journal.damaged += 1
+            return recipe, None
         self.live[recipe] = payload
-        return recipe, storage.decode_records(payload)
+        return recipe, records
 
     def _store(self, recipe: str, records: list[Record], payload: bytes | None = None) -> None:
         payload = storage.encode_records(records) if payload is None else payload
@@ -134,6 +141,12 @@ class Context:
         dead = len(self.memo) - len(self.live)
         if dead > len(self.live) + 64:
             self.journal.rewrite(self.live)
+        if self.journal.damaged:
+            from .integrity import rel, say
+
+            n = self.journal.damaged
+            say(f"warning: {rel(self.project, self.journal.path)}: {n} memo entr{'y' if n == 1 else 'ies'} "
+                f"failed {'its' if n == 1 else 'their'} checksum; dropped and recomputed")
 
 
 def _published(records: Sequence[Record]) -> int:
@@ -188,6 +201,7 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "records": len(records),
         "seconds": round(time.perf_counter() - started, 4),
         "skipped": len(ctx.skipped),
+        "damaged": ctx.journal.damaged,  # memo frames that failed their checksum, recomputed
         "finished": time.time(),
     }
     storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)

@@ -3,8 +3,12 @@
 Nothing half-written is ever visible: every file is written to a temp name and renamed. A stage
 shard's records live in an immutable object ``build/objects/<hash>.msgpack`` (old versions stay
 readable for ``proda diff``); its manifest ``build/<stage>/<shard>.json`` is written last and is
-the only file doit tracks. The memo journal is append-only and length-framed, so a ``kill -9``
+the only file doit tracks. The memo journal is append-only and framed, so a ``kill -9``
 loses at most the record being written; a torn tail is ignored on read.
+
+Nothing is trusted either: an object is served only when its bytes hash to its name (one xxh3
+pass, GB/s), otherwise reading it raises :class:`Damaged` and ``put`` replaces it; every journal
+frame carries a checksum, and a frame that fails it is dropped (its unit is recomputed).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import msgspec
+import xxhash
 
 from ..hashing import digest_bytes
 from . import layout
@@ -24,7 +29,10 @@ from ..records import ANY_RECORD, Record
 
 _enc = msgspec.msgpack.Encoder(order="deterministic")
 _dec_records = msgspec.msgpack.Decoder(list[ANY_RECORD])
-_frame = struct.Struct("<I")
+_frame = struct.Struct("<4sIQ")  # magic, payload size, xxh3-64 of the payload
+_MAGIC = b"\xa5PJ1"  # starts every frame, so a reader can find the next good one after damage
+_HEADER = b"proda-journal 2\n"  # version 1 had bare length frames without checksums
+_legacy_frame = struct.Struct("<I")
 _entry_dec = msgspec.msgpack.Decoder(tuple[str, msgspec.Raw])  # keeps the payload's raw bytes
 
 
@@ -51,6 +59,23 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def try_read_json(path: Path) -> Any:
+    """``read_json``, or None when the file is missing or not JSON (derived state, rebuilt)."""
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+class Damaged(Exception):
+    """A file under build/ that is missing or does not hold what its name or record says."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
 def encode_records(records: Iterable[Record]) -> bytes:
     return _enc.encode(list(records))
 
@@ -60,7 +85,7 @@ def decode_records(data: bytes) -> list[Any]:
 
 
 class Objects:
-    """Content-addressed, write-once storage of record shards."""
+    """Content-addressed storage of record shards: served only when the bytes match the name."""
 
     def __init__(self, build: Path):
         self.dir = layout.objects(build)
@@ -71,57 +96,144 @@ class Objects:
     def put(self, records: list[Record]) -> str:
         data = encode_records(records)
         digest = digest_bytes(data)
-        target = self.path(digest)
-        if not target.exists():
-            atomic_write(target, data)
+        if self.problem(digest) is not None:  # missing, or damaged: write (replace) it
+            atomic_write(self.path(digest), data)
         return digest
 
+    def problem(self, digest: str) -> str | None:
+        """None when the object exists and its bytes hash to its name; else what is wrong."""
+        try:
+            self.read(digest)
+        except Damaged as exc:
+            return exc.problem
+        return None
+
+    def read(self, digest: str) -> bytes:
+        path = self.path(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise Damaged(path, "missing") from None
+        except OSError as exc:
+            raise Damaged(path, f"unreadable ({exc.strerror or exc})") from None
+        if digest_bytes(data) != digest:
+            raise Damaged(path, "its bytes do not hash to its name")
+        return data
+
     def get(self, digest: str) -> list[Any]:
-        return decode_records(self.path(digest).read_bytes())
+        data = self.read(digest)
+        try:
+            return decode_records(data)
+        except msgspec.DecodeError as exc:  # verified bytes of another format: not a record shard
+            raise Damaged(self.path(digest), f"not a record shard ({exc})") from None
 
 
 class Journal:
-    """Append-only memo: recipe key -> encoded output records, one length-framed entry each."""
+    """Append-only memo: recipe key -> encoded output records, one checksummed frame each.
+
+    A file starts with a header line; each frame is a magic tag, the payload size, the payload's
+    xxh3-64 and the payload (``[recipe, records]``). A frame whose checksum fails is dropped and
+    counted (``damaged``); reading resumes at the next magic tag, so one bad frame costs one
+    unit. A short last frame is the torn tail of a killed writer, and is ignored.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self._fh = None
+        self.damaged = 0  # frames dropped on load (checksum failed, or unreadable)
 
-    def load(self) -> dict[str, bytes]:
+    def load(self, repair: bool = True) -> dict[str, bytes]:
+        """The entries that verify. With ``repair`` a damaged, torn or old-format file is
+        rewritten at once (good entries only), so new frames never follow a bad one."""
         entries: dict[str, bytes] = {}
-        if not self.path.exists():
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
             return entries
-        data = self.path.read_bytes()
+        except OSError:
+            self.damaged += 1
+            data = b""
+        if data.startswith(_HEADER) or _MAGIC in data[:64]:
+            if not data.startswith(_HEADER):
+                self.damaged += 1  # the header itself is damaged; the frames may not be
+            if (not self._parse(data, entries) or self.damaged) and repair:
+                self.rewrite(entries)  # now, so new frames never follow a damaged or torn one
+        elif data:
+            self._parse_legacy(data, entries)
+            if repair:
+                self.rewrite(entries)  # upgrade to checksummed frames before anything is appended
+        return entries
+
+    def _parse(self, data: bytes, entries: dict[str, bytes]) -> bool:
+        """Read the frames into ``entries``; False when the file ends in a torn frame."""
+        pos, end = data.find(_MAGIC), len(data)
+        if data.startswith(_HEADER) and pos != len(_HEADER) and end > len(_HEADER):
+            self.damaged += 1  # the first frame lost its magic tag
+        while 0 <= pos < end:
+            ok = pos + _frame.size <= end
+            if not ok and data.find(_MAGIC, pos + 1) < 0:
+                return False  # torn tail: a frame header cut short
+            if ok:
+                magic, size, check = _frame.unpack_from(data, pos)
+                start = pos + _frame.size
+                if magic != _MAGIC:
+                    ok = False
+                elif start + size > end:
+                    if data.find(_MAGIC, pos + 1) < 0:
+                        return False  # torn tail from a killed writer: nothing follows it
+                    ok = False
+                else:
+                    blob = data[start:start + size]
+                    ok = xxhash.xxh3_64_intdigest(blob) == check
+                    if ok:
+                        try:
+                            recipe, raw = _entry_dec.decode(blob)
+                        except msgspec.DecodeError:
+                            ok = False
+                        else:
+                            entries[recipe] = bytes(raw)
+                            pos = start + size
+                            continue
+            if not ok:
+                self.damaged += 1
+                nxt = data.find(_MAGIC, pos + 1)
+                if nxt < 0:
+                    break
+                pos = nxt
+        return True
+
+    @staticmethod
+    def _parse_legacy(data: bytes, entries: dict[str, bytes]) -> None:
         pos, end = 0, len(data)
         while pos + 4 <= end:
-            (size,) = _frame.unpack_from(data, pos)
+            (size,) = _legacy_frame.unpack_from(data, pos)
             if pos + 4 + size > end:
-                break  # torn tail from a killed writer
+                break
             try:
-                recipe, raw = _entry_dec.decode(data[pos + 4 : pos + 4 + size])
+                recipe, raw = _entry_dec.decode(data[pos + 4: pos + 4 + size])
             except msgspec.DecodeError:
                 break
             entries[recipe] = bytes(raw)
             pos += 4 + size
-        return entries
+
+    @staticmethod
+    def _frame_bytes(recipe: str, payload: bytes) -> bytes:
+        blob = msgspec.msgpack.encode([recipe, msgspec.Raw(payload)])  # payload bytes kept as-is
+        return _frame.pack(_MAGIC, len(blob), xxhash.xxh3_64_intdigest(blob)) + blob
 
     def append(self, recipe: str, payload: bytes) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")
-        blob = msgspec.msgpack.encode([recipe, msgspec.Raw(payload)])
-        # msgspec.Raw keeps the payload bytes as-is inside the frame
-        self._fh.write(_frame.pack(len(blob)) + blob)
+            if self._fh.tell() == 0:
+                self._fh.write(_HEADER)
+        self._fh.write(self._frame_bytes(recipe, payload))
         self._fh.flush()
 
     def rewrite(self, live: dict[str, bytes]) -> None:
         """Compact to the live entries (atomic)."""
         self.close()
-        chunks = []
-        for recipe in sorted(live):
-            blob = msgspec.msgpack.encode([recipe, msgspec.Raw(live[recipe])])
-            chunks.append(_frame.pack(len(blob)) + blob)
-        atomic_write(self.path, b"".join(chunks))
+        atomic_write(self.path, _HEADER + b"".join(self._frame_bytes(r, live[r]) for r in sorted(live)))
 
     def close(self) -> None:
         if self._fh is not None:

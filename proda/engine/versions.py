@@ -19,12 +19,16 @@ if TYPE_CHECKING:
 
 
 def manifests(project: "Project") -> dict[str, dict]:
+    """The manifest of every shard the specs define now (a shard that left the specs — a removed
+    discipline — is not part of the build, whatever is still on disk)."""
+    from .outputs import read_manifest
+
     found = {}
     for name in stages.ORDER:
-        folder = layout.stage_dir(project.build, name)
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.json")):
-                found[f"{name}:{path.stem}"] = storage.read_json(path)
+        for shard in stages.get(name).shards(project):
+            manifest = read_manifest(project.build, name, shard)
+            if manifest is not None:
+                found[f"{name}:{shard}"] = manifest
     return found
 
 
@@ -38,24 +42,23 @@ def current(project: "Project") -> str:
 
 
 def record(project: "Project") -> str:
+    """Record the current version: its file ``build/versions/<id>.json`` (the history the catalog
+    is rebuilt from when it is lost) and its row in the catalog, with the stage runs since."""
     found = manifests(project)
     vid = version_id(found)
     marker = layout.version_marker(project.build)
-    last = storage.read_json(marker) if marker.exists() else {}
+    last = storage.try_read_json(marker)
+    last = last if isinstance(last, dict) else {}
     runs = _new_runs(project, last.get("recorded", 0.0))
+    entry = write_version_file(project, vid, found)
     if last.get("id") == vid and not runs:
         return vid
     from .catalog import open_catalog
 
-    counts: dict[str, int] = {}
-    for m in found.values():
-        for kind, n in m["kinds"].items():
-            counts[kind] = counts.get(kind, 0) + n
     with open_catalog(project) as cat:
-        cat.execute("INSERT OR IGNORE INTO versions (id, manifests, counts) VALUES (?, ?, ?)",
-                    [vid, json.dumps({t: {"object": m["object"], "extra": m.get("extra", {})}
-                                for t, m in found.items()}, sort_keys=True),
-                     json.dumps(counts, sort_keys=True)])
+        cat.execute("INSERT OR IGNORE INTO versions (id, created, manifests, counts) VALUES (?, ?, ?, ?)",
+                    [vid, entry["created"], json.dumps(entry["manifests"], sort_keys=True),
+                     json.dumps(entry["counts"], sort_keys=True)])
         for run in runs:
             cat.execute("INSERT INTO stage_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [vid, run["stage"], run["shard"], run["built"], run["reused"],
@@ -64,12 +67,30 @@ def record(project: "Project") -> str:
     return vid
 
 
+def write_version_file(project: "Project", vid: str, found: dict[str, dict]) -> dict:
+    """``build/versions/<id>.json``: what the catalog's ``versions`` row holds (written once)."""
+    path = layout.versions(project.build) / f"{vid}.json"
+    entry = storage.try_read_json(path)
+    if isinstance(entry, dict) and entry.get("id") == vid and isinstance(entry.get("manifests"), dict):
+        return entry
+    counts: dict[str, int] = {}
+    for m in found.values():
+        for kind, n in m["kinds"].items():
+            counts[kind] = counts.get(kind, 0) + n
+    entry = {"id": vid, "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+             "manifests": {t: {"object": m["object"], "extra": m.get("extra", {})} for t, m in found.items()},
+             "counts": counts}
+    storage.write_json(path, entry)
+    return entry
+
+
 def _new_runs(project: "Project", since: float) -> list[dict]:
     folder = layout.runs(project.build)
     if not folder.is_dir():
         return []
-    runs = [storage.read_json(p) for p in sorted(folder.glob("*.json"))]
-    return [r for r in runs if r["finished"] > since]
+    keys = ("stage", "shard", "built", "reused", "seconds", "finished")
+    runs = [storage.try_read_json(p) for p in sorted(folder.glob("*.json"))]
+    return [r for r in runs if isinstance(r, dict) and all(k in r for k in keys) and r["finished"] > since]
 
 
 def resolve(project: "Project", cat, ref: str) -> str:
@@ -95,7 +116,14 @@ def load_records(project: "Project", cat, vid: str, stage: str) -> list:
     out = []
     for task, entry in sorted(version_manifests(cat, vid).items()):
         if task.split(":")[0] == stage:
-            out.extend(store.get(entry["object"]))
+            try:
+                out.extend(store.get(entry["object"]))
+            except storage.Damaged as exc:
+                from ..errors import DamagedError
+
+                hint = ("run `proda build` to rebuild it" if vid == current(project) else
+                        "that version's records are lost; rebuild it from its specs to compare it")
+                raise DamagedError(f"version {vid}, {task}: {exc}", hint) from None
     return out
 
 
@@ -132,6 +160,10 @@ def tag(project: "Project", name: str, ref: str | None = None) -> str:
         if ref is not None:
             vid = resolve(project, cat, ref)
         if not cat.query("SELECT 1 FROM versions WHERE id = ?", [vid]):
+            cat.restore()  # the catalog may have lost it; build/versions/ keeps every version
+        if not cat.query("SELECT 1 FROM versions WHERE id = ?", [vid]):
             raise UsageError(f"version {vid} is not recorded", "run `proda build` first")
         cat.execute("INSERT OR REPLACE INTO tags (name, version) VALUES (?, ?)", [name, vid])
+        tags = dict(cat.query("SELECT name, version FROM tags"))
+    storage.write_json(layout.versions(project.build) / "tags.json", tags)
     return vid

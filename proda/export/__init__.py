@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 
 def export_project(project: "Project", fmt: str, out: Path, force: bool = False) -> Path:
+    """Write export ``fmt`` to ``out``. An existing ``out`` must be a previous export of the same
+    format (or ``force``), and never a path inside specs/ or build/: see ``guard``."""
+    from . import guard
+
+    guard.check(project, out, fmt, force)
     if fmt == "knowledge":
         from .knowledge import export_knowledge
 
@@ -48,4 +53,5 @@ def export_project(project: "Project", fmt: str, out: Path, force: bool = False)
             script.chmod(0o755)
     else:  # click restricts the choice; the library guards too
         raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf, lm-eval or knowledge")
+    guard.record(project, out, fmt)
     return out

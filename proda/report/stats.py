@@ -56,3 +56,28 @@ def render_table(result: dict) -> None:
         table.add_row(name, *(str(row[c]) for c in short))
     table.add_row("total", *(str(result[c]) for c in short), style="bold")
     Console(width=max(120, Console().width)).print(table)
+
+
+def dropped(project: "Project") -> dict:
+    """``proda stats --dropped``: every document ingest left out and every unit a stage skipped,
+    with its reason (and the key ``proda show`` takes)."""
+    from ..engine import stage as stages
+    from ..engine.outputs import load_shard
+
+    documents = [{"key": r.key, "discipline": r.discipline, "path": r.path, "reason": r.reason,
+                  "detail": r.detail}
+                 for d in project.disciplines() for r in load_shard(project.build, "ingest", d)
+                 if type(r).__name__ == "Dropped"]
+    skipped = []
+    for name in stages.ORDER:
+        for shard in stages.get(name).shards(project):
+            manifest = read_manifest(project.build, name, shard)
+            for entry in (manifest or {}).get("extra", {}).get("skipped", []) or []:
+                skipped.append({"task": f"{name}:{shard}", **entry})
+    return {"dropped": documents, "skipped": skipped}
+
+
+def render_dropped(result: dict) -> str:
+    lines = [f"{d['key'][:12]}  {d['reason']:<11} {d['path']}: {d['detail']}" for d in result["dropped"]]
+    lines += [f"{'':12}  {'skipped':<11} {s['task']} {s['unit']}: {s['reason']}" for s in result["skipped"]]
+    return "\n".join(lines) or "nothing was dropped or skipped"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine import stage as stages
 from ..engine.outputs import load_shard
 from ..errors import UsageError
-from ..records import Chain, Chunk, Concept, Document, Item, Result, Sample, Statement
+from ..records import Chain, Chunk, Concept, Document, Dropped, Item, Result, Sample, Statement
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -60,6 +60,9 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
             for k in r.statements:
                 concepts_by_statement.setdefault(k, []).append(r)
     chain = None
+    if isinstance(record, Dropped):
+        add(record, f"{record.path} (discipline {record.discipline}): dropped by ingest, "
+                    f"reason {record.reason}: {record.detail}")
     if isinstance(record, Result):
         add(record, f"checkpoint {record.checkpoint}: chose option {record.chosen}, "
                     f"{'correct' if record.correct else 'wrong'}")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class ChunkStage(Stage):
     name = "chunk"
-    version = 1
+    version = 2  # 2: every chunk within chunk.size, long sentences and headings included
     sections = ("chunk",)
 
     def file_deps(self, project: "Project", shard):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pathlib import Path
 
-from ..engine.outputs import checkpoint_dir, checkpoint_ready
+from ..engine.outputs import checkpoint_dir, checkpoint_problem, checkpoint_weights
 from ..engine.stage import PATCH_SHARD as PATCHES, Stage
 from ..hashing import digest
 from ..records import Chunk, Sample
@@ -90,7 +90,11 @@ class Compile(Stage):
         for samples, parent, epochs, lr in steps:
             parent_key = lineage[parent] if parent is not None else corpus_key
             key = digest(["checkpoint", hparams, parent_key, sorted(s.key for s in samples), epochs, lr])[:24]
-            if checkpoint_ready(project, key):
+            problem = checkpoint_problem(project, key)
+            if problem is not None and checkpoint_dir(project, key).exists():
+                _set_aside(project, key, problem)  # damaged: never trusted, trained again
+                problem = "missing"
+            if problem is None:
                 ctx.counts.reused += 1
             else:
                 parent_dir = checkpoint_dir(project, lineage[parent]) if parent is not None else None
@@ -102,7 +106,18 @@ class Compile(Stage):
             lineage.append(key)
         ctx.extra["checkpoint"] = lineage[-1]
         ctx.extra["lineage"] = lineage
+        # the hash of each checkpoint's files: part of the version id, and what results are keyed by
+        ctx.extra["weights"] = {key: checkpoint_weights(project, key) for key in lineage}
         return []
+
+
+def _set_aside(project: "Project", key: str, problem: str) -> None:
+    from ..engine import integrity
+
+    folder = checkpoint_dir(project, key)
+    issue = integrity.Problem(integrity.rel(project, folder), problem, "compile:all",
+                              f"moved to {integrity.move_aside(project, folder)}")
+    integrity.warn(issue)
 
 
 STAGE = Compile()

@@ -3,7 +3,9 @@
 Input: ``specs/corpus/<discipline>/**`` (txt, md, html, jsonl — one document per line with a
 ``text`` field — and pdf through pypdf). Output, per discipline shard: ``Document`` records and a
 ``Dropped`` record for every file or line skipped, with its reason (binary, empty, encoding,
-too_large, unreadable, unsupported, malformed, quality, duplicate) — never silently lost.
+too_large, unreadable, unsupported, malformed, quality, duplicate, outside — a link out of the
+project —, not_regular — a FIFO, device, socket or folder link) — never silently lost. Only regular
+files inside the project are read, and never more than ``ingest.max_bytes`` of one.
 Memoised per file (key: path + bytes hash); dedup is a cheap pass over the shard.
 Run alone: ``proda build --until ingest``. Example project: 48 documents kept, 0 dropped.
 """
@@ -11,6 +13,7 @@ Run alone: ``proda build --until ingest``. Example project: 48 documents kept, 0
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.stage import Stage
@@ -23,7 +26,9 @@ if TYPE_CHECKING:
 
 class Ingest(Stage):
     name = "ingest"
-    version = 2  # 2: per-file units also yield the document's MinHash signature (new shingle hash)
+    # 2: per-file units also yield the document's MinHash signature (new shingle hash)
+    # 3: jsonl read line by line; links out of the project and special files skipped with a reason
+    version = 3
     sections = ("ingest",)
 
     def file_deps(self, project: "Project", shard):
@@ -34,9 +39,11 @@ class Ingest(Stage):
 
         project, cfg = ctx.project, ctx.config.ingest
         units = []
-        for path in project.corpus_files(ctx.shard):
+        for name, why in project.corpus_entries(ctx.shard):
+            path = Path(name)
             rel = project.rel(path)
-            content = readers.load(path, cfg.max_bytes)  # read once: it keys the unit and is its input
+            # read once: it keys the unit and is its input; a skipped entry is keyed by its reason
+            content = readers.load(path, cfg.max_bytes) if not why else list(why.split(": ", 1))
             key = digest([rel, digest_bytes(content)]) if isinstance(content, bytes) else digest([rel, content])
             units.append((key, (ctx.shard, rel, path, content)))
         records = ctx.map(units, functools.partial(readers.read_unit, cfg=cfg), label="file")
@@ -51,6 +58,10 @@ class Ingest(Stage):
         kept, duplicates = near_duplicates(documents, cfg.near_duplicate, signatures)
         dropped += [make(Dropped, discipline=d.discipline, path=d.path, reason="duplicate",
                          detail=f"duplicate of {original}") for d, original in duplicates]
+        reasons: dict[str, int] = {}
+        for r in dropped:
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        ctx.extra["dropped_reasons"] = dict(sorted(reasons.items()))  # for build's one-line summary
         return kept + sorted(dropped, key=lambda r: r.path)
 
 

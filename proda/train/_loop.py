@@ -84,6 +84,18 @@ def set_threads(threads: int | None = None) -> int:
     return threads
 
 
+def reproducible(threads: int) -> int:
+    """Fix what decides a training's arithmetic besides its inputs: the CPU thread count (the
+    recipe's ``compile.threads``; 0 = the idle cores, not reproducible) and deterministic kernels
+    where torch offers them. With both, one recipe gives byte-identical CPU weights however
+    loaded the machine is. GPU kernels may still differ run to run; see docs/concepts.md."""
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS workspaces
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return set_threads(threads or None)
+
+
 def cpu_bf16() -> bool:
     """Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX), where bf16 autocast pays."""
     import torch

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 from ..engine import layout, storage
-from ..engine.outputs import checkpoint_dir
+from ..engine.outputs import checkpoint_dir, checkpoint_files
+from ..hashing import digest
 from ..text.format import sample_text
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ def train_checkpoint(project: "Project", key, samples, corpus, parent_dir, epoch
         stats = get_trainer(cfg.trainer)(texts, tmp, cfg, corpus=corpus, init_from=parent_dir,
                                          epochs=epochs, learning_rate=lr, state_dir=state,
                                          on_step=on_step)
+    files = checkpoint_files(tmp)  # what "ready" is checked against from now on
     meta = {"key": key, "parent": parent_key, "trainer": cfg.trainer, "samples": len(texts),
-            "stats": stats}
+            "stats": stats, "files": files, "weights": digest(files)}
     storage.write_json(tmp / "proda.json", meta)
     final = checkpoint_dir(project, key)
     if final.exists():
@@ -65,8 +67,15 @@ def _log_training(project: "Project", key, meta, steps_log: Path) -> None:
             continue  # a torn last line from a killed run
         rows[step] = [key, step, loss, rate]  # a resumed run re-logs a step: keep the last
     with open_catalog(project) as cat:
+        before = cat.query("SELECT stats FROM checkpoints WHERE key = ?", [key])
+        if before and json.loads(before[0][0] or "{}").get("weights") != meta["weights"]:
+            # the same recipe gave other weights (a GPU, or a checkpoint trained again after
+            # damage): results are keyed by the weights, so the old ones no longer hold
+            cat.execute("DELETE FROM results WHERE checkpoint = ?", [key])
+            cat.execute("DELETE FROM diagnoses WHERE checkpoint = ?", [key])
         cat.execute("DELETE FROM train_log WHERE checkpoint = ?", [key])
         if rows:
             cat.con.executemany("INSERT INTO train_log VALUES (?, ?, ?, ?)", [rows[k] for k in sorted(rows)])
         cat.execute("INSERT OR REPLACE INTO checkpoints (key, parent, trainer, samples, stats) VALUES (?, ?, ?, ?, ?)",
-                    [key, meta["parent"], meta["trainer"], meta["samples"], json.dumps(meta["stats"])])
+                    [key, meta["parent"], meta["trainer"], meta["samples"],
+                     json.dumps({**meta["stats"], "weights": meta["weights"]})])

@@ -125,7 +125,7 @@ def train(
         init_from=_loop.dir_fingerprint(init_from), epochs=float(epochs), learning_rate=float(learning_rate),
     )
     state = _loop.load_state(state_dir, fp)
-    _loop.set_threads(state["threads"] if state else None)
+    _loop.reproducible(state["threads"] if state else cfg.threads)
     dev = _loop.device()
     bf16_weights = dev.type == "cuda" and cfg.precision != "fp32" and torch.cuda.is_bf16_supported()
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if bf16_weights else torch.float32)

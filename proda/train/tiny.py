@@ -121,7 +121,7 @@ def train(
         epochs=float(epochs), learning_rate=float(learning_rate),
     )
     state = _loop.load_state(state_dir, fp)
-    _loop.set_threads(state["threads"] if state else None)
+    _loop.reproducible(state["threads"] if state else cfg.threads)
 
     if init_from is not None:
         tokenizer = AutoTokenizer.from_pretrained(init_from)
