@@ -62,6 +62,11 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         argv = ["run", "-n", str(max(1, jobs))] + names
         try:
             rc = run_doit(project, argv)
+            from .engine import catalog
+
+            if rc != 0 and catalog.HEALED:  # the catalog was damaged and replaced mid-run: once more
+                catalog.HEALED.clear()
+                rc = run_doit(project, argv)
         except KeyboardInterrupt:
             from .errors import Interrupted
 
@@ -166,7 +171,7 @@ def status(project: "Project") -> dict[str, Any]:
     finally:
         if dep is not None:
             dep.close()
-    return {"up_to_date": not stale, "version": versions.current(project), "stale": stale}
+    return {"up_to_date": not stale, "version": None if damaged else versions.current(project), "stale": stale}
 
 
 def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> list[str]:

@@ -61,14 +61,19 @@ class Catalog:
         fresh = not path.exists()
         try:
             self._connect(read_only and path.exists())
-            self.lock = threading.Lock()  # one connection, shared by the stage's threads
+            self.lock = threading.RLock()  # one connection, shared by the stage's threads
             if not read_only:
                 self.migrate()
         except _damage() as exc:
+            import duckdb
+
+            if not (_is_damage(exc) or isinstance(exc, duckdb.IOException)):
+                raise  # a bug, not a damaged file: never move a catalog aside for that
             self._heal_or_raise(exc, read_only)
             fresh = True
         if fresh and not read_only:
             self.restore()
+        self.con.armed = True  # from now on, damage a statement runs into is healed (see _Guarded)
 
     def _connect(self, read_only: bool) -> None:
         import duckdb
@@ -76,7 +81,7 @@ class Catalog:
         from ..errors import LockError
 
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            self.con = _Guarded(self, duckdb.connect(str(self.path), read_only=read_only), read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise LockError(f"the catalog {self.path} is in use by another process: {exc}",
@@ -97,7 +102,7 @@ class Catalog:
                                "and its versions and tags are restored") from None
         move_damaged(self.path, why)
         self._connect(False)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.migrate()
 
     def restore(self) -> int:
@@ -162,6 +167,63 @@ class Catalog:
 
     def __exit__(self, *exc):
         self.close()
+
+
+HEALED: list[str] = []  # catalogs replaced mid-command in this process (make.build reruns once)
+
+
+class _Guarded:
+    """The DuckDB connection, watching every statement for damage (a block whose checksum fails,
+    a file cut short). Damage found mid-command is healed at once when writing — the file moved
+    aside, a fresh catalog restored from build/versions/ — and reported as a DamagedError, so the
+    command can be run again (``proda build`` does that itself); read-only, it is only reported."""
+
+    def __init__(self, catalog: "Catalog", con, read_only: bool):
+        self._catalog, self._con, self._read_only = catalog, con, read_only
+        self.armed = False  # while the catalog opens, damage is healed by Catalog.__init__
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def execute(self, *args, **kwargs):
+        return self._guard(self._con.execute, *args, **kwargs)
+
+    def executemany(self, *args, **kwargs):
+        return self._guard(self._con.executemany, *args, **kwargs)
+
+    def _guard(self, call, *args, **kwargs):
+        import duckdb
+
+        from ..errors import DamagedError
+
+        try:
+            return call(*args, **kwargs)
+        except duckdb.Error as exc:
+            if not self.armed or not _is_damage(exc):
+                raise
+            why = str(exc).splitlines()[0][:160]
+        path = self._catalog.path
+        if self._read_only:
+            raise DamagedError(f"the catalog {path} is damaged ({why})",
+                               "run `proda verify --repair`: it is moved aside and its versions and "
+                               "tags are restored from build/versions/")
+        with contextlib.suppress(Exception):
+            self._con.close()
+        move_damaged(path, why)
+        self._catalog._connect(False)
+        self._catalog.migrate()
+        self._catalog.restore()
+        self._catalog.con.armed = True
+        HEALED.append(str(path))
+        raise DamagedError(f"the catalog {path} was damaged ({why}); it was replaced by a fresh one "
+                           "with the versions and tags recorded under build/versions/",
+                           "run the command again")
+
+
+def _is_damage(exc: Exception) -> bool:
+    text = str(exc)
+    return any(sign in text for sign in ("Corrupt database", "checksum", "Could not read enough bytes",
+                                         "not a valid DuckDB database", "Invalid block"))
 
 
 def move_damaged(path: Path, why: str) -> None:
