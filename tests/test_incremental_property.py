@@ -1,4 +1,5 @@
-"""Incremental == clean, as a property: after any sequence of edits, an incremental build has the
+"""Incremental == clean, as a property: after any sequence of edits — documents and whole
+disciplines added, edited, renamed and removed, settings changed — an incremental build has the
 version id and record keys of a clean build of the same specs."""
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ edit = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 10), st.none(), st.none()),
     st.tuples(st.just("rename"), st.integers(0, 10), st.sampled_from(TOPICS), st.none()),
     st.tuples(st.just("setting"), st.sampled_from([300, 600, 1200]), st.integers(0, 1), st.none()),
+    # removal is a change too: whole disciplines come and go
+    st.tuples(st.just("add_discipline"), st.sampled_from(["chemistry", "geology"]), st.sampled_from(TOPICS), st.none()),
+    st.tuples(st.just("remove_discipline"), st.integers(0, 10), st.none(), st.none()),
 )
 
 
@@ -42,6 +46,13 @@ def _apply(root, action):
     elif kind == "rename" and files:
         path = files[a % len(files)]
         path.rename(path.with_name(f"{b}-renamed{path.suffix}"))
+    elif kind == "add_discipline":
+        (root / "specs" / "corpus" / a).mkdir(exist_ok=True)
+        (root / "specs" / "corpus" / a / f"{b}.md").write_text(doc(f"{a}-{b}"))
+    elif kind == "remove_discipline":
+        folders = sorted(p for p in (root / "specs" / "corpus").iterdir() if p.is_dir())
+        if len(folders) > 1:
+            shutil.rmtree(folders[a % len(folders)])
     elif kind == "setting":
         (root / "specs" / "proda.toml").write_text(f"[chunk]\nsize = {a}\noverlap = {b}\n")
 
@@ -51,7 +62,7 @@ def _keys(project):
             for stage in ("ingest", "chunk", "extract") for d in project.disciplines()}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(edit, min_size=1, max_size=4))
 def test_incremental_equals_clean(tmp_path_factory, edits):
     base = tmp_path_factory.mktemp("inc")
