@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -120,11 +120,21 @@ class TestConfig(Section, frozen=True, kw_only=True):
     scorer: str = "loglik"  # loglik | vllm
     normalise: bool = False  # length-normalised log-likelihood
     batch_size: Annotated[int, Meta(ge=1, le=65_536)] = 32
+    # regression suites for general ability, scored per checkpoint through lm-eval (offline):
+    # lm-eval task names, or task folders (lm-eval YAML files) relative to the project
+    suites: list[str] = msgspec.field(default_factory=list)
+    suite_limit: Count = 0  # documents per suite task (0: all)
 
 
 class DebugConfig(Section, frozen=True, kw_only=True):
     samples_per_error: Annotated[int, Meta(ge=1, le=10_000)] = 20
     replay_ratio: Annotated[float, Meta(ge=0, le=100)] = 0.5  # replay samples per patch sample
+    # phase 2: "error" splits samples_per_error x failures over disciplines by dev error rate;
+    # "per_error" gives every failure samples_per_error
+    allocation: Literal["error", "per_error"] = "error"
+    diagnosis: Literal["probes", "llm"] = "probes"  # llm: the paper's LLM judge (needs llm.backend)
+    min_probes: Annotated[int, Meta(ge=1, le=100)] = 3  # valid probes an item needs before it can be labelled
+    alpha: Rate = 0.1  # significance of "below the base rate" / "above chance"
 
 
 class RunConfig(Section, frozen=True, kw_only=True):

@@ -193,10 +193,12 @@ class Diagnosis(Record, frozen=True, kw_only=True):
     checkpoint: str
     item: str
     discipline: str
-    label: str  # concept_gap | reasoning_deficit
+    label: str  # concept_gap | reasoning_deficit | undetermined
     chain: str
     nodes: list[str]  # responsible L1/L2 keys (concept gap) or the chain's statements
     confused_with: str  # the distractor text the model chose
+    # the numbers behind the label (probes, base rate, chance, p-values; or the judge's reason)
+    evidence: dict[str, Any] = msgspec.field(default_factory=dict)
     IDENTITY: ClassVar = ("checkpoint", "item")
 
 

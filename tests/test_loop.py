@@ -56,12 +56,18 @@ def test_second_test_call_scores_nothing(loop):
     assert again["ran"] == 0 and again["reused"] == loop["first"]["passed"] + loop["first"]["failed"]
 
 
-def test_debug_writes_a_patch_with_both_labels_counted(loop):
+def test_debug_writes_a_patch_with_every_label_counted(loop):
     d = loop["debug"]
-    assert d["failures"] == d["concept_gaps"] + d["reasoning_deficits"] > 0
+    assert d["failures"] == d["concept_gaps"] + d["reasoning_deficits"] + d["undetermined"] > 0
+    assert 0 < d["base_rate"] < 1 and d["valid_probes"] > 0
     patch = loop["root"] / d["patch"]
     header = json.loads(patch.read_text().splitlines()[0])
     assert header["proda_patch"] == 1 and len(header["diagnoses"]) == d["failures"]
+    for diag in header["diagnoses"]:
+        assert {"probes", "correct", "base_rate", "why"} <= set(diag["evidence"])
+    budget = header["budget"]
+    assert budget["mode"] == "error" and sum(budget["by_discipline"].values()) == budget["total"]
+    assert budget["total"] == 10 * d["failures"] and set(header["dropped"]) == {"stem", "run", "whole"}
     assert d["samples"] > 0
 
 
@@ -74,7 +80,7 @@ def test_v2_rebuilds_only_what_the_patch_touches(loop):
     distinct = {(json.loads(line)["format"], json.loads(line)["prompt"], json.loads(line)["response"])
                 for line in lines}
     assert stages["synth"]["built"] == len(distinct)
-    assert _contaminated(loop) < len(distinct) / 5
+    assert _contaminated(loop) == 0  # the debugger applies the same rule before it writes
     assert stages["compile"]["built"] == 1 and stages["compile"]["reused"] == 1  # V1 reused as parent
     assert stages["test"]["built"] > 0
 
@@ -100,11 +106,52 @@ def test_diff_reports_added_samples_and_fixed_items(loop):
     assert set(result["accuracy"]["from"]) >= {"all", "dev", "holdout", "by_discipline"}
 
 
-def test_v2_improves_dev(loop):
+def test_diff_measures_the_repair_groups(loop):
     from proda.report.diff import diff
 
-    acc = diff(Project.at(loop["root"]), "v1", "v2")["accuracy"]
-    assert acc["to"]["dev"] > acc["from"]["dev"]
+    result = diff(Project.at(loop["root"]), "v1", "v2")
+    groups = result["groups"]
+    assert {"dev_failed", "dev_passed", "holdout_related", "holdout_unrelated"} <= set(groups)
+    dev = groups["dev_failed"]["n"] + groups["dev_passed"]["n"]
+    assert groups["dev_failed"]["n"] == loop["debug"]["failures"] and groups["dev_failed"]["from"] == 0.0
+    assert groups["holdout_related"]["n"] > 0
+    for g in groups.values():
+        assert set(g) >= {"n", "from", "to", "delta", "ci95", "p"} and 0 <= g["p"] <= 1
+        assert g["ci95"][0] <= g["delta"] <= g["ci95"][1]
+    assert dev == sum(1 for i in _items(loop) if i.split == "dev")
+
+
+def _items(loop):
+    from proda.engine.outputs import items
+
+    return items(Project.at(loop["root"]))
+
+
+def test_no_training_sample_shares_a_run_with_any_item(loop):
+    """The issue's check, written independently: texts reduced to letters; no 13-word run of any
+    item text (stem, every option, both splits) in any sample; no item text of 8+ words inside one."""
+    import re
+
+    from proda.engine.outputs import samples
+
+    def reduce(text):
+        text = re.sub(r"[(\[]\s*(?:\d{1,3}|[a-z]|[ivxlc]{1,5})\s*[)\]]", " ", text.lower())
+        return re.findall(r"[^\W\d_]+", text)
+
+    grams, whole = set(), set()
+    for it in _items(loop):
+        for text in [it.stem, *(o.text for o in it.options)]:
+            w = reduce(text)
+            grams |= {tuple(w[i:i + 13]) for i in range(len(w) - 12)}
+            if len(w) >= 8:
+                whole.add(" ".join(w))
+    everything = samples(Project.at(loop["root"]))
+    assert any(s.origin == "patch" for s in everything) and any(s.origin == "replay" for s in everything)
+    for s in everything:
+        w = reduce(s.prompt + "\n" + s.response)
+        assert not {tuple(w[i:i + 13]) for i in range(len(w) - 12)} & grams, s
+        joined = f" {' '.join(w)} "
+        assert not any(f" {t} " in joined for t in whole if len(t.split()) < 13), s
 
 
 def test_show_traces_a_failed_item_to_its_document(loop):

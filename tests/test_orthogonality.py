@@ -37,13 +37,14 @@ def test_a_shared_13_gram_with_a_stem_is_caught():
                      "added hydrogen ions react, as we saw.")
     found = contaminated([item()], [CLEAN, planted], 13)
     assert set(found) == {planted.key}
-    assert "stem" in found[planted.key] and item().key in found[planted.key] and "13-word" in found[planted.key]
+    f = found[planted.key]
+    assert (f.kind, f.item, f.field) == ("run", item().key, "stem") and "13-word" in str(f)
 
 
 def test_a_shared_n_gram_with_the_answer_is_caught_despite_case_and_punctuation():
     planted = sample("THE pH, of the BUFFER solution -- decreases only slightly: after the acid is ADDED!?")
     found = contaminated([item()], [planted, CLEAN], 13)
-    assert set(found) == {planted.key} and "prompt" in found[planted.key] and "answer" in found[planted.key]
+    assert set(found) == {planted.key} and found[planted.key].field == "answer"
 
 
 def test_twelve_shared_words_are_not_thirteen():
@@ -57,7 +58,7 @@ def test_a_prompt_equal_to_a_short_stem_is_caught():
     short = item(stem="Which gas do plants release?", answer="Oxygen.")
     same = sample("which gas do plants release")
     found = contaminated([short], [same, CLEAN], 13)
-    assert set(found) == {same.key} and "equals the stem" in found[same.key]
+    assert set(found) == {same.key} and found[same.key].kind == "stem" and "equals the stem" in str(found[same.key])
 
 
 def test_a_whole_answer_of_eight_words_or_more_is_caught_but_not_a_short_one():
@@ -66,9 +67,42 @@ def test_a_whole_answer_of_eight_words_or_more_is_caught_but_not_a_short_one():
     holds_eight = sample("Weather.", "We know warm moist air rises and cools into clouds every day.")
     holds_five = sample("Weather.", "Here the pressure drops quickly, so what?")
     found = contaminated([eight, five], [holds_eight, holds_five], 13)
-    assert set(found) == {holds_eight.key} and "contains the answer" in found[holds_eight.key]
+    assert set(found) == {holds_eight.key} and found[holds_eight.key].kind == "whole"
+    assert "contains the whole answer" in str(found[holds_eight.key])
     partial = sample("Weather.", "Warm moist air rises and cools, forming fog.")
     assert contaminated([eight], [partial], 13) == {}
+
+
+def test_the_numbered_parts_trick_is_caught():
+    """The old debugger's ``_safe``: cut a quoted sentence into parts of at most n-1 words and number
+    them "(1) ... (2) ...", so that no n-gram of the word-and-digit text survives while each part still
+    carries the fact verbatim. Reduced to letters, the numbers are gone and the run is whole again."""
+    parts = "(1) The pH of the buffer solution decreases only slightly (2) after the acid is added."
+    for marker in (parts, parts.replace("(1)", "[1]").replace("(2)", "[2]"),
+                   parts.replace("(1)", "(a)").replace("(2)", "(b)"), parts.replace("(1) ", "").replace("(2)", "2."),
+                   parts.replace("(1) ", "A. ").replace("(2)", "\nB)"), parts.replace("(2)", "--/ 2 /--")):
+        trick = sample(f"Recall the fact: {marker}")
+        found = contaminated([item()], [trick, CLEAN], 13)
+        assert set(found) == {trick.key}, marker
+        assert found[trick.key].field == "answer" and found[trick.key].kind == "run"
+
+
+def test_a_run_across_prompt_and_response_and_any_option_is_caught():
+    across = sample("The pH of the buffer solution decreases only", "slightly after the acid is added.")
+    assert set(contaminated([item()], [across], 13)) == {across.key}
+    distractor = "The buffer solution turns bright blue because the added acid reacts with the indicator dye."
+    it = make(Item, discipline="chemistry", chain="c", doc="d", statements=[], concepts=[], variant="conclusion",
+              split="holdout", stem=STEM, answer=0,
+              options=[Option(text=ANSWER, operator="", reason=""),
+                       Option(text=distractor, operator="adjacency", reason="swapped")])
+    quoting = sample("Why?", "Because " + distractor.lower())
+    found = contaminated([it], [quoting], 13)
+    assert set(found) == {quoting.key} and found[quoting.key].field == "option 2"
+
+
+def test_counts_name_every_kind():
+    found = contaminated([item()], [sample("Explain.", "so " + ANSWER)], 13)
+    assert orthogonality.counts(found) == {"stem": 0, "run": 1, "whole": 0}
 
 
 def test_many_batches_and_empty_inputs(monkeypatch):
@@ -81,12 +115,13 @@ def test_many_batches_and_empty_inputs(monkeypatch):
     assert contaminated([item()], [sample("", "")], 13) == {}
 
 
-_TEXT = st.text(alphabet=st.sampled_from(list("aAbB zZ09_-.,;'\"\n\t\x00éÉøß“”—–½²İǅ\u0301")), max_size=40)
+_TEXT = st.text(alphabet=st.sampled_from(list("aAbB iIvxzZ09_-.,;:()[]'\"\n\t\x00éÉøß“”—–½²İǅ\u0301")), max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_TEXT, max_size=6))
 def test_fast_tokeniser_agrees_with_words(texts):
+    assert all(w.isalpha() and w == w.lower() or not w.isascii() for t in texts for w in words(t))
     hashes, lengths = orthogonality._tokenise(texts)
     expected = [words(t) for t in texts]
     assert lengths.tolist() == [len(w) for w in expected]

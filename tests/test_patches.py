@@ -32,7 +32,7 @@ def test_round_trip(tmp_path):
     assert header["proda_patch"] == 1 and header["created_from"] == "ck"
     assert header["diagnoses"][0] == {"item": "it1", "label": "concept_gap", "nodes": ["s1", "c1"],
                                       "confused_with": "The pH rises.", "discipline": "chemistry",
-                                      "chain": "ch1"}
+                                      "chain": "ch1", "evidence": {}}
     assert samples == SAMPLES
     lines = path.read_text().splitlines()
     assert len(lines) == 1 + len(SAMPLES) and json.loads(lines[1])["prompt"] == "Question 0?"

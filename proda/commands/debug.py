@@ -22,4 +22,6 @@ def debug(project_dir, overrides, as_json):
     result = run_debug(project(project_dir, overrides))
     emit(result, as_json, lambda r: (
         f"{r['failures']} failures: {r['concept_gaps']} concept gaps, {r['reasoning_deficits']} "
-        f"reasoning deficits -> {r['patch']} ({r['samples']} samples)"))
+        f"reasoning deficits, {r['undetermined']} undetermined (probe base rate {r['base_rate']:.2f}) "
+        f"-> {r['patch']} ({r['samples']} samples + {r['replay']} replay; "
+        f"{sum(r['dropped'].values())} candidates dropped by the orthogonality rule)"))

@@ -1,5 +1,12 @@
 """Probes: small multiple-choice questions about one L1/L2 node of a failed item, built from the
-item's own nodes (never its stem or options); scored like items."""
+item's own nodes (never its stem or options); scored like items.
+
+A probe only counts as evidence when it needs its question — the option-only checks items get:
+:func:`blind_flags` rejects a probe whose answer is named in its stem or is the only option sharing
+a content word with the stem (what a reader of the options and a glance at the stem could pick),
+and ``run.py`` drops probes the checkpoint answers from the options alone (scored without the
+stem), as adversarial filtering does.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +84,7 @@ def _relation_probe(s: Statement, own_c: list[Concept]) -> Probe | None:
 
 
 def probes_for_item(item: Item, chain: Chain, statements: list[Statement], concepts: list[Concept],
-                    neighbours: list[Concept], *, ngram: int, limit: int = 6) -> list[Probe]:
+                    neighbours: list[Concept], *, ngram: int, limit: int = 10) -> list[Probe]:
     """Up to ``limit`` probes of the item's own L1 and L2 nodes, concepts and statements alternating.
 
     ``statements``/``concepts`` may be a superset: the item's own nodes are those it lists (else the
@@ -104,3 +111,20 @@ def probes_for_item(item: Item, chain: Chain, statements: list[Statement], conce
     return out[:limit]
 
 
+
+
+_STOP = frozenset("a an the of in on at to for with by from or and as is are was were be that which this "
+                  "what which term defined relation holds does do how".split())
+
+
+def blind_flags(p: Probe) -> list[str]:
+    """Why ``p`` could be answered without knowing the node (empty: a valid probe)."""
+    flags = []
+    stem, answer = normalised(p.stem), normalised(p.options[p.answer])
+    if answer and f" {answer} " in f" {stem} ":
+        flags.append("answer named in the stem")
+    content = set(words(p.stem)) - _STOP
+    sharing = [i for i, o in enumerate(p.options) if content & (set(words(o)) - _STOP)]
+    if sharing == [p.answer]:
+        flags.append("answer is the only option sharing a word with the stem")
+    return flags

@@ -1,24 +1,30 @@
-"""Replay: a deterministic subset of the original samples mixed into a patch."""
+"""Replay: original samples mixed into a patch, chosen for what the patch may disturb.
+
+A patch pushes the model towards some concepts; what it is most likely to disturb is (1) the facts
+behind the dev items the model already answers right, and (2) the concepts next to the patched ones
+(same document, or linked to them by a statement). Replay takes originals in that order of priority
+— both, then facts behind passed items, then neighbours, then the rest — and by a seeded hash within
+a tier, so the choice is deterministic and independent of input order.
+"""
 
 from __future__ import annotations
 
-
+from collections.abc import Iterable
 
 from ..records import Sample, make
 from .wording import ranked
 
 
-# --- replay --------------------------------------------------------------------------------------
-
-
 def replay_samples(originals: list[Sample], patch: list[Sample], ratio: float, seed: str,
-                   *, patch_name: str | None = None) -> list[Sample]:
+                   *, patch_name: str | None = None, passed: Iterable[str] = (),
+                   neighbours: Iterable[str] = ()) -> list[Sample]:
     """round(ratio * len(patch)) originals (half up), none sharing a statement with the patch.
 
-    The subset (returned in that order) is the originals ranked by xxh3(seed, key): deterministic,
-    independent of input order, and adding originals only swaps in those that outrank the chosen
-    ones. Copies get origin="replay" and source = ``patch_name`` (default: the patch samples'
-    source); identity is (format, prompt, response), so a copy keeps its original's key.
+    ``passed``: statement keys behind dev items the checkpoint passed; ``neighbours``: concept keys
+    near the patched ones. An original teaching a passed item's statement ranks before one touching
+    a neighbour concept, which ranks before the rest (both: first). Copies get origin="replay" and
+    source = ``patch_name`` (default: the patch samples' source); identity is (format, prompt,
+    response), so a copy keeps its original's key.
     """
     if ratio < 0:
         raise ValueError(f"replay ratio must be >= 0, got {ratio}")
@@ -29,7 +35,15 @@ def replay_samples(originals: list[Sample], patch: list[Sample], ratio: float, s
     used = {k for s in patch for k in s.statements}
     taken = {s.key for s in patch}
     pool = {s.key: s for s in originals if s.key not in taken and not used & set(s.statements)}
-    return [_replay(s, name) for s in ranked(seed, pool.values())[:count]]
+    passed, near = set(passed), set(neighbours)
+
+    def tier(s: Sample) -> int:
+        keeps, touches = bool(passed & set(s.statements)), bool(near & set(s.concepts))
+        return 0 if keeps and touches else 1 if keeps else 2 if touches else 3
+
+    order = ranked(seed, pool.values())
+    order.sort(key=tier)  # stable: the hash order holds within a tier
+    return [_replay(s, name) for s in order[:count]]
 
 
 def _replay(s: Sample, name: str) -> Sample:

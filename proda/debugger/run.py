@@ -1,12 +1,21 @@
-"""``proda debug`` (the Debugger): dev-split failures -> diagnoses -> a patch file in specs/patches/.
+"""``proda debug`` (the Debugger): dev-split failures -> calibrated diagnoses -> a patch file.
 
-For each failed ``dev`` item of the current checkpoint, probe the model on the item's own L1/L2
-nodes (concept questions generated from those nodes, never the item itself). A failed probe is a
-*concept gap* on those nodes; all probes passed is a *reasoning deficit* on the chain. Each error
-gets ``debug.samples_per_error`` patch samples (6:3:1): contrastive samples for concept gaps,
-step-by-step scaffolds for reasoning deficits; a replay subset of original samples is added. The
-patch is a source edit: the next ``proda build`` rebuilds only what depends on it. The ``holdout``
-split is never looked at. Diagnoses go to the catalog (table ``diagnoses``).
+1. Probe: for each failed ``dev`` item — and each passed one, for the base rate — ask probes about
+   its own L1/L2 nodes (never the item itself, proda/debugger/probes.py). A probe counts only if it
+   passes the option-only checks (``probes.blind_flags``, and the checkpoint does not pick its answer
+   from the options alone).
+2. Diagnose each failure against the model's base rate on valid probes and chance
+   (proda/debugger/diagnosis.py): ``concept_gap``, ``reasoning_deficit`` or ``undetermined``, with the
+   evidence kept. With ``debug.diagnosis = "llm"`` an LLM judge labels it instead (the paper's
+   diagnosis; needs ``llm.backend``), given the same probe evidence.
+3. Budget (phase 2, ``debug.allocation = "error"``): ``samples_per_error`` x failures, split over
+   disciplines in proportion to their dev error rates, then evenly over each discipline's failures.
+4. Patch: lessons about each failure's nodes in new wording (proda/debugger/patch.py), every one
+   checked against every item of both splits (the orthogonality rule), plus a replay subset chosen
+   for what the patch may disturb (proda/debugger/replay.py).
+
+The ``holdout`` split is never diagnosed or probed; its texts are only used to *exclude* training
+text that overlaps them. Diagnoses go to the catalog (table ``diagnoses``, with their evidence).
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from ..engine import outputs
 from ..errors import UsageError
 from ..extract.graph import concepts_by_doc
 from ..synth import patchfile
+from ..synth.orthogonality import KINDS, Rule
+from ..synth.samples import allocate_budget
 from . import diagnosis, patch, probes, replay
 
 if TYPE_CHECKING:
@@ -28,7 +39,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Plan:
-    """One failed item and what the debugger knows about it."""
+    """One probed item and what the debugger knows about it."""
 
     item: "Item"
     chain: "Chain"
@@ -36,74 +47,142 @@ class Plan:
     concepts: list["Concept"]
     neighbours: list["Concept"]  # concepts of the item's document (distractor pool)
     probes: list[probes.Probe]
+    correct: list[bool] | None = None
 
 
 def debug(project: "Project") -> dict[str, Any]:
     from ..engine.catalog import open_catalog
-    from ..score import predictions
-    from ..score.results import results_for, score_mc
+    from ..score.results import results_for
 
     checkpoint = outputs.current_checkpoint(project)
     if checkpoint is None:
         raise UsageError("there is no checkpoint to debug yet", "run `proda build` first")
-    items = [i for i in outputs.items(project) if i.split == "dev"]  # holdout: never seen here
+    every = outputs.items(project)
+    items = [i for i in every if i.split == "dev"]  # holdout: never diagnosed
     known = outputs.knowledge(project)
     by_doc = concepts_by_doc(known.statements, list(known.concepts.values()))
-    ngram = project.config.synth.ngram
+    cfg, synth = project.config.debug, project.config.synth
     with open_catalog(project) as cat:
         results, _, _ = results_for(project, cat, checkpoint, items)
     chosen = {r.item: r.chosen for r in results if not r.correct}
     failures = [i for i in items if i.key in chosen]
+    passed = [i for i in items if i.key not in chosen]
 
-    # probes for all failures, scored in one batch
-    plans = []
-    for item in failures:
-        chain = known.chains[item.chain]
-        statements = [known.statements[k] for k in item.statements if k in known.statements]
-        concepts = [known.concepts[k] for k in item.concepts if k in known.concepts]
-        neighbours = by_doc.get(item.doc, [])
-        plans.append(Plan(item, chain, statements, concepts, neighbours,
-                          probes.probes_for_item(item, chain, statements, concepts, neighbours, ngram=ngram)))
-    questions = [(p.stem, p.options) for plan in plans for p in plan.probes]
-    chosen_options = predictions(score_mc(project, checkpoint, questions))
-    cursor = 0
-    stems_of_chain: dict[str, list[str]] = {}
-    for it in items:  # the stems a patch for one item must not repeat: its chain's other items
-        stems_of_chain.setdefault(it.chain, []).append(it.stem)
-    name = patchfile.next_patch_path(project.patches, "debug").name
-    cfg, mix = project.config.debug, project.config.synth.mix
-    diagnoses, samples = [], []
-    for plan in plans:
-        item = plan.item
-        correct = [chosen_options[cursor + i] == probe.answer for i, probe in enumerate(plan.probes)]
-        cursor += len(plan.probes)
-        diag = diagnosis.diagnose(item, chosen[item.key], checkpoint, plan.probes, correct)
-        diagnoses.append(diag)
-        pool = list({c.key: c for c in plan.concepts + plan.neighbours}.values())
-        confused = diagnosis.confused_concepts(item, chosen[item.key], pool)
-        samples += patch.patch_samples(diag, item, plan.chain, plan.statements, plan.concepts + plan.neighbours,
-                                       confused, n=cfg.samples_per_error, mix=mix, patch_name=name,
-                                       ngram=ngram, protected=stems_of_chain[item.chain])
-    samples = list({s.key: s for s in samples}.values())
-    originals = outputs.samples(project, patches=False)
-    replayed = replay.replay_samples(originals, samples, cfg.replay_ratio, seed=checkpoint,
-                                     patch_name=name) if samples else []
+    plans = {i.key: _plan(i, known, by_doc, synth.ngram) for i in failures + passed}
+    _score_probes(project, checkpoint, list(plans.values()))
+    base = diagnosis.base_rate(ok for p in plans.values() for ok in p.correct)
+    if cfg.diagnosis == "llm":
+        from .judge import judge
+
+        diagnoses = judge(project, checkpoint, [(plans[i.key], chosen[i.key]) for i in failures], base)
+    else:
+        diagnoses = [diagnosis.diagnose(i, chosen[i.key], checkpoint, plans[i.key].probes, plans[i.key].correct,
+                                        base=base, min_probes=cfg.min_probes, alpha=cfg.alpha)
+                     for i in failures]
+
     totals: dict[str, int] = {}
     for item in items:
         totals[item.discipline] = totals.get(item.discipline, 0) + 1
     rates = diagnosis.error_rates(diagnoses, totals)
-    gaps = sum(d.label == "concept_gap" for d in diagnoses)
+    per_item = _budget(cfg, failures, rates, totals)
+
+    name = patchfile.next_patch_path(project.patches, "debug").name
+    rule = Rule(every, synth.ngram)  # both splits: the rule has no exceptions
+    dropped = dict.fromkeys(KINDS, 0)
+    samples = []
+    for item, diag in zip(failures, diagnoses):
+        plan = plans[item.key]
+        pool = list({c.key: c for c in plan.concepts + plan.neighbours}.values())
+        confused = diagnosis.confused_concepts(item, chosen[item.key], pool)
+        samples += patch.patch_samples(diag, item, plan.chain, plan.statements, pool, confused,
+                                       n=per_item[item.key], mix=synth.mix, patch_name=name,
+                                       ngram=synth.ngram, rule=rule, dropped=dropped)
+    samples = list({s.key: s for s in samples}.values())
+    replayed = _replay(project, samples, passed, known, by_doc, cfg.replay_ratio, checkpoint, name)
+    labels = {label: sum(d.label == label for d in diagnoses) for label in diagnosis.LABELS}
     patch_path = None
     if samples:
-        header = patchfile.make_header(checkpoint, diagnoses, rates)
+        budget = {"mode": cfg.allocation, "samples_per_error": cfg.samples_per_error,
+                  "total": sum(per_item.values()), "by_discipline": _by_discipline(failures, per_item),
+                  "written": len(samples), "replay": len(replayed)}
+        header = patchfile.make_header(checkpoint, diagnoses, rates, budget=budget, dropped=dropped)
         patch_path = project.patches / name
         patchfile.write_patch(patch_path, header, samples + replayed)
     with open_catalog(project) as cat:
         for d in diagnoses:
-            cat.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            cat.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [d.checkpoint, d.item, d.discipline, d.label, d.chain, json.dumps(d.nodes),
-                         d.confused_with, name if patch_path else ""])
-    return {"failures": len(failures), "concept_gaps": gaps, "reasoning_deficits": len(diagnoses) - gaps,
+                         d.confused_with, name if patch_path else "", json.dumps(d.evidence)])
+    valid = [len(p.probes) for p in plans.values()]
+    return {"failures": len(failures), "concept_gaps": labels["concept_gap"],
+            "reasoning_deficits": labels["reasoning_deficit"], "undetermined": labels["undetermined"],
             "patch": str(patch_path.relative_to(project.root)) if patch_path else "",
             "samples": len(samples), "replay": len(replayed), "checkpoint": checkpoint,
-            "error_rates": rates}
+            "error_rates": rates, "base_rate": round(base, 4), "diagnosis": cfg.diagnosis,
+            "valid_probes": sum(valid), "dropped": dropped,
+            "budget": {"mode": cfg.allocation, "total": sum(per_item.values())}}
+
+
+def _plan(item, known, by_doc, ngram: int) -> Plan:
+    chain = known.chains[item.chain]
+    statements = [known.statements[k] for k in item.statements if k in known.statements]
+    concepts = [known.concepts[k] for k in item.concepts if k in known.concepts]
+    neighbours = by_doc.get(item.doc, [])
+    return Plan(item, chain, statements, concepts, neighbours,
+                probes.probes_for_item(item, chain, statements, concepts, neighbours, ngram=ngram))
+
+
+def _score_probes(project: "Project", checkpoint: str, plans: list[Plan]) -> None:
+    """Score every probe with and without its stem; keep the valid ones and their results."""
+    from ..score import predictions
+    from ..score.results import score_mc
+
+    candidates = [p for plan in plans for p in plan.probes if not probes.blind_flags(p)]
+    with_stem = predictions(score_mc(project, checkpoint, [(p.stem, p.options) for p in candidates]))
+    blind = predictions(score_mc(project, checkpoint, [("", p.options) for p in candidates]))
+    verdict = {p.key: (w == p.answer, b == p.answer) for p, w, b in zip(candidates, with_stem, blind)}
+    for plan in plans:
+        kept = [p for p in plan.probes if p.key in verdict and not verdict[p.key][1]]
+        plan.probes, plan.correct = kept, [verdict[p.key][0] for p in kept]
+
+
+def _budget(cfg, failures: list["Item"], rates: dict[str, float], totals: dict[str, int]) -> dict[str, int]:
+    """Samples per failure: ``samples_per_error`` each, or (phase 2) the same total split over
+    disciplines by error rate, then evenly over each discipline's failures."""
+    if cfg.allocation == "per_error" or not failures:
+        return {i.key: cfg.samples_per_error for i in failures}
+    by_disc: dict[str, list["Item"]] = {}
+    for i in failures:
+        by_disc.setdefault(i.discipline, []).append(i)
+    budgets = allocate_budget(sorted(totals), cfg.samples_per_error * len(failures), rates, "error")
+    out = {}
+    for disc, its in by_disc.items():
+        share = patch.mix_counts(budgets.get(disc, 0), [1] * len(its))
+        out.update((i.key, n) for i, n in zip(sorted(its, key=lambda i: i.key), share))
+    return out
+
+
+def _by_discipline(failures: list["Item"], per_item: dict[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in failures:
+        out[i.discipline] = out.get(i.discipline, 0) + per_item[i.key]
+    return dict(sorted(out.items()))
+
+
+def _replay(project, samples, passed, known, by_doc, ratio, seed, name):
+    if not samples:
+        return []
+    taught = {k for s in samples for k in s.concepts}
+    taught_statements = {k for s in samples for k in s.statements}
+    near: set[str] = set()
+    for c in known.concepts.values():
+        if c.key in taught:
+            docs = {known.statements[k].doc for k in c.statements if k in known.statements}
+            near.update(x.key for d in docs for x in by_doc.get(d, []))
+        elif taught_statements.intersection(c.statements):
+            near.add(c.key)
+    near -= taught
+    keep = {k for i in passed for k in i.statements}
+    originals = outputs.samples(project, patches=False)
+    return replay.replay_samples(originals, samples, ratio, seed=seed, patch_name=name,
+                                 passed=keep, neighbours=near)

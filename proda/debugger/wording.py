@@ -1,5 +1,8 @@
-"""Text helpers of the debugger: word n-grams, clean/capitalise/lower-first, concept name matching,
-and quoting a text so that no n-word run of it survives."""
+"""Text helpers of the debugger: clean/capitalise/lower-first, concept name matching, ranking.
+
+(There is deliberately no helper that quotes source text "safely": a patch teaches in its own
+wording, and proda/synth/orthogonality.py compares texts reduced to letters, so no cutting or
+numbering of a quote could pass it.)"""
 
 from __future__ import annotations
 
@@ -17,27 +20,20 @@ def asked_about(relation: str, subject: str) -> str | None:
     return None if relation in R.AMBIGUOUS else R.object_question(relation, subject)
 
 
-_CLAUSE = re.compile(
-    r"(?<=[,;:])\s+|\s+(?=(?:and|but|which|because|so|while|whereas|thereby|therefore|thus|then"
-    r"|until|when|where|leading|resulting|causing|producing)\b)", re.IGNORECASE)
-
-
 def cleaned(text: str) -> str:
     return " ".join(text.split()).rstrip(" .;:,")
 
 
 def lower_first(text: str) -> str:
     """Lower-case a leading capitalised word so a sentence can be embedded ("Water" -> "water";
-    acronyms such as "DNA" and a leading "(1) " part number are kept)."""
-    m = re.match(r"(\(\d+\) )?[A-Z][a-z]*\b", text)
-    if not m:
-        return text
-    i = len(m.group(1) or "")
-    return text[:i] + text[i].lower() + text[i + 1:]
+    acronyms such as "DNA" are kept)."""
+    m = re.match(r"[A-Z][a-z]*\b", text)
+    return text[0].lower() + text[1:] if m else text
 
 
 def capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """Upper-case the first letter, unless the word is mixed-case already ("pH", "mRNA")."""
+    return text if text[1:2].isupper() else text[:1].upper() + text[1:]
 
 
 def sentence(text: str) -> str:
@@ -47,44 +43,6 @@ def sentence(text: str) -> str:
 
 def normalised(text: str) -> str:
     return " ".join(words(text))
-
-
-def hard_split(piece: str, limit: int) -> list[str]:
-    out: list[str] = []
-    cur: list[str] = []
-    for tok in piece.split():
-        if cur and len(words(" ".join([*cur, tok]))) > limit:
-            out.append(" ".join(cur))
-            cur = []
-        cur.append(tok)
-    return out + ([" ".join(cur)] if cur else [])
-
-
-def safe_quote(text: str, n: int) -> str:
-    """Quote ``text`` without ever reproducing n consecutive words of it.
-
-    Short texts pass unchanged. Longer ones are cut at clause boundaries (and, failing that, by
-    words) into parts of at most n-1 words, rendered "(1) ... (2) ...": the inserted numbers break
-    every n-gram that would span two parts, while each part still carries the fact verbatim.
-    """
-    text = cleaned(text)
-    limit = n - 1
-    if len(words(text)) <= limit:
-        return text
-    segs: list[str] = []
-    cur = ""
-    for piece in _CLAUSE.split(text):
-        for part in hard_split(piece, limit):
-            joined = f"{cur} {part}" if cur else part
-            if len(words(joined)) <= limit:
-                cur = joined
-            else:
-                if cur:
-                    segs.append(cur)
-                cur = part
-    if cur:
-        segs.append(cur)
-    return " ".join(f"({i}) {cleaned(s)}" for i, s in enumerate(segs, 1))
 
 
 def names_of(c: Concept) -> list[str]:

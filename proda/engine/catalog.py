@@ -52,6 +52,15 @@ MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS llm_cache (key VARCHAR PRIMARY KEY, backend VARCHAR, model VARCHAR,
                                           response VARCHAR, created TIMESTAMP DEFAULT current_timestamp);
     """,
+    # 5: the evidence behind each diagnosis (probe counts, base rate, p-values; or the judge's reason)
+    """
+    ALTER TABLE diagnoses ADD COLUMN evidence VARCHAR DEFAULT '{}';
+    """,
+    # 6: regression suite results (lm-eval), per (checkpoint, suite, task, metric)
+    """
+    CREATE TABLE suite_results (checkpoint VARCHAR, suite VARCHAR, task VARCHAR, metric VARCHAR,
+                                value DOUBLE, stderr DOUBLE, PRIMARY KEY (checkpoint, suite, task, metric));
+    """,
 ]
 
 class Catalog:

@@ -2,7 +2,10 @@
 
 Records added and removed per kind (chunks, chains, statements, concepts, items, samples), by
 content key; test results fixed (wrong in A, right in B) and broken (the reverse) for the items
-both versions scored; accuracy of each version per split and discipline.
+both versions scored; accuracy of each version per split and discipline; and the repair groups
+(proda/report/groups.py): dev_failed, dev_passed, holdout_related, holdout_unrelated (plus the
+holdout_failed churn control), each with n, from, to, delta, a paired bootstrap 95% interval and an
+exact McNemar p-value.
 """
 
 from __future__ import annotations
@@ -44,10 +47,37 @@ def diff(project: "Project", a: str, b: str) -> dict[str, Any]:
         broken = [k for k in both if ra[k] and not rb[k]]
         acc_a = _accuracy(cat, va)
         acc_b = _accuracy(cat, vb)
+        suites = _suites(cat, va, vb)
+        items = [r for r in records(vb, "bench") if type(r).__name__ == "Item"]
+        repair = _groups(records, va, vb, items, ra, rb)
     return {"from": va, "to": vb, "added": added, "removed": removed,
             "results": {"fixed": len(fixed), "broken": len(broken), "fixed_items": fixed,
                         "broken_items": broken},
-            "accuracy": {"from": acc_a, "to": acc_b}}
+            "accuracy": {"from": acc_a, "to": acc_b}, **repair, "suites": suites}
+
+
+def _suites(cat, va: str, vb: str) -> dict[str, Any]:
+    """The regression suites both versions' test stages scored (proda/score/suites.py)."""
+    from ..score.suites import compare
+
+    def of(vid):
+        test = versions.version_manifests(cat, vid).get("test:all")
+        return test["extra"].get("suites", {}) if test else {}
+
+    return compare(of(va), of(vb))
+
+
+def _groups(records, va: str, vb: str, items, ra: dict[str, bool], rb: dict[str, bool]) -> dict[str, Any]:
+    """The repair groups of A -> B: the patch is what B's patch shard teaches that A's did not."""
+    from .groups import measure, patched_concepts
+
+    def patch_samples(vid):
+        return {r.key: r for r in records(vid, "synth")
+                if type(r).__name__ == "Sample" and r.origin == "patch"}
+
+    new = [s for k, s in patch_samples(vb).items() if k not in patch_samples(va)]
+    concepts = [r for r in records(vb, "extract") if type(r).__name__ == "Concept"]
+    return measure(items, ra, rb, patched_concepts(new, concepts))
 
 
 def _accuracy(cat, vid: str) -> dict[str, Any]:
@@ -69,4 +99,27 @@ def render(result: dict[str, Any]) -> str:
         for d in sorted(set(fa.get("by_discipline", {})) | set(ta.get("by_discipline", {}))):
             lines.append(f"  {d:<22} {fa.get('by_discipline', {}).get(d, 0):>7.3f} "
                          f"{ta.get('by_discipline', {}).get(d, 0):>7.3f}")
+    lines += render_groups(result)
     return "\n".join(lines)
+
+
+def render_groups(result: dict[str, Any]) -> list[str]:
+    """The repair groups as table lines (empty when the diff has none)."""
+    groups = result.get("groups") or {}
+    if not groups:
+        return []
+    lines = [f"  {'repair group':<22} {'n':>5} {'from':>7} {'to':>7} {'delta':>7}  {'95% CI':<17} {'p':>8}"]
+    for name, g in groups.items():
+        lo, hi = g["ci95"]
+        lines.append(f"  {name:<22} {g['n']:>5} {g['from']:>7.3f} {g['to']:>7.3f} {g['delta']:>+7.3f}  "
+                     f"[{lo:+.3f}, {hi:+.3f}] {g['p']:>8.3g}")
+    r = result.get("repair")
+    if r:
+        lo, hi = r["ci95"]
+        lines.append(f"  dev_failed fixed beyond churn (vs holdout_failed): {r['delta']:+.3f} "
+                     f"[{lo:+.3f}, {hi:+.3f}], p {r['p']:.3g}")
+    for suite, metrics in (result.get("suites") or {}).items():
+        for key, m in metrics.items():
+            err = f" ± {m['stderr']:.3f}" if m.get("stderr") is not None else ""
+            lines.append(f"  suite {suite} {key:<28} {m['from']:>7.3f} {m['to']:>7.3f} {m['delta']:>+7.3f}{err}")
+    return lines

@@ -2,7 +2,9 @@
 
 The HTML page is self-contained (inline SVG, no scripts, no network): accuracy per discipline
 per version, the first and last tagged versions side by side on ``dev`` and ``holdout``, the
-training loss curve of every checkpoint, and the failure types found by ``proda debug``.
+training loss curve of every checkpoint, the failure types found by ``proda debug``, and the repair
+groups of the first version against the last (proda/report/groups.py: n, from, to, delta, 95%
+interval, McNemar p) with the regression suites beside them.
 """
 
 from __future__ import annotations
@@ -44,8 +46,13 @@ def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
         failures = dict(cat.query("SELECT label, count(*) FROM diagnoses GROUP BY label ORDER BY label"))
     result = {"versions": rows, "failure_types": failures,
               "checkpoints": {k: len(v) for k, v in losses.items()}}
+    if len(rows) >= 2:
+        from .diff import diff
+
+        change = diff(project, rows[0]["version"], rows[-1]["version"])
+        result["repair"] = {k: change[k] for k in ("from", "to", "groups", "repair", "suites") if k in change}
     if html_file is not None:
-        html_file.write_text(render_html(project, rows, losses, failures), encoding="utf-8")
+        html_file.write_text(render_html(project, rows, losses, failures, result.get("repair")), encoding="utf-8")
         result["html"] = str(html_file)
     return result
 
@@ -63,6 +70,11 @@ def render_text(result: dict[str, Any]) -> str:
         lines.append(f"{d:<24}" + "".join(f"{r['accuracy']['by_discipline'].get(d, 0):>10.3f}" for r in rows))
     if result["failure_types"]:
         lines.append("failure types: " + ", ".join(f"{k} {v}" for k, v in result["failure_types"].items()))
+    if result.get("repair"):
+        from .diff import render_groups
+
+        lines.append(f"repair {names[0]} -> {names[-1]}:")
+        lines += render_groups(result["repair"])
     return "\n".join(lines)
 
 
@@ -117,7 +129,29 @@ def _lines(title: str, curves: dict[str, list[tuple[int, float]]], width: int = 
     return "".join(out)
 
 
-def render_html(project: "Project", rows, losses, failures) -> str:
+def _groups_html(repair: dict[str, Any]) -> str:
+    """The repair groups (and regression suites) as tables."""
+    rows = []
+    for name, g in repair.get("groups", {}).items():
+        lo, hi = g["ci95"]
+        rows.append(f"<tr><th>{html.escape(name)}</th><td>{g['n']}</td><td>{g['from']:.3f}</td>"
+                    f"<td>{g['to']:.3f}</td><td>{g['delta']:+.3f}</td><td>[{lo:+.3f}, {hi:+.3f}]</td>"
+                    f"<td>{g['p']:.3g}</td></tr>")
+    out = ("<table><tr><th>group</th><th>n</th><th>from</th><th>to</th><th>delta</th><th>95% CI</th>"
+           f"<th>McNemar p</th></tr>{''.join(rows)}</table>")
+    r = repair.get("repair")
+    if r:
+        out += (f"<p>dev_failed fix rate minus holdout_failed (churn control): {r['delta']:+.3f} "
+                f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], Fisher p {r['p']:.3g}</p>")
+    suites = [(s, k, m) for s, metrics in (repair.get("suites") or {}).items() for k, m in metrics.items()]
+    if suites:
+        cells = "".join(f"<tr><th>{html.escape(s)} {html.escape(k)}</th><td>{m['from']:.3f}</td><td>{m['to']:.3f}</td>"
+                        f"<td>{m['delta']:+.3f}</td></tr>" for s, k, m in suites)
+        out += f"<h3>Regression suites</h3><table><tr><th></th><th>from</th><th>to</th><th>delta</th></tr>{cells}</table>"
+    return out
+
+
+def render_html(project: "Project", rows, losses, failures, repair: dict[str, Any] | None = None) -> str:
     disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})})
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>proda report — "
              f"{html.escape(project.config.name)}</title><style>body{{font-family:sans-serif;margin:2em}}"
@@ -148,5 +182,8 @@ def render_html(project: "Project", rows, losses, failures) -> str:
     parts.append(_bars("diagnosed failures", list(failures), [("count", [v / max(1, max(failures.values(), default=1))
                                                                          for v in failures.values()])])
                  + "<p>" + html.escape(json.dumps(failures)) + "</p>" if failures else "<p>No diagnoses yet.</p>")
+    if repair and repair.get("groups"):
+        parts.append(f"<h2>Repair groups: {html.escape(rows[0]['name'])} → {html.escape(rows[-1]['name'])}</h2>")
+        parts.append(_groups_html(repair))
     parts.append("</body></html>")
     return "".join(parts)

@@ -3,9 +3,11 @@
 Per discipline: sliding windows of relational statements (one document at a time) become
 open-ended, multiple-choice and true/false samples (``synth.mix``, 6:3:1) with explanations
 (proda/synth/samples.py), memoised per window. The ``patches`` shard reads
-``specs/patches/*.jsonl`` (memoised per file). Every sample is then checked against every
-benchmark item (13-gram overlap, exact stems and answers; proda/synth/orthogonality.py) and
-contaminated ones are dropped and counted (``proda stats``: contaminated). Budgets: every window
+``specs/patches/*.jsonl`` (memoised per file). Every sample — synthesized, patch or replay — is
+then checked against every benchmark item of both splits (stem and every option, on text reduced to
+letters: no shared 13-word run, no whole item text of 8+ words, no prompt equal to a stem;
+proda/synth/orthogonality.py) and contaminated ones are dropped and counted, per kind of the rule
+(``proda stats``: contaminated; the manifest's ``contaminated_by``). Budgets: every window
 (``synth.per_discipline = 0``), or a per-discipline budget, uniform or proportional to the
 error rates of the latest diagnosis (``synth.budget = "error"``).
 """
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 class Synth(Stage):
     name = "synth"
-    version = 1
+    version = 2  # 2: the letters-only rule, every option of every item
     sections = ("synth",)
 
     def shards(self, project: "Project"):
@@ -43,13 +45,14 @@ class Synth(Stage):
         return [manifest_path(project.build, "extract", shard)] + deps
 
     def run(self, ctx):
-        from ..synth.orthogonality import contaminated
+        from ..synth.orthogonality import contaminated, counts
 
         samples = self._patches(ctx) if ctx.shard == PATCHES else self._discipline(ctx)
         items = [r for d in ctx.project.disciplines() for r in ctx.upstream("bench", d)
                  if isinstance(r, Item)]
         bad = contaminated(items, samples, ctx.config.synth.ngram)
         ctx.extra["contaminated"] = len(bad)
+        ctx.extra["contaminated_by"] = counts(bad)
         return [s for s in samples if s.key not in bad]
 
     def _discipline(self, ctx):

@@ -3,7 +3,9 @@
 Multiple-choice log-likelihood of each option given the stem (``test.scorer``: loglik with
 transformers, or vllm prompt logprobs). Results live in the catalog keyed by (checkpoint, item),
 so an item is never scored twice against the same checkpoint; this shard holds the Results of the
-current checkpoint and its accuracy per split and discipline. ``proda test`` adds selections
+current checkpoint and its accuracy per split and discipline, and — when ``test.suites`` names
+regression suites — the checkpoint's lm-eval scores on them (proda/score/suites.py, kept per
+checkpoint in the catalog and in this shard's manifest). ``proda test`` adds selections
 (``--failed``, ``--split``, ``--discipline``) on top of the same function.
 """
 
@@ -45,6 +47,10 @@ class Test(Stage):
         items = all_items(ctx.project)
         with open_catalog(ctx.project) as cat:
             results, ran, reused = results_for(ctx.project, cat, checkpoint, items)
+            if ctx.config.test.suites:
+                from ..score.suites import score_suites
+
+                ctx.extra["suites"] = score_suites(ctx.project, cat, checkpoint)
         ctx.counts.built += ran
         ctx.counts.reused += reused
         ctx.extra["checkpoint"] = checkpoint

@@ -3,8 +3,9 @@
 ``specs/patches/NNNN-<label>.jsonl`` (numbered in creation order, see :func:`next_patch_path`):
 
 - line 1, the header: ``{"proda_patch": 1, "created_from": <checkpoint key>, "diagnoses":
-  [{"item", "label", "nodes", "confused_with", "discipline", "chain"}, ...], "error_rates":
-  {<discipline>: float}}``;
+  [{"item", "label", "nodes", "confused_with", "discipline", "chain", "evidence"}, ...], "error_rates":
+  {<discipline>: float}, "budget": {"mode", "total", "by_discipline", ...}, "dropped": {<kind>: int}}``
+  (``budget``: the phase-2 allocation; ``dropped``: candidates the orthogonality rule rejected);
 - every further line, one training Sample as JSON (``msgspec.json``, the same encoding as every
   other record file, including ``"type": "Sample"``).
 
@@ -47,6 +48,7 @@ class DiagnosisSummary(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     confused_with: str
     discipline: str = ""
     chain: str = ""
+    evidence: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class PatchHeader(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +56,9 @@ class PatchHeader(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     created_from: str = ""  # the checkpoint a debugger patch came from; "" for a hand-written one
     diagnoses: list[DiagnosisSummary] = msgspec.field(default_factory=list)
     error_rates: dict[str, float] = msgspec.field(default_factory=dict)
+    # phase 2: {"mode", "samples_per_error", "total", "by_discipline", "written", "replay"}
+    budget: dict[str, Any] = msgspec.field(default_factory=dict)
+    dropped: dict[str, int] = msgspec.field(default_factory=dict)  # candidates the rule rejected, by kind
 
 
 class _SampleLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -69,16 +74,18 @@ class _SampleLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     source: str = ""
 
 
-def make_header(checkpoint: str, diagnoses: Iterable[Diagnosis],
-                rates: dict[str, float]) -> dict[str, Any]:
+def make_header(checkpoint: str, diagnoses: Iterable[Diagnosis], rates: dict[str, float], *,
+                budget: dict[str, Any] | None = None, dropped: dict[str, int] | None = None) -> dict[str, Any]:
     """The header object of a patch created from ``checkpoint``'s diagnoses."""
     return {
         "proda_patch": VERSION,
         "created_from": checkpoint,
         "diagnoses": [{"item": d.item, "label": d.label, "nodes": list(d.nodes),
                        "confused_with": d.confused_with, "discipline": d.discipline,
-                       "chain": d.chain} for d in diagnoses],
+                       "chain": d.chain, "evidence": dict(d.evidence)} for d in diagnoses],
         "error_rates": dict(sorted(rates.items())),
+        "budget": dict(budget or {}),
+        "dropped": dict(dropped or {}),
     }
 
 

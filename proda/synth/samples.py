@@ -71,7 +71,7 @@ _DEFINES = re.compile(r"^\s*(?:(?:a|an|the)\s+)?(?P<head>.+?)\s+(?:is|are|means|
                       re.IGNORECASE | re.DOTALL)
 
 
-class _Names:
+class Names:
     """Canonical concept names for statement subjects/objects, and short restated definitions.
 
     A definition is never copied whole: only its defining phrase (what follows "X is"), clipped to
@@ -115,21 +115,21 @@ class _Names:
         return _sentence(f"{c.name} can be described as {' '.join(words)}")
 
 
-class _Plain(_Names):
+class _Plain(Names):
     """The same names without any definition (the fallback when a definition would leak source text)."""
 
     def definition(self, surface: str) -> str:
         return ""
 
 
-def _claim(names: _Names, s: Statement, phrase: str | None = None, swap: bool = False) -> str:
+def _claim(names: Names, s: Statement, phrase: str | None = None, swap: bool = False) -> str:
     subject, obj = names.name(s.subject), names.name(s.object)
     if swap:
         subject, obj = obj, subject
     return _sentence(f"{subject} {phrase or _relation(s)[0]} {obj}")
 
 
-def _support(names: _Names, window: Sequence[Statement], focus: Statement) -> str:
+def _support(names: Names, window: Sequence[Statement], focus: Statement) -> str:
     """The explanation's justification: definitions of the focus' concepts, then the window's other facts."""
     subject, obj = names.name(focus.subject), names.name(focus.object)
     parts = [_sentence(_KIND.get(focus.relation, "{s} and {o} are linked in the source").format(s=subject, o=obj)),
@@ -140,7 +140,7 @@ def _support(names: _Names, window: Sequence[Statement], focus: Statement) -> st
     return " ".join(p for p in parts if p)
 
 
-def _false_claims(names: _Names, window: Sequence[Statement], focus: Statement) -> list[tuple[str, str]]:
+def _false_claims(names: Names, window: Sequence[Statement], focus: Statement) -> list[tuple[str, str]]:
     """Wrong statements about the focus fact, each with the reason it is wrong."""
     phrase, _, inverse, asymmetric = _relation(focus)
     subject, obj = names.name(focus.subject), names.name(focus.object)
@@ -174,7 +174,7 @@ def _false_claims(names: _Names, window: Sequence[Statement], focus: Statement) 
     return out
 
 
-def _open(names: _Names, window: Sequence[Statement], focus: Statement, pick: int) -> tuple[str, str]:
+def _open(names: Names, window: Sequence[Statement], focus: Statement, pick: int) -> tuple[str, str]:
     subject, obj = names.name(focus.subject), names.name(focus.object)
     prompts = [R.object_question(focus.relation, subject) or f"What is {subject} linked to?",
                f"Describe the relationship between {subject} and {obj}."]
@@ -185,7 +185,7 @@ def _open(names: _Names, window: Sequence[Statement], focus: Statement, pick: in
     return prompt, f"{_claim(names, focus)} Explanation: {explanation}"
 
 
-def _mcq(names: _Names, window: Sequence[Statement], focus: Statement, pick: int, n: int,
+def _mcq(names: Names, window: Sequence[Statement], focus: Statement, pick: int, n: int,
          seed: str) -> tuple[str, str]:
     subject = names.name(focus.subject)
     truth = _claim(names, focus)
@@ -208,7 +208,7 @@ def _mcq(names: _Names, window: Sequence[Statement], focus: Statement, pick: int
     return prompt, response
 
 
-def _tf(names: _Names, window: Sequence[Statement], focus: Statement, pick: int) -> tuple[str, str]:
+def _tf(names: Names, window: Sequence[Statement], focus: Statement, pick: int) -> tuple[str, str]:
     truth = _claim(names, focus)
     false_claims = _false_claims(names, window, focus)
     support = _support(names, window, focus)
@@ -260,7 +260,7 @@ def samples_for_window(statements: Sequence[Statement], concepts: Sequence[Conce
     pick = _hash_int("synth-template", keys)
     limit = cfg.ngram - 3  # words of a definition phrase; the template around it breaks the run
     sources = [s.quote for s in window] + [c.definition for c in concepts]
-    for names in (_Names(concepts, limit), _Plain(concepts, 0)):
+    for names in (Names(concepts, limit), _Plain(concepts, 0)):
         if fmt == "open":
             prompt, response = _open(names, window, focus, pick)
         elif fmt == "mcq":

@@ -1,0 +1,65 @@
+"""Repair groups: what a V1 -> V2 patch did, measured on four groups of benchmark items.
+
+For versions A (before) and B (after) and the items both scored:
+
+- ``dev_failed``: dev items A failed — the failures the debugger targeted (transfer to them is the
+  repair; their ``from`` is 0 by construction);
+- ``dev_passed``: dev items A passed — retention (``from`` is 1 by construction);
+- ``holdout_related``: holdout items sharing an L1 concept with a node the patch taught (a concept
+  of a patch sample, or a concept of a statement it taught) — transfer to items never seen;
+- ``holdout_unrelated``: the other holdout items — the forgetting control;
+- ``holdout_failed``: holdout items A failed — the churn control for ``dev_failed``: how many
+  failures a retraining flips to right without being targeted. Selected on failure, ``dev_failed``
+  rises even under pure noise (regression to the mean); ``repair`` compares its rise with this one.
+
+Each group: ``{"n", "from", "to", "delta", "ci95", "p", "fixed", "broken"}`` (proda/score/paired.py:
+paired bootstrap interval, exact McNemar p). ``repair``: dev_failed's fix rate minus holdout_failed's,
+with a bootstrap interval and Fisher's exact p.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..records import Concept, Item, Sample
+from ..score import paired
+
+GROUPS = ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated")
+CONTROLS = ("holdout_failed",)
+
+
+def patched_concepts(patch_samples: Iterable[Sample], concepts: Iterable[Concept]) -> set[str]:
+    """L1 keys a patch taught: the concepts its samples list and those of the statements they list."""
+    samples = [s for s in patch_samples if s.origin == "patch"]
+    taught_statements = {k for s in samples for k in s.statements}
+    keys = {k for s in samples for k in s.concepts}
+    keys |= {c.key for c in concepts if taught_statements.intersection(c.statements)}
+    return keys
+
+
+def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str]) -> dict[str, list[str]]:
+    """Item keys per group (items ``before`` has a result for)."""
+    out: dict[str, list[str]] = {g: [] for g in GROUPS + CONTROLS}
+    for it in items:
+        if it.key not in before:
+            continue
+        if it.split == "dev":
+            out["dev_passed" if before[it.key] else "dev_failed"].append(it.key)
+        else:
+            out["holdout_related" if patched.intersection(it.concepts) else "holdout_unrelated"].append(it.key)
+            if not before[it.key]:
+                out["holdout_failed"].append(it.key)
+    return out
+
+
+def measure(items: Sequence[Item], before: dict[str, bool], after: dict[str, bool],
+            patched: set[str]) -> dict[str, Any]:
+    """``{"groups": {G: stats}, "repair": {...}}`` over the items both result sets hold."""
+    both = [it for it in items if it.key in before and it.key in after]
+    members = membership(both, before, patched)
+    groups = {g: paired.compare([before[k] for k in keys], [after[k] for k in keys])
+              for g, keys in members.items()}
+    target, control = groups["dev_failed"], groups["holdout_failed"]
+    repair = paired.difference(target["fixed"], target["n"], control["fixed"], control["n"])
+    return {"groups": groups, "repair": repair}

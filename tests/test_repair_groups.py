@@ -1,0 +1,80 @@
+"""Repair groups and their statistics: exact McNemar and Fisher p-values, the paired bootstrap
+interval, and which items fall in which group."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from proda.records import Concept, Item, Option, Sample, make
+from proda.report import groups as G
+from proda.score import paired
+
+
+def test_mcnemar_exact_matches_the_binomial_by_hand():
+    assert paired.mcnemar_exact(0, 0) == 1.0
+    assert paired.mcnemar_exact(6, 0) == pytest.approx(2 * 0.5 ** 6)  # 0.03125
+    assert paired.mcnemar_exact(5, 0) == pytest.approx(0.0625)  # five flips alone are not enough
+    want = 2 * sum(math.comb(30, k) for k in range(11)) / 2 ** 30
+    assert paired.mcnemar_exact(20, 10) == pytest.approx(want) == paired.mcnemar_exact(10, 20)
+    assert paired.mcnemar_exact(7, 7) == 1.0
+
+
+def test_fisher_exact_matches_a_known_table():
+    # the lady tasting tea: 3 of 4 against 1 of 4, two-sided p = 34/70
+    assert paired.fisher_exact(3, 4, 1, 4) == pytest.approx(34 / 70)
+    assert paired.fisher_exact(0, 10, 0, 10) == 1.0
+    assert paired.fisher_exact(10, 10, 0, 10) < 1e-4
+
+
+def test_bootstrap_interval_covers_the_change_and_shrinks_with_n():
+    lo, hi = paired.bootstrap_ci(30, 10, 100)
+    assert lo < 0.2 < hi and lo > 0  # 20 net fixes of 100: clearly positive
+    lo2, hi2 = paired.bootstrap_ci(300, 100, 1000)
+    assert hi2 - lo2 < (hi - lo) / 2
+    assert paired.bootstrap_ci(0, 0, 50) == (0.0, 0.0)
+    assert paired.bootstrap_ci(5, 5, 50) == paired.bootstrap_ci(5, 5, 50)  # seeded
+
+
+def test_compare_counts_the_discordant_pairs():
+    before = [False, False, True, True, False]
+    after = [True, False, True, False, True]
+    got = paired.compare(before, after)
+    assert (got["n"], got["fixed"], got["broken"]) == (5, 2, 1)
+    assert (got["from"], got["to"], got["delta"]) == (0.4, 0.6, 0.2)
+    assert got["p"] == pytest.approx(1.0) and len(got["ci95"]) == 2
+    with pytest.raises(ValueError):
+        paired.compare([True], [])
+
+
+def _item(i: int, split: str, concepts: list[str]) -> Item:
+    return make(Item, discipline="physics", chain=f"c{i}", doc="d", statements=[], concepts=concepts,
+                variant="conclusion", split=split, stem=f"Stem {i}?", answer=0,
+                options=[Option(text="yes", operator="", reason=""), Option(text="no", operator="inversion", reason="")])
+
+
+def test_groups_split_items_by_split_outcome_and_patched_concepts():
+    items = [_item(0, "dev", ["a"]), _item(1, "dev", ["b"]), _item(2, "holdout", ["a"]),
+             _item(3, "holdout", ["z"]), _item(4, "holdout", ["b", "z"]), _item(5, "holdout", [])]
+    before = {it.key: ok for it, ok in zip(items, [False, True, False, True, True, False])}
+    after = {it.key: ok for it, ok in zip(items, [True, True, True, True, False, False])}
+    got = G.measure(items, before, after, patched={"a", "b"})
+    g = got["groups"]
+    assert set(g) == {"dev_failed", "dev_passed", "holdout_related", "holdout_unrelated", "holdout_failed"}
+    assert (g["dev_failed"]["n"], g["dev_failed"]["from"], g["dev_failed"]["to"]) == (1, 0.0, 1.0)
+    assert (g["dev_passed"]["n"], g["dev_passed"]["delta"]) == (1, 0.0)
+    assert (g["holdout_related"]["n"], g["holdout_related"]["fixed"], g["holdout_related"]["broken"]) == (2, 1, 1)
+    assert g["holdout_unrelated"]["n"] == 2 and g["holdout_failed"]["n"] == 2
+    assert set(got["repair"]) == {"delta", "ci95", "p"} and got["repair"]["delta"] == 0.5
+
+
+def test_patched_concepts_are_those_taught_and_those_of_taught_statements():
+    def sample(concepts, statements, origin="patch"):
+        return make(Sample, discipline="physics", format="open", prompt=str((concepts, statements, origin)),
+                    response="r", statements=statements, concepts=concepts, origin=origin, source="p")
+
+    c = make(Concept, discipline="physics", name="force", aliases=[], category="", definition="",
+             statements=["s1", "s9"])
+    got = G.patched_concepts([sample(["x"], []), sample([], ["s1"]), sample(["r"], [], "replay")], [c])
+    assert got == {"x", c.key}
