@@ -72,8 +72,8 @@ def random_llama(path: Path, texts: list[str], *, hidden: int = 32, layers: int 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from tests._loop import save_tokenizer
-    from tests.tiny import train_tokenizer
+    from proda.train._loop import save_tokenizer
+    from proda.train.tiny import train_tokenizer
 
     tokenizer = train_tokenizer(list(texts), vocab_size, max_positions)
     if chat_template is not None:
