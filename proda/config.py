@@ -103,6 +103,9 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     # idle and a busy machine (0 = the idle cores: faster, not reproducible)
     threads: Annotated[int, Meta(ge=0, le=1024)] = 1
     precision: str = "auto"  # auto | bf16 | fp32 (auto: bf16 autocast where the CPU/GPU has native bf16)
+    # > 1: train under torchrun with DDP on this many processes (gloo on CPU, NCCL on GPUs); part
+    # of the checkpoint key then, since the result differs from one process's in float rounding
+    processes: Annotated[int, Meta(ge=1, le=1024)] = 1
     # tiny trainer
     vocab_size: Annotated[int, Meta(ge=300, le=1_000_000)] = 2048
     hidden_size: Annotated[int, Meta(ge=8, le=65_536)] = 128

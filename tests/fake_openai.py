@@ -177,9 +177,10 @@ class FakeOpenAI:
         self.stop()
 
 
-if __name__ == "__main__":  # a standalone fake for manual runs: python tests/fake_openai.py [delay_ms]
+if __name__ == "__main__":  # a standalone fake: python tests/fake_openai.py [delay_ms [capacity]]
     import sys
 
-    server = FakeOpenAI(delay_ms=float(sys.argv[1]) if len(sys.argv) > 1 else 0).start()
+    server = FakeOpenAI(delay_ms=float(sys.argv[1]) if len(sys.argv) > 1 else 0,
+                        capacity=int(sys.argv[2]) if len(sys.argv) > 2 else 0).start()
     print(server.url, flush=True)
     threading.Event().wait()

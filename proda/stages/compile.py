@@ -45,6 +45,9 @@ class Compile(Stage):
         params = super().params(project)
         for key in _NOT_SEMANTIC:
             params["compile"].pop(key, None)
+        if params["compile"].get("processes") == 1:
+            # one process is how every checkpoint was trained before the setting existed: keys stay
+            params["compile"].pop("processes")
         return params
 
     def fingerprint(self, project: "Project"):

@@ -257,6 +257,12 @@ def train_loop(
 
     if not examples:
         raise ValueError("no training examples")
+    import torch.distributed as dist
+
+    # under torchrun (proda/train/distributed.py): each rank trains on its slice of every batch and
+    # DDP averages the gradients; rank 0 alone saves. One process: rank 0 of 1, no wrapper.
+    ddp = dist.is_available() and dist.is_initialized()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if ddp else (0, 1)
     dev = next(model.parameters()).device
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     params = [p for _, p in named]
@@ -265,6 +271,9 @@ def train_loop(
     optimizer = torch.optim.AdamW(params, lr=learning_rate, betas=(0.9, 0.95), eps=1e-8,
                                   weight_decay=weight_decay, fused=fused or None)
     lengths = [len(ids) for ids, _ in examples]
+    # tokens that carry a loss, per example: a batch's loss is their mean over the whole batch,
+    # whichever rank holds which example
+    counted = [sum(1 for t in labels[1:] if t != -100) for _, labels in examples]
     per_epoch = math.ceil(len(examples) / batch_size)
     total = max(1, math.ceil(epochs * per_epoch))
 
@@ -287,6 +296,8 @@ def train_loop(
     resumed_from = step
 
     def save() -> None:
+        if rank != 0:
+            return
         _save_state(state_dir, {
             "format": STATE_FORMAT,
             "fingerprint": fp,
@@ -301,6 +312,9 @@ def train_loop(
             **(extra_state or {}),
         })
 
+    wrapped = model
+    if ddp:
+        wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     model.train()
     tokens = 0
     started = time.perf_counter()
@@ -310,24 +324,37 @@ def train_loop(
         if epoch != plan_epoch:
             plan_epoch, plan = epoch, epoch_batches(lengths, batch_size, seed, epoch)
         batch = plan[index]
-        ids, labels = _collate([examples[i] for i in batch], pad_id)
+        mine = batch[rank::world] or batch[:1]  # a rank without examples still joins the all-reduce
+        weight = 1.0 if batch[rank::world] else 0.0
+        ids, labels = _collate([examples[i] for i in mine], pad_id)
         ids, labels = ids.to(dev), labels.to(dev)
+        batch_tokens = max(1, sum(counted[i] for i in batch))
         lr = lr_at(step, total, learning_rate)
         for group in optimizer.param_groups:
             group["lr"] = lr
         # Right padding needs no attention mask in a causal model: real tokens never see later pads.
         with torch.autocast(dev.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            logits = model(input_ids=ids).logits
+            logits = wrapped(input_ids=ids).logits
         targets = labels[:, 1:].reshape(-1)
-        loss = torch.nn.functional.cross_entropy(
+        loss_sum = torch.nn.functional.cross_entropy(
             logits[:, :-1].float().reshape(-1, logits.shape[-1]), targets, ignore_index=-100,
-            reduction="sum") / (targets != -100).sum().clamp(min=1)
+            reduction="sum")
+        if weight != 1.0:
+            loss_sum = loss_sum * weight
+        # DDP averages gradients over ranks: scaling by the world size makes the step the one a
+        # single process takes on the whole batch (up to the order of float additions)
+        loss = loss_sum / batch_tokens * world if ddp else loss_sum / batch_tokens
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         step += 1
-        value = float(loss.detach())
+        if ddp:
+            reduced = loss_sum.detach().clone()
+            dist.all_reduce(reduced)
+            value = float(reduced) / batch_tokens
+        else:
+            value = float(loss.detach())
         if first_loss is None:
             first_loss = value
         losses = (losses + [value])[-LOSS_WINDOW:]
@@ -350,4 +377,5 @@ def train_loop(
         "final_loss": sum(losses) / len(losses) if losses else None,
         "threads": torch.get_num_threads(),
         "precision": str(autocast_dtype).replace("torch.", "") if autocast_dtype is not None else "fp32",
+        "processes": world,
     }

@@ -41,9 +41,15 @@ def train_checkpoint(project: "Project", key, samples, corpus, parent_dir, epoch
             log.write(json.dumps([step, loss, rate]) + "\n")
             log.flush()
 
-        stats = get_trainer(cfg.trainer)(texts, tmp, cfg, corpus=corpus, init_from=parent_dir,
-                                         epochs=epochs, learning_rate=lr, state_dir=state,
-                                         on_step=on_step)
+        if cfg.processes > 1:  # DDP under torchrun (proda/train/distributed.py)
+            from .distributed import launch
+
+            stats = launch(cfg.trainer, texts, tmp, cfg, corpus=corpus, init_from=parent_dir, epochs=epochs,
+                           learning_rate=lr, state_dir=state, on_step=on_step)
+        else:
+            stats = get_trainer(cfg.trainer)(texts, tmp, cfg, corpus=corpus, init_from=parent_dir,
+                                             epochs=epochs, learning_rate=lr, state_dir=state,
+                                             on_step=on_step)
     files = checkpoint_files(tmp)  # what "ready" is checked against from now on
     meta = {"key": key, "parent": parent_key, "trainer": cfg.trainer, "samples": len(texts),
             "stats": stats, "files": files, "weights": digest(files)}
