@@ -221,3 +221,29 @@ def test_interrupt_during_compile_exits_3_with_the_message(tmp_path):
     assert proc.wait(timeout=60) == 3
     text = (tmp_path / "err").read_text()
     assert "build interrupted; finished items are kept" in text and "Traceback" not in text
+
+
+def test_one_recipe_gives_the_same_weights_on_a_busy_machine(tmp_path):
+    """compile.threads is part of the recipe and kernels are deterministic, so the load of the
+    machine (here: two busy processes) cannot change the binary; the checkpoint records the hash
+    of its files, and the compile manifest (so the version id) carries it."""
+    def compile_once(name: str) -> tuple[str, bytes, str]:
+        root = tmp_path / name
+        init_project(root)
+        gen(root / "specs" / "corpus", CORPUS)
+        (root / "specs" / "proda.toml").write_text(TOML)
+        result = build(Project.at(root), until="compile")
+        manifest = _manifest(root, "compile", "all")
+        key = manifest["extra"]["checkpoint"]
+        weights = (root / "build" / "checkpoints" / key / "model.safetensors").read_bytes()
+        return manifest["extra"]["weights"][key], weights, result["version"]
+
+    idle = compile_once("idle")
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy = compile_once("busy")
+    finally:
+        for proc in burners:
+            proc.kill()
+            proc.wait()
+    assert idle[0] and idle == busy

@@ -10,4 +10,5 @@
     catalog    the DuckDB catalog (results, versions, training logs)
     lock       the project lock
     fastpath   the no-op build answered from a stat signature
+    integrity  checks of build/ against hashes and shapes; damage moved aside; proda verify
 """

@@ -201,27 +201,44 @@ def _collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> tu
 
 
 def _save_state(state_dir: Path, state: dict[str, Any]) -> None:
+    """Write the state and then its xxh3 hash beside it (``trainer_state.pt.xxh3``): a state is
+    resumed only when its bytes still hash to what was written, never half-trusted."""
+    import io
+
     import torch
+    import xxhash
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    final = state_dir / STATE_FILE
-    tmp = state_dir / f".{STATE_FILE}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as handle:
-        torch.save(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    for name, payload in ((STATE_FILE, data), (STATE_FILE + ".xxh3", xxhash.xxh3_128_hexdigest(data).encode())):
+        tmp = state_dir / f".{name}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, state_dir / name)
 
 
 def load_state(state_dir: Path, fp: str) -> dict[str, Any] | None:
-    """The saved state of the run with fingerprint ``fp``, or None (absent, unreadable or another run's)."""
+    """The saved state of the run with fingerprint ``fp``, or None (absent, damaged — its bytes do
+    not hash to the recorded hash —, unreadable or another run's): then training starts over."""
+    import io
+
     import torch
+    import xxhash
 
     path = state_dir / STATE_FILE
-    if not path.exists():
+    try:
+        data = path.read_bytes()
+        recorded = (state_dir / (STATE_FILE + ".xxh3")).read_text().strip()
+    except OSError:
+        return None
+    if xxhash.xxh3_128_hexdigest(data) != recorded:
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 — a damaged state is not fatal: train from the start
         return None
     if state.get("format") != STATE_FORMAT or state.get("fingerprint") != fp:

@@ -8,6 +8,9 @@ state done with ``doit reset-dep``, then times in one run, side by side (median 
     proda build                       (noop_build_s: nothing to do)
     proda status                      (noop_status_s)
 
+what integrity costs beyond the no-op check — the preflight of a build that runs the graph
+(``preflight_s``: every current object hashed, ``current_objects_mb`` of them), a build that
+finds nothing to do that way (``nothing_to_do_full_build_s``) and ``proda verify`` (``verify_s``) —
 and ingest throughput (``ingest_mb_s``) of ``proda build --until ingest`` on a generated corpus
 (``--corpus-mb``, 500 by default). Prints one JSON line. Run: ``python tests/perf/noop.py``.
 """
@@ -24,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from proda.engine import stage as stages
+from proda.engine import stage as stages, storage
 from proda.engine.runner import publish, recipe_of
 from proda.project import Project
 from proda.records import (Chain, Chunk, Concept, Document, Item, Option, Result, Sample, Span, Statement,
@@ -85,7 +88,17 @@ def write_scale_project(root: Path) -> Project:
                         statements=[], concepts=[], origin="synth", source="") for i in range(PER["samples"])]
         publish(project, "synth", d, samples, recipes["synth"], {"contaminated": 0})
     publish(project, "synth", "patches", [], recipes["synth"], {"contaminated": 0})
-    publish(project, "compile", "all", [], recipes["compile"], {"checkpoint": "synthetic", "lineage": ["synthetic"]})
+    checkpoint = project.build / "checkpoints" / "synthetic"  # a stand-in binary that verifies
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "model.safetensors").write_bytes(b"weights")
+    from proda.engine.outputs import checkpoint_files
+    from proda.engine.storage import write_json
+    from proda.hashing import digest
+
+    files = checkpoint_files(checkpoint)
+    write_json(checkpoint / "proda.json", {"key": "synthetic", "files": files, "weights": digest(files)})
+    publish(project, "compile", "all", [], recipes["compile"],
+            {"checkpoint": "synthetic", "lineage": ["synthetic"], "weights": {"synthetic": digest(files)}})
     results = [make(Result, checkpoint="synthetic", item=f"{i:032x}", chosen=0, scores=[0.0] * 4, correct=True)
                for i in range(16 * PER["items"])]
     publish(project, "test", "all", results, recipes["test"], {"checkpoint": "synthetic", "accuracy": {}})
@@ -96,6 +109,19 @@ def write_scale_project(root: Path) -> Project:
     with contextlib.redirect_stdout(sys.stderr):  # doit lists what it processed; stdout is for the JSON line
         rc = run_doit(project, ["reset-dep"])
     assert rc in (0, None), rc
+    # doit keeps the hash of the manifest each task wrote (a manifest it did not write is rebuilt):
+    # record those of the manifests published above, as the tasks would have
+    from doit.dependency import Dependency, SqliteDB
+
+    from proda.engine import layout
+    from proda.make import _file_hash, xxh_checker
+
+    dep = Dependency(SqliteDB, str(layout.doit_db(project.build)), checker_cls=xxh_checker())
+    for name in stages.ORDER:
+        for shard in stages.get(name).shards(project):
+            dep._set(f"{name}:{shard}", "_values_:",
+                     {"manifest": _file_hash(str(layout.manifest(project.build, name, shard)))})
+    dep.close()
     return project
 
 
@@ -152,10 +178,31 @@ def main() -> None:
         out = subprocess.run([py, "-m", "proda", "build", "--json"], cwd=project.root, capture_output=True, text=True)
         built = sum(s["built"] for s in json.loads(out.stdout)["stages"].values())
         status_s = timed([py, "-m", "proda", "status", "--json"], project.root)
+        # what integrity costs when the no-op check does not answer: the preflight of every build
+        # that runs the graph (every current object hashed, checkpoints verified), a whole build
+        # that finds nothing to do that way, and `proda verify` (everything under build/)
+        from proda.engine import integrity
+        from proda.engine.versions import manifests
+
+        started = time.perf_counter()
+        problems = integrity.preflight(project, repair=False)
+        preflight_s = time.perf_counter() - started
+        assert not problems, problems
+        objects_mb = sum(storage.Objects(project.build).path(m["object"]).stat().st_size
+                         for m in manifests(project).values()) / 1e6
+        stamp = project.build / ".stamp"
+        runs = []
+        for _ in range(3):
+            stamp.unlink()
+            runs.append(timed([py, "-m", "proda", "build", "--json"], project.root, repeat=1))
+        full_build_s = statistics.median(runs)
+        verify_s = timed([py, "-m", "proda", "verify", "--json"], project.root, repeat=3)
         mb_s, files = ingest_throughput(Path(tmp) / "ingest", args.corpus_mb)
     print(json.dumps({
         "noop_build_s": round(build_s, 3), "noop_status_s": round(status_s, 3), "import_s": round(import_s, 3),
         "build_over_import": round(build_s / import_s, 2), "noop_built": built,
+        "preflight_s": round(preflight_s, 3), "current_objects_mb": round(objects_mb, 1),
+        "nothing_to_do_full_build_s": round(full_build_s, 3), "verify_s": round(verify_s, 3),
         "ingest_mb_s": round(mb_s, 2), "ingest_corpus_mb": args.corpus_mb, "ingest_files": files,
         "scale": {k: v * 16 for k, v in PER.items()}, "setup_s": round(setup, 1),
     }))
