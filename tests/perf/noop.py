@@ -119,6 +119,7 @@ def write_scale_project(root: Path) -> Project:
     dep = Dependency(SqliteDB, str(layout.doit_db(project.build)), checker_cls=xxh_checker())
     for name in stages.ORDER:
         for shard in stages.get(name).shards(project):
+            dep.get_values(f"{name}:{shard}")  # loads the task's state, which _set then extends
             dep._set(f"{name}:{shard}", "_values_:",
                      {"manifest": _file_hash(str(layout.manifest(project.build, name, shard)))})
     dep.close()
