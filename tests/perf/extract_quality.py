@@ -17,6 +17,8 @@ definition borrowed from another document shows up) concepts are scored:
   concept, among concepts that carry a definition; ``category_accuracy`` over the right ones;
 - ``related_to_share``: ``related_to`` statements among all; ``precondition_copy_share``: chains with
   a precondition that repeats (part of) one of its own steps;
+- ``by_split``: the same figures per gold split (``dev``, ``test``, ``test2``) and ``held_out``
+  (every split but ``dev``, pooled);
 - ``docs_per_s_per_core``: whole OpenStax sample (130 documents), chunked with the default chunk
   settings, chains + statements + concepts, documents per CPU-second of this one process.
 
@@ -42,6 +44,8 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 import gold as G  # noqa: E402
+
+SPLITS = ("dev", "test", "test2")  # see tests/data/gold/README.md
 
 
 def _find(name: str, modules: list[str]):
@@ -112,7 +116,11 @@ def score(args) -> dict:
     extractor, cfg = get_extractor(args.extractor), ExtractConfig()
     passages = G.load()
     texts: dict[str, str] = {}
-    tallies = {"all": Tally(), "dev": Tally(), "test": Tally()}
+    tallies = {"all": Tally(), "held_out": Tally(), **{split: Tally() for split in SPLITS}}
+
+    def of(split: str) -> list[Tally]:  # pooled, the split's own, and held-out (every split but dev)
+        return [tallies["all"], tallies[split]] + ([tallies["held_out"]] if split != "dev" else [])
+
     show = args.details
     by_discipline: dict[str, list] = defaultdict(list)
     for p in passages:
@@ -140,7 +148,7 @@ def score(args) -> dict:
             found.update(i for i in hits if not p.triples[i]["optional"])
             verdicts.append(bool(hits) or defines)
         required = sum(1 for g in p.triples if not g["optional"])
-        for t in (tallies["all"], tallies[p.split]):
+        for t in of(p.split):
             t.add(step_right=right, steps=n, gold_recalled=recalled, gold_steps=total, chains=len(chains),
                   copying_chains=copying, triples=len(statements), triple_right=triple_right,
                   gold_triples=required, gold_triples_found=len(found),
@@ -171,17 +179,17 @@ def score(args) -> dict:
                         if not g["optional"]:
                             found[p.id].add(i)
             split = (home or candidates[0]).split
-            for t in (tallies["all"], tallies[split]):
+            for t in of(split):
                 t.add(defined=1, def_right=right, category_right=category)
             if show in (split, "all"):
                 print(f"  DEF {'OK ' if right else 'BAD'} [{c.category}] {c.name}: {c.definition[:110]}",
                       file=sys.stderr)
         for p, _ in pairs:
-            for t in (tallies["all"], tallies[p.split]):
+            for t in of(p.split):
                 t.add(gold_defs=sum(1 for g in p.definitions if not g["optional"]), gold_defs_found=len(found[p.id]))
     out = tallies["all"].figures()
     out["passages"] = len(passages)
-    out["by_split"] = {k: tallies[k].figures() for k in ("dev", "test")}
+    out["by_split"] = {k: tallies[k].figures() for k in (*SPLITS, "held_out")}
     if not args.no_speed:
         out.update(_speed(corpus, extractor, cfg, normalise, chunk_spans, ChunkConfig(), make, Document, Chunk, Span))
     return out
@@ -246,7 +254,7 @@ def main() -> None:
     parser.add_argument("--corpus", help="the OpenStax folder (default: ../shared/corpus/openstax)")
     parser.add_argument("--extractor", default="heuristic")
     parser.add_argument("--baseline", metavar="REV", help="also score `git archive REV proda`, side by side")
-    parser.add_argument("--details", choices=("dev", "test", "all"), help="print what was matched, on stderr")
+    parser.add_argument("--details", choices=(*SPLITS, "all"), help="print what was matched, on stderr")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed run over the whole sample")
     parser.add_argument("--root", help=argparse.SUPPRESS)  # where to import proda from (baseline runs)
     args = parser.parse_args()
