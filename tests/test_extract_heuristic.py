@@ -189,6 +189,65 @@ def test_discourse_links():
     assert discourse.link(s("The cell divides."), s("Therefore, it grows.", heading="other")) == 0
 
 
+def test_list_markers_names_and_possibilities_are_no_links():
+    from proda.extract import discourse
+    from proda.extract.segment import Sentence
+
+    def s(text):
+        return Sentence(text, 0, len(text), 0, "h")
+
+    # "Finally" closing a list of points is no consequence; a procedure's "Next" is its next step
+    assert discourse.link(s("Clients accept feedback from other members."),
+                          s("Finally, clients can practice social skills in groups.")) == 0
+    assert discourse.link(s("First, calculate the mean of each group."), s("Next, calculate the variance.")) == 2
+    assert discourse.link(s("The gas is heated. "), s("Finally, the piston moves."), running=True) == 2
+    # a name or a notation is given, not inferred
+    assert discourse.link(s("Water follows the sodium ions."), s("This is called obligatory water reabsorption.")) == 0
+    # one possibility after another; a capability of a thing just named; an "also" fact
+    assert discourse.link(s("For example, you might ask for a raise."), s("Then you might volunteer at a library.")) == 0
+    assert discourse.link(s("Time machines are devices of science fiction."),
+                          s("Such a device would allow you to move through time.")) == 0
+    assert discourse.link(s("Helper cells stimulate macrophages."), s("They can also stimulate NK cells.")) == 0
+    # a noun that looks like a verb ("forces are") is no cause
+    assert discourse.link(s("Earth exerts tidal forces on an astronaut."),
+                          s("In the case of Earth, the tidal forces are so small that they pose no threat.")) == 0
+
+
+def test_clause_links_that_are_no_consequence():
+    from proda.extract import discourse
+    from proda.extract.segment import Sentence
+
+    def steps(text):
+        return [x.text for x in discourse.clause_steps(Sentence(text, 0, len(text), 0, "h"))]
+
+    assert steps("If the rate is stated in decays per second, we refer to it as the activity of the sample.") == []
+    assert steps("Just as objects below our horizon cannot be seen, so nothing inside the horizon can interact.") == []
+    assert steps("The star rises rapidly to maximum light and then falls slowly to minimum light.") == []
+    assert steps("The chapter gave an overview of the budget and thus some insight into modern values.") == []
+    assert steps("When Roosevelt came to office in 1933, the country had already been in a depression.") == []
+    # commas of numbers, brackets and of a list in the leading clause cut no clause
+    assert steps("If a cluster of 100,000 stars could collapse to a black hole, it would be 300,000 km across.") == [
+        "If a cluster of 100,000 stars could collapse to a black hole", "it would be 300,000 km across"]
+    assert steps("Because views are desirable (Plant & Devine, 1998), most people show no bias.") == [
+        "views are desirable (Plant & Devine, 1998)", "most people show no bias"]
+    assert steps("Because of their ability to penetrate paper, plastic, and tissue, great care must be taken.") == [
+        "of their ability to penetrate paper, plastic, and tissue", "great care must be taken"]
+    # a real consequence still is one
+    assert steps("The hair root plexus senses a disturbance and then transmits the information to the brain.") == [
+        "The hair root plexus senses a disturbance", "then transmits the information to the brain"]
+
+
+def test_a_supposed_case_is_a_precondition():
+    text = ("# Box plots\n\nFor example, if the smallest value and the first quartile were both one, the median "
+            "were five. In this case, at least 25% of the values are equal to one. Therefore, the lower whisker "
+            "is missing.\n\nLet X be the number of pages. Then X takes the values 0 to 100.\n")
+    _, chunk = _doc_and_chunk(text)
+    (chain,) = get_extractor("heuristic").chains(chunk, ExtractConfig())  # "Let X be ..." is a premise: no chain
+    assert chain.preconditions[0].startswith("For example, if the smallest value")
+    assert [s.text for s in chain.steps] == ["In this case, at least 25% of the values are equal to one.",
+                                             "Therefore, the lower whisker is missing."]
+
+
 def test_single_causal_sentence_still_gives_a_chain():
     _, chunk = _doc_and_chunk("The river flooded the valley because the dam failed after weeks of rain.\n")
     chains = get_extractor("heuristic").chains(chunk, ExtractConfig())

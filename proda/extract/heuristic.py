@@ -100,7 +100,7 @@ def _category_of(description: str) -> str:
     return C.category(C.canonical(head))
 
 
-VERSION = 2  # this extractor's output version; bump proda.stages.extract.Extract.version with it
+VERSION = 3  # this extractor's output version; bump proda.stages.extract.Extract.version with it
 
 
 class HeuristicExtractor:
