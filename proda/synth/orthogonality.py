@@ -25,6 +25,7 @@ paper's scale (16k items × 160k samples) this is one pass of a few seconds on 2
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -245,8 +246,26 @@ def contaminated(items: Sequence[Item], samples: Sequence[Sample], n: int) -> di
     """
     if not items or not samples:
         return {}
-    found = Rule(items, n).find([(s.prompt, s.response) for s in samples])
+    found = rule_for(items, n).find([(s.prompt, s.response) for s in samples])
     return {samples[i].key: f for i, f in sorted(found.items())}
+
+
+_rules: dict[tuple[tuple[str, ...], int], Rule] = {}
+_rules_lock = threading.Lock()
+
+
+def rule_for(items: Sequence[Item], n: int) -> Rule:
+    """The rule for these items, built once per process: every synth shard of a build checks its
+    samples against the same items (all of them), so the 17 shards share one set of indexes
+    instead of building it 17 times (the last rule is kept; items are identified by their keys)."""
+    key = (tuple(it.key for it in items), n)
+    with _rules_lock:
+        rule = _rules.get(key)
+        if rule is None:
+            rule = Rule(items, n)
+            _rules.clear()
+            _rules[key] = rule
+        return rule
 
 
 def counts(found: dict[str, Finding]) -> dict[str, int]:
