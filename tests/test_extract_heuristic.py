@@ -237,6 +237,34 @@ def test_clause_links_that_are_no_consequence():
         "The hair root plexus senses a disturbance", "then transmits the information to the brain"]
 
 
+def test_no_link_reaches_back_over_an_equation():
+    # each "Thus" concludes from the computation right before it, not from the sentence before that
+    text = ("# Decays\n\nIn the first decay, all of the lepton numbers are 0. For the products, L = -1 + 1 = 0.\n"
+            "Therefore, the lepton number is conserved. In the second decay, L = -1 and L' = 0 + (-1).\n"
+            "Thus, the muon number is conserved.\n\n1. Convert quarts to liters.\n\n1.00 qt x 0.946 L/qt = 0.946 L\n\n"
+            "2. Convert liters to milliliters.\n")
+    _, chunk = _doc_and_chunk(text)
+    chains = get_extractor("heuristic").chains(chunk, ExtractConfig())
+    texts = [[s.text for s in c.steps] for c in chains]
+    assert not any("Therefore, the lepton number is conserved." in t and "Thus, the muon number is conserved." in t
+                   for t in texts)
+    assert ["1. Convert quarts to liters.", "2. Convert liters to milliliters."] in texts  # numbered steps still link
+
+
+def test_what_to_do_in_a_situation_is_no_consequence():
+    from proda.extract import discourse
+    from proda.extract.segment import Sentence
+
+    def steps(text):
+        return [x.text for x in discourse.clause_steps(Sentence(text, 0, len(text), 0, "h"))]
+
+    assert steps("When a clinician is facilitating a group, the focus is always on making sure that everyone "
+                 "participates.") == []
+    assert steps("When children are placed in group therapy, it is particularly important to match clients.") == []
+    assert steps("When the valve is opened, air begins to escape from the tank.") == [
+        "When the valve is opened", "air begins to escape from the tank"]
+
+
 def test_a_supposed_case_is_a_precondition():
     text = ("# Box plots\n\nFor example, if the smallest value and the first quartile were both one, the median "
             "were five. In this case, at least 25% of the values are equal to one. Therefore, the lower whisker "

@@ -17,11 +17,16 @@ sentences of one section the link is
   definition, or a sentence that gives a name or a notation ("This is called ...", "Then p_A is ...")
   join nothing; "Then you might ..." strings possibilities, not consequences.
 
+No link reaches back over a sentence left out of the units (an equation, a label such as "Solution"):
+a "Thus" after a computation concludes from it, not from the prose before it (numbered procedure
+steps, and the prose after a lead-in ending in ":", still link).
+
 Maximal linked runs become chains (cut at ``max_steps``). A sentence outside every run whose clauses
 are linked inside it ("X, so Y", "Y because X", "If X, then Y", "X, resulting in Y") becomes a chain of
 its clauses, cause first — not when the effect names something ("..., we refer to it as X"), compares
 ("just as X, so Y"), draws a profile ("rises ... and then falls"), is a background state ("When X came,
-Y had already ..."), a guess ("perhaps ...") or has no verb ("and thus some insight into ..."); commas
+Y had already ..."), what to do in a situation ("When a clinician leads a group, the focus is on ...",
+"it is important to ..."), a guess ("perhaps ...") or has no verb ("and thus some insight into ..."); commas
 in brackets, quotations and numbers, and those of a list inside the leading clause, cut no clause.
 Preconditions are premises stated just before the chain ("Suppose …", "Consider …", "Let X be …"), a
 chain's own opening premise, or the case that a following "In this case" takes up ("For example, if
@@ -33,7 +38,7 @@ Pure functions over ``segment.Sentence`` lists; offsets stay those of the segmen
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from . import phrases as P
@@ -219,14 +224,19 @@ def _imperative(text: str) -> bool:
     return word in P.VERB_FORMS and not word.endswith(("s", "ed", "ing")) or word in {"set", "put", "let", "find"}
 
 
+def _next_numbered(prev: Sentence, cur: Sentence) -> bool:
+    pn, cn = _NUMBERED.match(prev.text), _NUMBERED.match(cur.text)
+    return bool(pn and cn and int(cn.group(1)) == int(pn.group(1)) + 1
+                and _imperative(_opening(prev.text)) and _imperative(_opening(cur.text)))
+
+
 def link(prev: Sentence, cur: Sentence, running: bool = False) -> int:
     """2: an explicit inferential link; 1: a causal continuation in one paragraph; 0: none. ``running``:
     ``prev`` is itself linked to the sentence before it, so "Next"/"Finally" go on with a chain."""
     if prev.heading != cur.heading:
         return 0
     a, b = _opening(prev.text), _opening(cur.text)
-    pn, cn = _NUMBERED.match(prev.text), _NUMBERED.match(cur.text)
-    if pn and cn and int(cn.group(1)) == int(pn.group(1)) + 1 and _imperative(a) and _imperative(b):
+    if _next_numbered(prev, cur):
         return 2  # the next step of a numbered procedure
     same_block = prev.block == cur.block or prev.text.rstrip().endswith(":")
     if _names(b):
@@ -351,6 +361,11 @@ _FALL += r"|shrinks|shrank|contract|contracts|contracted)"
 _PROFILE = re.compile(rf"\b{_RISE}\b.*?\bthen\s+(?:\w+\s+){{0,2}}?{_FALL}\b|\b{_FALL}\b.*?\bthen\s+(?:\w+\s+){{0,2}}?{_RISE}\b",
                       re.IGNORECASE | re.DOTALL)
 _SO_INDEX, _THEN_INDEX, _WHEN_INDEX = 4, 6, 1  # positions in _CLAUSES
+# what one should do or attend to in a situation, not what the situation brings about
+_EVALUATIVE = re.compile(r"\s*(?:it\s+is\s+(?:\w+ly\s+)?(?:important|necessary|essential|useful|helpful|wise|best"
+                         r"|critical|crucial|advisable|recommended)\b|the\s+(?:focus|goal|aim|emphasis|purpose)\s+is\b"
+                         r"|(?:you|we|one)\s+(?:should|must|need\s+to|have\s+to)\s+(?:always\s+)?(?:consider|remember"
+                         r"|keep|be\s+careful|make\s+sure|check|note))", re.IGNORECASE)
 
 
 def _consequence(cause: str, effect: str, index: int) -> bool:
@@ -368,6 +383,8 @@ def _consequence(cause: str, effect: str, index: int) -> bool:
         return False
     if index == _WHEN_INDEX and re.search(r"\bhad\s+(?:already|long)\b", effect, re.IGNORECASE):
         return False
+    if index == _WHEN_INDEX and _EVALUATIVE.match(effect):
+        return False  # "When a clinician leads a group, the focus is on ...": a norm in a situation
     if index == _SO_INDEX and not _has_verb(_mask(effect).split(",", 1)[0]) \
             and not re.match(r"\s*the\s+(?:more|less|fewer|\w+er)\b", effect, re.IGNORECASE):
         return False  # "The presence of oxygen, and hence ozone, thus allowed ...": "hence" joins two nouns
@@ -401,12 +418,17 @@ def _cut(indices: list[int], strengths: Sequence[int], hi: int) -> list[list[int
     return _cut(indices[:at], strengths, hi) + _cut(indices[at:], strengths, hi)
 
 
-def chains(units: Sequence[Sentence], lo: int, hi: int) -> list[Run]:
-    """Every chain of the units (prose sentences in text order), in text order."""
+def chains(units: Sequence[Sentence], lo: int, hi: int, after_gap: Collection[int] = ()) -> list[Run]:
+    """Every chain of the units (prose sentences in text order), in text order. ``after_gap``: indices
+    of units that follow a left-out sentence (an equation, a label): their "Thus" takes up that one,
+    not the unit before, so no link reaches back over the gap."""
     n = len(units)
     strengths = [0] * n
     for k in range(1, n):
-        strengths[k] = link(units[k - 1], units[k], running=strengths[k - 1] > 0)
+        if k not in after_gap:
+            strengths[k] = link(units[k - 1], units[k], running=strengths[k - 1] > 0)
+        elif _next_numbered(units[k - 1], units[k]) and units[k - 1].heading == units[k].heading:
+            strengths[k] = 2  # "1. Convert quarts to liters." [its arithmetic] "2. Convert liters to ..."
     runs: list[list[int]] = []
     current = [0] if n else []
     for k in range(1, n):

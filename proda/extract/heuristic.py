@@ -100,7 +100,7 @@ def _category_of(description: str) -> str:
     return C.category(C.canonical(head))
 
 
-VERSION = 3  # this extractor's output version; bump proda.stages.extract.Extract.version with it
+VERSION = 4  # this extractor's output version; bump proda.stages.extract.Extract.version with it
 
 
 class HeuristicExtractor:
@@ -112,8 +112,16 @@ class HeuristicExtractor:
     # --- L3 ----------------------------------------------------------------------------------------
     def chains(self, chunk: Chunk, cfg: ExtractConfig) -> list[Chain]:
         lo, hi = max(2, cfg.min_steps), max(2, cfg.min_steps, cfg.max_steps)
-        units = [s for s in sentences(chunk.text) if _is_prose(s.text)]
-        runs = D.chains(units, lo, hi)
+        units, after_gap, skipped = [], set(), False
+        for s in sentences(chunk.text):
+            if not _is_prose(s.text):
+                skipped = True  # an equation, a label ("Solution"), a question: what follows it refers to it
+                continue
+            if skipped and units and not units[-1].text.rstrip().endswith(":"):
+                after_gap.add(len(units))  # ("... yields:" [equation] "The fraction is 0.138." still follows)
+            units.append(s)
+            skipped = False
+        runs = D.chains(units, lo, hi, after_gap)
         contexts = _context(units, runs)
         base = chunk.span.start
 

@@ -27,7 +27,7 @@ _OUTPUT_PARAMS = ("backend", "model", "temperature", "max_tokens")  # what chang
 
 class Extract(Stage):
     name = "extract"
-    version = 3  # bump when the heuristic extractor's output for the same input changes
+    version = 4  # bump when the heuristic extractor's output for the same input changes
     sections = ("extract",)
 
     def file_deps(self, project: "Project", shard):
