@@ -2,7 +2,7 @@
 
 Run: ``python tests/perf/gold_pick.py [--position 3] [--from 0.667] [--corpus DIR]``. The rule (see
 ``tests/data/gold/README.md``): per discipline, the file at ``--position`` of the sorted list (the next
-position not already used by the gold set when it yields nothing); the document normalised as ingest
+position not already used by the gold set when it yields nothing, wrapping round to 0); the document normalised as ingest
 does and cut as the chunk stage does (1200 characters, no overlap); the first chunk starting at or after
 ``--from`` of the text that is at least 500 characters and mostly prose (at least 60% of its characters
 in lines of six or more words that are not headings, table rows, code or equations). One JSON line per
@@ -73,7 +73,7 @@ def main() -> None:
     corpus = Path(args.corpus)
     for folder in sorted(d for d in corpus.iterdir() if d.is_dir()):
         files = sorted(folder.glob("*.txt"))
-        for position in range(args.position, len(files)):
+        for position in [*range(args.position, len(files)), *range(0, args.position)]:  # wraps around
             rel = f"{folder.name}/{files[position].name}"
             if rel in used_files:
                 continue
