@@ -121,3 +121,14 @@ def test_doit_list_in_the_repository_root():
                           text=True)
     # doit info exits 1 for a task that is not up to date (this checkout has not built the example)
     assert info.returncode in (0, 1) and "build/ingest/physics.json" in info.stdout
+
+
+def test_removing_an_empty_discipline_folder_is_not_a_noop(make_project):
+    """The no-op fast path stats folders too: an empty discipline is a shard, its removal a change."""
+    project = make_project({"physics": {"a.md": doc("heat")}, "biology": {}})
+    (project.corpus / "biology").mkdir(exist_ok=True)
+    with_empty = build(project, until="ingest")
+    (project.corpus / "biology").rmdir()
+    after = build(Project.at(project.root), until="ingest")
+    clean = make_project({"physics": {"a.md": doc("heat")}}, name="clean")
+    assert after["version"] == build(clean, until="ingest")["version"] != with_empty["version"]

@@ -38,6 +38,7 @@ def _apply(root, action):
     kind, a, b, c = action
     files = _files(root)
     if kind == "add":
+        (root / "specs" / "corpus" / a).mkdir(parents=True, exist_ok=True)  # it may have been removed
         (root / "specs" / "corpus" / a / f"{b}-{c}.md").write_text(doc(b, c))
     elif kind == "modify" and files:
         files[a % len(files)].write_text(doc(b, c))

@@ -32,6 +32,9 @@ def _walk(folder: str, out: list) -> None:
         try:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != "__pycache__":
+                    # the folder itself too: an empty discipline folder is a shard, and removing
+                    # it must void the stamp even though no file went with it
+                    out.append((entry.path, -2, 0))
                     _walk(entry.path, out)
             else:
                 st = entry.stat(follow_symlinks=False)
