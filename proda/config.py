@@ -136,6 +136,9 @@ class DebugConfig(Section, frozen=True, kw_only=True):
     # "per_error" gives every failure samples_per_error
     allocation: Literal["error", "per_error"] = "error"
     diagnosis: Literal["probes", "llm"] = "probes"  # llm: the paper's LLM judge (needs llm.backend)
+    # contrast: lessons may refute false claims and name the confused concept (the paper's contrastive
+    # samples); positive: only true statements (a small LM trained on every token learns the rest too)
+    lessons: Literal["contrast", "positive"] = "contrast"
     min_probes: Annotated[int, Meta(ge=1, le=100)] = 3  # valid probes an item needs before it can be labelled
     alpha: Rate = 0.1  # significance of "below the base rate" / "above chance"
 

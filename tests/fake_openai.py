@@ -4,8 +4,8 @@
         cfg = LLMConfig(backend="openai", model="m", base_url=server.url)
 
 Replies are derived from the first user message only (so a repair round gets the original answer):
-a chains / statements / definition JSON object when the request's ``response_format`` schema asks
-for one (built from the text's sentences, the numbered steps, the concept name), else
+a chains / statements / definition / diagnosis JSON object when the request's ``response_format``
+schema asks for one (built from the text's sentences, the numbered steps, the concept name), else
 ``{"echo": <hash of the message>, "model": <model>}``. Faults, each for the first k calls:
 ``fail_first`` (answer ``fail_status``, 429 with ``Retry-After: retry_after``, or 500),
 ``malformed_first`` (prose around JSON), ``truncated_first`` (JSON cut in half). ``capacity``
@@ -64,6 +64,8 @@ def canned(body: dict[str, Any]) -> str:
         name = re.search(r"^Concept: (.+)$", user, re.M)
         concept = name.group(1) if name else "it"
         return json.dumps({"category": "entity", "definition": f"{concept} is a thing the corpus describes."})
+    if "label" in props:  # a failure diagnosis: a concept gap on the first numbered node
+        return json.dumps({"label": "concept_gap", "nodes": [1, 99], "reason": "it confuses node 1"})
     return json.dumps({"echo": xxhash.xxh3_64_hexdigest(user.encode()), "model": body.get("model")})
 
 

@@ -393,3 +393,52 @@ def test_error_rates_per_discipline():
     assert rates == {"chemistry": 0.25, "history": 0.0, "physics": 0.0}
     with pytest.raises(ValueError):
         DIAG.error_rates([d1], {"physics": 3})
+
+
+# --- the LLM judge (debug.diagnosis = "llm") ------------------------------------------------------
+
+def test_the_llm_judge_labels_failures_through_the_cache(tmp_path):
+    from fake_openai import FakeOpenAI
+
+    from proda.debugger import judge as JUDGE
+    from proda.debugger.run import Plan
+    from proda.project import Project, init_project
+
+    init_project(tmp_path / "p")
+    ps = probes()
+    plan = Plan(ITEM, CHAIN, STATEMENTS, CONCEPTS, NEIGHBOURS, ps, [True] * len(ps))
+    with FakeOpenAI() as server:
+        (tmp_path / "p" / "specs" / "proda.toml").write_text(
+            f'[llm]\nbackend = "openai"\nmodel = "judge"\nbase_url = "{server.url}"\n[debug]\ndiagnosis = "llm"\n')
+        project = Project.at(tmp_path / "p")
+        first = JUDGE.judge(project, "ckpt", [(plan, 3)], 0.4)
+        again = JUDGE.judge(project, "ckpt", [(plan, 3)], 0.4)
+        calls = server.total
+    [d] = first
+    assert d.label == "concept_gap" and d.nodes == [STATEMENTS[0].key]  # node 1; 99 is out of range
+    assert d.evidence["method"] == "llm" and d.evidence["reason"] == "it confuses node 1"
+    assert d.evidence["probes"] == len(ps) and d.confused_with == OPTIONS[3].text
+    assert again == first and calls == 1  # the second run is served by the LLM cache
+
+
+def test_the_llm_judge_needs_an_llm_backend(tmp_path):
+    from proda.debugger import judge as JUDGE
+    from proda.errors import UsageError
+    from proda.project import Project, init_project
+
+    init_project(tmp_path / "p")
+    with pytest.raises(UsageError, match="needs an LLM"):
+        JUDGE.judge(Project.at(tmp_path / "p"), "ckpt", [], 0.5)
+
+
+def test_positive_lessons_state_nothing_false():
+    samples = patch("concept_gap", 3, lessons="positive")
+    assert samples and all(s.format in PATCH.FORMATS for s in samples)
+    for s in samples:
+        text = s.prompt + " " + s.response
+        assert not s.response.startswith("False") and "strong base" not in text, s
+        assert "increases pH change" not in text  # the inverted claim is never spelled out
+    contrast = patch("concept_gap", 3)
+    assert any("strong base" in s.prompt + s.response for s in contrast)
+    with pytest.raises(ValueError):
+        patch("concept_gap", 3, lessons="other")

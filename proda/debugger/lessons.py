@@ -6,7 +6,10 @@ step or an answer sentence. ``patch.py`` still checks every candidate against ev
 
 Each family holds one fact in several wordings (paraphrase diversity); ``patch.py`` takes families
 round-robin so that no fact or wording dominates. Every candidate names the statements and concepts
-it teaches (its provenance in the patch file).
+it teaches (its provenance in the patch file), and says whether it spells out something false or
+confusable — a false claim to refute, wrong claims as options, the confused concept beside the right
+one (``negative``): a small model trained on every token learns that text as much as the true one,
+so ``debug.lessons = "positive"`` leaves such candidates out.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ class Cand(NamedTuple):
     response: str
     statements: tuple[str, ...] = ()  # the L2 keys it teaches
     concepts: tuple[str, ...] = ()  # the L1 keys it teaches
+    # it spells out something false (a false claim to refute, a wrong option, the confused concept
+    # in the place of the right one): a small model trained on every token learns that text too
+    negative: bool = False
 
 
 Family = list[Cand]
@@ -41,22 +47,26 @@ def _open(prompt: str, response: str) -> Cand:
 
 def _tf(claim: str, truth: bool, why: str, style: int) -> Cand:
     prompt = _TF_LEADS[style % len(_TF_LEADS)].format(sentence(claim))
-    return Cand("tf", prompt, f"{'True' if truth else 'False'}. {sentence(why)}")
+    return Cand("tf", prompt, f"{'True' if truth else 'False'}. {sentence(why)}", negative=not truth)
 
 
-def _mcq(question: str, answer: str, distractors: Sequence[str], why: str) -> Cand | None:
+def _mcq(question: str, answer: str, distractors: Sequence[str], why: str, negative: bool = False) -> Cand | None:
     opts = unique_texts([answer, *distractors])[:4]
     if len(opts) < 2:
         return None
     opts.sort(key=lambda o: digest([question, o]))
     body = "\n".join(f"({chr(97 + i)}) {o}" for i, o in enumerate(opts))
-    return Cand("mcq", f"{question}\n{body}", f"{sentence(answer)} {sentence(why)}")
+    return Cand("mcq", f"{question}\n{body}", f"{sentence(answer)} {sentence(why)}", negative=negative)
 
 
 def _family(cands: Sequence[Cand | None], statements: Sequence[str] = (),
             concepts: Sequence[str] = ()) -> Family:
     st, co = tuple(dict.fromkeys(statements)), tuple(dict.fromkeys(concepts))
     return [c._replace(statements=st, concepts=co) for c in cands if c is not None]
+
+
+def _negative(c: Cand | None) -> Cand | None:
+    return c._replace(negative=True) if c is not None else None
 
 
 class Facts:
@@ -106,15 +116,16 @@ def relation_lessons(f: Facts, s: Statement, others: Sequence[str], style: int) 
         opens.append(_open(f"Name what {p.phrase} {b}.", f"{capitalise(a)}. {told}"))
     if s.relation in R.ANTONYM:
         other = R.phrasing(R.ANTONYM[s.relation]).verb
-        opens.append(_open(f"Does {a} {p.verb} or {other} {b}?", f"{told} It does not {other} it."))
+        opens.append(_negative(_open(f"Does {a} {p.verb} or {other} {b}?", f"{told} It does not {other} it.")))
     tfs = [_tf(right, True, told, style)]
     tfs += [_tf(w, False, why, style + 1 + i) for i, (w, why) in enumerate(wrongs)]
     mcqs = [_mcq(f"Which statement about {a} and {b} is correct?", right, [w for w, _ in wrongs],
-                 "The other options flip the sign or the direction of the link") if wrongs else None]
+                 "The other options flip the sign or the direction of the link", negative=True) if wrongs else None]
     if ask and others:
         mcqs.append(_mcq(ask, b, [o for o in others if normalised(o) not in (normalised(a), normalised(b))], right))
     if s.relation in R.CONTRAST:
-        mcqs.append(_mcq(f"Which relation holds: {a} ___ {b}?", p.phrase, R.CONTRAST[s.relation], right))
+        mcqs.append(_mcq(f"Which relation holds: {a} ___ {b}?", p.phrase, R.CONTRAST[s.relation], right,
+                         negative=True))
     keys = f.concept_keys(s)
     return [_family(fam, [s.key], keys) for fam in (opens, tfs, mcqs)]
 
@@ -134,32 +145,37 @@ def definition_lessons(f: Facts, c: Concept, related: Sequence[Statement], other
         fams.append(_family([_mcq(f"Which term can be described as {phrase}?", c.name, others, d),
                              _tf(d, True, f"{d} {links}".strip(), style)], (), [c.key]))
     if links:
-        fams.append(_family([_open(f"Name two facts about {c.name}.", links),
+        ask = f"Name two facts about {c.name}." if len(related) >= 2 else f"Name one fact about {c.name}."
+        fams.append(_family([_open(ask, links),
                              _open(f"What is {c.name} linked to in {f.process}?", links)], rel_keys, [c.key]))
     return fams
 
 
 def contrast_lessons(f: Facts, c: Concept, y: Concept, related: Sequence[Statement], style: int) -> list[Family]:
     """The right concept against the one the model confused it with: what each is, and which of the
-    two takes part in each relation of the right one."""
+    two takes part in each relation of the right one. All of it names the confused concept beside
+    the right one, so all of it counts as ``negative``."""
     dc, dy = f.define(c), f.define(y)
     both = " ".join(x for x in (dc, dy) if x) or f"{capitalise(c.name)} and {y.name} are different concepts."
     fams: list[Family] = [_family([
-        _open(f"What is the difference between {c.name} and {y.name}?", f"{both} The two should not be swapped."),
-        _open(f"Someone uses {y.name} where {c.name} is meant. Why is that a mistake?", f"They are not the same. {both}"),
+        _negative(_open(f"What is the difference between {c.name} and {y.name}?",
+                        f"{both} The two should not be swapped.")),
+        _negative(_open(f"Someone uses {y.name} where {c.name} is meant. Why is that a mistake?",
+                        f"They are not the same. {both}")),
         _tf(f"{c.name} and {y.name} are the same thing", False, both, style)], (), [c.key, y.key])]
     for s in related:
         a, b, phrase = f.name(s.subject), f.name(s.object), R.phrase(s.relation)
         if normalised(a) == normalised(c.name):
             why = f"It is {c.name}, not {y.name}, that {phrase} {b}"
             fams.append(_family([_tf(f"{y.name} {phrase} {b}", False, why, style + 1),
-                                 _mcq(f"Which of these {phrase} {b}?", c.name, [y.name], why),
-                                 _open(f"Is it {c.name} or {y.name} that {phrase} {b}?", sentence(why))],
+                                 _mcq(f"Which of these {phrase} {b}?", c.name, [y.name], why, negative=True),
+                                 _negative(_open(f"Is it {c.name} or {y.name} that {phrase} {b}?", sentence(why)))],
                                 [s.key], [c.key, y.key]))
         elif normalised(b) == normalised(c.name):
             why = f"{capitalise(a)} {phrase} {c.name}, not {y.name}"
             fams.append(_family([_tf(f"{a} {phrase} {y.name}", False, why, style + 2),
-                                 _open(f"Which does {a} bear on here: {c.name} or {y.name}?", sentence(why))],
+                                 _negative(_open(f"Which does {a} bear on here: {c.name} or {y.name}?",
+                                                 sentence(why)))],
                                 [s.key], [c.key, y.key]))
     return fams
 

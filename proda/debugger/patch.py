@@ -96,7 +96,8 @@ def _tiers(diag: Diagnosis, item: Item, chain: Chain, statements: list[Statement
 def patch_samples(diag: Diagnosis, item: Item, chain: Chain, statements: list[Statement],
                   concepts: list[Concept], confused: list[Concept], n: int = 20,
                   mix: Sequence[int] = (6, 3, 1), patch_name: str = "", *, ngram: int = 13,
-                  rule: Rule | None = None, dropped: dict[str, int] | None = None) -> list[Sample]:
+                  rule: Rule | None = None, dropped: dict[str, int] | None = None,
+                  lessons: str = "contrast") -> list[Sample]:
     """Up to n patch samples for one diagnosis, ``mix`` open:mcq:tf (see :func:`mix_counts`).
 
     ``statements`` are the chain's statements, ``concepts`` the item's concepts and its neighbours
@@ -104,8 +105,10 @@ def patch_samples(diag: Diagnosis, item: Item, chain: Chain, statements: list[St
     Candidates are taken round-robin over lesson families (the failure's own first, then the rest
     of the item's knowledge as a fallback). ``rule`` is the orthogonality rule over every item of
     both splits (default: this item alone); candidates breaking it are skipped and counted in
-    ``dropped`` by kind. Where the nodes cannot support n distinct samples, fewer are returned
-    (never padding). Each sample lists the statements and concepts it teaches.
+    ``dropped`` by kind. ``lessons = "positive"`` keeps only candidates that state nothing false
+    (no refuted claim, wrong option or confused concept in the text). Where the nodes cannot support
+    n distinct samples, fewer are returned (never padding). Each sample lists the statements and
+    concepts it teaches.
     """
     if diag.label not in LABELS:
         raise ValueError(f"unknown diagnosis label {diag.label!r}")
@@ -115,6 +118,10 @@ def patch_samples(diag: Diagnosis, item: Item, chain: Chain, statements: list[St
     names = Names([*concepts, *confused], max(2, ngram - 3))
     facts = L.Facts(names, chain.process)
     tiers = _tiers(diag, item, chain, statements, concepts, confused, facts)
+    if lessons == "positive":
+        tiers = [[[c for c in fam if not c.negative] for fam in tier] for tier in tiers]
+    elif lessons != "contrast":
+        raise ValueError(f"unknown lessons {lessons!r}: contrast or positive")
     rule = rule or Rule([item], ngram)
     pool = list({(c.format, c.prompt, c.response): c for t in tiers for fam in t for c in fam}.values())
     found = rule.find([(c.prompt, c.response) for c in pool])

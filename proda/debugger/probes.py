@@ -4,8 +4,8 @@ item's own nodes (never its stem or options); scored like items.
 A probe only counts as evidence when it needs its question — the option-only checks items get:
 :func:`blind_flags` rejects a probe whose answer is named in its stem or is the only option sharing
 a content word with the stem (what a reader of the options and a glance at the stem could pick),
-and ``run.py`` drops probes the checkpoint answers from the options alone (scored without the
-stem), as adversarial filtering does.
+and ``run.py`` scores probes by what the stem adds (log-likelihood with the stem minus without it,
+lm-eval's ``acc_mutual_info``), so an option the model prefers whatever it is asked decides nothing.
 """
 
 from __future__ import annotations

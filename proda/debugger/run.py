@@ -2,8 +2,9 @@
 
 1. Probe: for each failed ``dev`` item — and each passed one, for the base rate — ask probes about
    its own L1/L2 nodes (never the item itself, proda/debugger/probes.py). A probe counts only if it
-   passes the option-only checks (``probes.blind_flags``, and the checkpoint does not pick its answer
-   from the options alone).
+   passes the option-only checks (``probes.blind_flags``); it is scored by how much its stem raises
+   each option (log-likelihood with the stem minus without), so the model's option-only preferences
+   decide nothing.
 2. Diagnose each failure against the model's base rate on valid probes and chance
    (proda/debugger/diagnosis.py): ``concept_gap``, ``reasoning_deficit`` or ``undetermined``, with the
    evidence kept. With ``debug.diagnosis = "llm"`` an LLM judge labels it instead (the paper's
@@ -96,7 +97,7 @@ def debug(project: "Project") -> dict[str, Any]:
         confused = diagnosis.confused_concepts(item, chosen[item.key], pool)
         samples += patch.patch_samples(diag, item, plan.chain, plan.statements, pool, confused,
                                        n=per_item[item.key], mix=synth.mix, patch_name=name,
-                                       ngram=synth.ngram, rule=rule, dropped=dropped)
+                                       ngram=synth.ngram, rule=rule, dropped=dropped, lessons=cfg.lessons)
     samples = list({s.key: s for s in samples}.values())
     replayed = _replay(project, samples, passed, known, by_doc, cfg.replay_ratio, checkpoint, name)
     labels = {label: sum(d.label == label for d in diagnoses) for label in diagnosis.LABELS}
@@ -133,17 +134,20 @@ def _plan(item, known, by_doc, ngram: int) -> Plan:
 
 
 def _score_probes(project: "Project", checkpoint: str, plans: list[Plan]) -> None:
-    """Score every probe with and without its stem; keep the valid ones and their results."""
+    """Score every valid probe by how much its stem raises each option (lm-eval's
+    ``acc_mutual_info``: log-likelihood with the stem minus without it), so that an option the model
+    prefers whatever it is asked — the option-only bias items are checked for — decides nothing."""
     from ..score import predictions
     from ..score.results import score_mc
 
-    candidates = [p for plan in plans for p in plan.probes if not probes.blind_flags(p)]
-    with_stem = predictions(score_mc(project, checkpoint, [(p.stem, p.options) for p in candidates]))
-    blind = predictions(score_mc(project, checkpoint, [("", p.options) for p in candidates]))
-    verdict = {p.key: (w == p.answer, b == p.answer) for p, w, b in zip(candidates, with_stem, blind)}
+    valid = [p for plan in plans for p in plan.probes if not probes.blind_flags(p)]
+    asked = score_mc(project, checkpoint, [(p.stem, p.options) for p in valid])
+    blind = score_mc(project, checkpoint, [("", p.options) for p in valid])
+    gain = [[w - b for w, b in zip(row_w, row_b)] for row_w, row_b in zip(asked, blind)]
+    right = {p.key: c == p.answer for p, c in zip(valid, predictions(gain))}
     for plan in plans:
-        kept = [p for p in plan.probes if p.key in verdict and not verdict[p.key][1]]
-        plan.probes, plan.correct = kept, [verdict[p.key][0] for p in kept]
+        plan.probes = [p for p in plan.probes if p.key in right]
+        plan.correct = [right[p.key] for p in plan.probes]
 
 
 def _budget(cfg, failures: list["Item"], rates: dict[str, float], totals: dict[str, int]) -> dict[str, int]:
