@@ -49,7 +49,7 @@ class LLMConfig(Section, frozen=True, kw_only=True):
     backend: str = "heuristic"  # heuristic | openai | vllm | transformers
     model: str = ""  # model id (openai/vllm) or local directory (vllm/transformers)
     # openai: the server's /v1 URL, or a list of them (a fleet serving the same model and weights)
-    base_url: str | list[str] = "http://127.0.0.1:8000/v1"
+    base_url: str | Annotated[list[str], Meta(min_length=1)] = "http://127.0.0.1:8000/v1"
     api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable, never stored
     concurrency: Annotated[int, Meta(ge=1, le=4096)] = 8  # requests in flight at once, per endpoint
     # seconds a failing endpoint of a fleet stays out before it is tried again

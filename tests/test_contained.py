@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,20 @@ def test_show_and_stats_list_dropped_documents(make_project, proda_cli):
     assert entry["path"] == "physics/empty.md" and entry["reason"] == "empty"
     shown = json.loads(proda_cli("show", entry["key"][:12], "--json", "-C", str(project.root)).stdout)
     assert shown["kind"] == "dropped" and "empty" in shown["trace"][0]["text"]
+
+
+def test_every_numeric_setting_has_a_range():
+    """New settings come with their range (and show it in docs/config.md's type column)."""
+    import msgspec.inspect as mi
+
+    from proda import config
+
+    missing = []
+    for section in mi.type_info(config.Config).fields:
+        for field in getattr(section.type, "fields", ()):
+            t = field.type
+            if isinstance(t, (mi.IntType, mi.FloatType)) and all(getattr(t, k) is None for k in ("gt", "ge", "lt", "le")):
+                missing.append(f"{section.name}.{field.name}")
+    assert not missing, f"give these settings a range (Annotated[..., Meta(ge=...)]): {missing}"
+    with pytest.raises(UsageError, match="llm.base_url"):
+        config.load(Path("/nonexistent.toml"), ("llm.base_url=[]",))
