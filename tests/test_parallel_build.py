@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-import msgspec
 
 from conftest import doc
 from proda.engine.storage import Journal, Objects
@@ -22,17 +21,13 @@ CORPUS = {d: {f"d{i:02}.md": doc(f"{d}{i}", 3) for i in range(6)} for d in ("phy
 def journals_are_whole(project) -> int:
     entries = 0
     for path in (project.build / "memo").rglob("*.log"):
-        data = path.read_bytes()
-        loaded = Journal(path).load()
-        framed, pos = 0, 0
-        while pos < len(data):  # every frame complete: no torn or interleaved write
-            size = int.from_bytes(data[pos:pos + 4], "little")
-            msgspec.msgpack.decode(data[pos + 4:pos + 4 + size])
-            pos += 4 + size
-            framed += 1
-        assert pos == len(data), f"{path} ends inside a frame"
-        assert len(loaded) == framed, f"{path} has duplicate or unreadable entries"
-        entries += framed
+        journal = Journal(path)
+        loaded = journal.load(repair=False)
+        # every frame complete and checksummed: no torn or interleaved write
+        assert not journal.torn, f"{path} ends inside a frame"
+        assert journal.damaged == 0, f"{path} has frames that fail their checksum"
+        assert len(loaded) == journal.frames, f"{path} has duplicate entries"
+        entries += journal.frames
     return entries
 
 

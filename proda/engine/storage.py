@@ -141,6 +141,8 @@ class Journal:
         self.path = path
         self._fh = None
         self.damaged = 0  # frames dropped on load (checksum failed, or unreadable)
+        self.frames = 0  # good frames read on load (more than entries if a recipe repeats)
+        self.torn = False  # the file ended inside a frame (a killed writer)
 
     def load(self, repair: bool = True) -> dict[str, bytes]:
         """The entries that verify. With ``repair`` a damaged, torn or old-format file is
@@ -156,7 +158,8 @@ class Journal:
         if data.startswith(_HEADER) or _MAGIC in data[:64]:
             if not data.startswith(_HEADER):
                 self.damaged += 1  # the header itself is damaged; the frames may not be
-            if (not self._parse(data, entries) or self.damaged) and repair:
+            self.torn = not self._parse(data, entries)
+            if (self.torn or self.damaged) and repair:
                 self.rewrite(entries)  # now, so new frames never follow a damaged or torn one
         elif data:
             self._parse_legacy(data, entries)
@@ -192,6 +195,7 @@ class Journal:
                             ok = False
                         else:
                             entries[recipe] = bytes(raw)
+                            self.frames += 1
                             pos = start + size
                             continue
             if not ok:

@@ -200,8 +200,11 @@ def _collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> tu
     return ids, labels
 
 
+_STATE_HEADER = b"proda-trainer-state xxh3="
+
+
 def _save_state(state_dir: Path, state: dict[str, Any]) -> None:
-    """Write the state and then its xxh3 hash beside it (``trainer_state.pt.xxh3``): a state is
+    """Write the state with the xxh3 of its bytes in a first line, in one atomic rename: a state is
     resumed only when its bytes still hash to what was written, never half-trusted."""
     import io
 
@@ -212,30 +215,29 @@ def _save_state(state_dir: Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
-    for name, payload in ((STATE_FILE, data), (STATE_FILE + ".xxh3", xxhash.xxh3_128_hexdigest(data).encode())):
-        tmp = state_dir / f".{name}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, state_dir / name)
+    tmp = state_dir / f".{STATE_FILE}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(_STATE_HEADER + xxhash.xxh3_128_hexdigest(data).encode() + b"\n")
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, state_dir / STATE_FILE)
 
 
 def load_state(state_dir: Path, fp: str) -> dict[str, Any] | None:
     """The saved state of the run with fingerprint ``fp``, or None (absent, damaged — its bytes do
-    not hash to the recorded hash —, unreadable or another run's): then training starts over."""
+    not hash to the hash in its first line —, unreadable or another run's): then training starts over."""
     import io
 
     import torch
     import xxhash
 
-    path = state_dir / STATE_FILE
     try:
-        data = path.read_bytes()
-        recorded = (state_dir / (STATE_FILE + ".xxh3")).read_text().strip()
+        raw = (state_dir / STATE_FILE).read_bytes()
     except OSError:
         return None
-    if xxhash.xxh3_128_hexdigest(data) != recorded:
+    header, _, data = raw.partition(b"\n")
+    if not header.startswith(_STATE_HEADER) or xxhash.xxh3_128_hexdigest(data).encode() != header[len(_STATE_HEADER):]:
         return None
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
