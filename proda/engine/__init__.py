@@ -10,5 +10,6 @@
     catalog    the DuckDB catalog (results, versions, training logs)
     lock       the project lock
     fastpath   the no-op build answered from a stat signature
-    integrity  checks of build/ against hashes and shapes; damage moved aside; proda verify
+    integrity  checks of build/ against hashes and shapes; proda verify
+    damage     damaged state moved aside to build/damaged/, and said in one line
 """

@@ -238,7 +238,7 @@ def _is_damage(exc: Exception) -> bool:
 def move_damaged(path: Path, why: str) -> None:
     """Move a damaged catalog (and its write-ahead log) to build/damaged/, with a warning; the
     next open creates a fresh one and restores the versions and tags recorded under build/."""
-    from .integrity import move_aside_path, say
+    from .damage import move_aside_path, say
 
     root = path.parent.parent
     moved = move_aside_path(root, path)

@@ -20,14 +20,12 @@ memo journal when its entries verify, else from the recipe). What is checked, an
 from __future__ import annotations
 
 import json
-import os
-import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout, stage as stages, storage
+from .damage import move_aside_path, say
 from .outputs import manifest_problem
 
 if TYPE_CHECKING:
@@ -69,29 +67,9 @@ def move_aside(project: "Project", path: Path) -> str:
     return move_aside_path(project.root, path)
 
 
-def move_aside_path(root: Path, path: Path) -> str:
-    try:
-        name = Path(path).relative_to(root / "build").as_posix()
-    except ValueError:
-        name = Path(path).name
-    base = layout.damaged(root / "build") / f"{name.replace('/', '__')}.{time.strftime('%Y%m%d-%H%M%S')}"
-    dest, n = base, 1
-    while dest.exists() or dest.is_symlink():
-        n += 1
-        dest = base.with_name(f"{base.name}~{n}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, dest)
-    return dest.relative_to(root).as_posix()
-
-
 def warn(problem: Problem) -> None:
     problem.fixing = True
     say(f"warning: {problem.line()}")
-
-
-def say(line: str) -> None:
-    """One line on the real stderr — also from inside a doit action, whose output doit captures."""
-    print(line, file=sys.__stderr__ or sys.stderr, flush=True)
 
 
 # -- the checks ---------------------------------------------------------------------------------
