@@ -139,6 +139,7 @@ class DebugConfig(Section, frozen=True, kw_only=True):
     # contrast: lessons may refute false claims and name the confused concept (the paper's contrastive
     # samples); positive: only true statements (a small LM trained on every token learns the rest too)
     lessons: Literal["contrast", "positive"] = "contrast"
+    paraphrases: Annotated[int, Meta(ge=0, le=4)] = 0  # extra wordings of each relation taught
     min_probes: Annotated[int, Meta(ge=1, le=100)] = 3  # valid probes an item needs before it can be labelled
     alpha: Rate = 0.1  # significance of "below the base rate" / "above chance"
 

@@ -442,3 +442,13 @@ def test_positive_lessons_state_nothing_false():
     assert any("strong base" in s.prompt + s.response for s in contrast)
     with pytest.raises(ValueError):
         patch("concept_gap", 3, lessons="other")
+
+
+def test_paraphrases_state_each_relation_in_other_words():
+    plain = patch("reasoning_deficit", 2, n=60)
+    more = patch("reasoning_deficit", 2, n=60, paraphrases=3)
+    said = " ".join(s.prompt + " " + s.response for s in more)
+    assert "lowers" in said or "reduces" in said  # "decreases" said another way
+    assert len({s.prompt for s in more} - {s.prompt for s in plain}) >= 3
+    texts = [ITEM.stem, MIDDLE_STEM, *STEPS, *PRE, *(o.text for o in ITEM.options)]
+    assert not any(contaminated(s, texts, 8) for s in more)

@@ -72,9 +72,10 @@ def _negative(c: Cand | None) -> Cand | None:
 class Facts:
     """Names, claims and short definitions, from the knowledge graph (never from sentences)."""
 
-    def __init__(self, names: Names, process: str):
+    def __init__(self, names: Names, process: str, paraphrases: int = 0):
         self.names = names
         self.process = process or "this process"
+        self.paraphrases = paraphrases  # extra wordings of each relation (relations.PARAPHRASES)
 
     def name(self, surface: str) -> str:
         return self.names.name(surface)
@@ -127,7 +128,16 @@ def relation_lessons(f: Facts, s: Statement, others: Sequence[str], style: int) 
         mcqs.append(_mcq(f"Which relation holds: {a} ___ {b}?", p.phrase, R.CONTRAST[s.relation], right,
                          negative=True))
     keys = f.concept_keys(s)
-    return [_family(fam, [s.key], keys) for fam in (opens, tfs, mcqs)]
+    fams = [_family(fam, [s.key], keys) for fam in (opens, tfs, mcqs)]
+    if f.paraphrases:  # the same fact in other wordings, told and asked
+        said = R.paraphrases(s.relation, a, b)[:f.paraphrases]
+        fams.append(_family([_open(f"What does it mean that {x}?", f"It means that {right}. {sentence(x)}")
+                             for x in said], [s.key], keys))
+        fams.append(_family([_open(f"Is it right to say that {x}?", f"Yes. {sentence(x)} In other words, {right}.")
+                             for x in said], [s.key], keys))
+        fams.append(_family([_tf(x, True, f"{sentence(x)} That is, {lower_first(right)}", style + i)
+                             for i, x in enumerate(said)], [s.key], keys))
+    return fams
 
 
 def definition_lessons(f: Facts, c: Concept, related: Sequence[Statement], others: Sequence[str],

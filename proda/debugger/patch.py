@@ -97,7 +97,7 @@ def patch_samples(diag: Diagnosis, item: Item, chain: Chain, statements: list[St
                   concepts: list[Concept], confused: list[Concept], n: int = 20,
                   mix: Sequence[int] = (6, 3, 1), patch_name: str = "", *, ngram: int = 13,
                   rule: Rule | None = None, dropped: dict[str, int] | None = None,
-                  lessons: str = "contrast") -> list[Sample]:
+                  lessons: str = "contrast", paraphrases: int = 0) -> list[Sample]:
     """Up to n patch samples for one diagnosis, ``mix`` open:mcq:tf (see :func:`mix_counts`).
 
     ``statements`` are the chain's statements, ``concepts`` the item's concepts and its neighbours
@@ -106,7 +106,8 @@ def patch_samples(diag: Diagnosis, item: Item, chain: Chain, statements: list[St
     of the item's knowledge as a fallback). ``rule`` is the orthogonality rule over every item of
     both splits (default: this item alone); candidates breaking it are skipped and counted in
     ``dropped`` by kind. ``lessons = "positive"`` keeps only candidates that state nothing false
-    (no refuted claim, wrong option or confused concept in the text). Where the nodes cannot support
+    (no refuted claim, wrong option or confused concept in the text); ``paraphrases`` adds each
+    relation in that many other wordings (``relations.PARAPHRASES``). Where the nodes cannot support
     n distinct samples, fewer are returned (never padding). Each sample lists the statements and
     concepts it teaches.
     """
@@ -116,7 +117,7 @@ def patch_samples(diag: Diagnosis, item: Item, chain: Chain, statements: list[St
         raise ValueError("patch_name is required (the patch file name)")
     counts = mix_counts(n, mix)
     names = Names([*concepts, *confused], max(2, ngram - 3))
-    facts = L.Facts(names, chain.process)
+    facts = L.Facts(names, chain.process, paraphrases)
     tiers = _tiers(diag, item, chain, statements, concepts, confused, facts)
     if lessons == "positive":
         tiers = [[[c for c in fam if not c.negative] for fam in tier] for tier in tiers]

@@ -97,7 +97,8 @@ def debug(project: "Project") -> dict[str, Any]:
         confused = diagnosis.confused_concepts(item, chosen[item.key], pool)
         samples += patch.patch_samples(diag, item, plan.chain, plan.statements, pool, confused,
                                        n=per_item[item.key], mix=synth.mix, patch_name=name,
-                                       ngram=synth.ngram, rule=rule, dropped=dropped, lessons=cfg.lessons)
+                                       ngram=synth.ngram, rule=rule, dropped=dropped, lessons=cfg.lessons,
+                                       paraphrases=cfg.paraphrases)
     samples = list({s.key: s for s in samples}.values())
     replayed = _replay(project, samples, passed, known, by_doc, cfg.replay_ratio, checkpoint, name)
     labels = {label: sum(d.label == label for d in diagnoses) for label in diagnosis.LABELS}

@@ -61,3 +61,27 @@ def object_question(relation: str, subject: str) -> str | None:
         return OBJECT_QUESTIONS[relation].format(s=subject)
     verb = phrasing(relation).verb
     return f"What does {subject} {verb}?" if verb else None
+
+
+# Other ways to say a relation, "{s}"/"{o}" the subject and object: the debugger's paraphrase lessons
+# state one fact in several of them, so a model sees the fact apart from one fixed wording.
+PARAPHRASES: dict[str, tuple[str, ...]] = {
+    "causes": ("{s} leads to {o}", "{s} results in {o}", "{o} comes about because of {s}", "{s} brings about {o}"),
+    "increases": ("{s} raises {o}", "{s} makes {o} larger", "more {s} means more {o}", "{o} goes up with {s}"),
+    "decreases": ("{s} lowers {o}", "{s} reduces {o}", "more {s} means less {o}", "{o} goes down with {s}"),
+    "enables": ("{s} makes {o} possible", "{s} allows {o}", "{o} is possible because of {s}"),
+    "prevents": ("{s} stops {o}", "{s} blocks {o}", "{o} cannot happen because of {s}"),
+    "produces": ("{s} gives rise to {o}", "{s} yields {o}", "{o} is made by {s}", "{o} comes from {s}"),
+    "requires": ("{s} needs {o}", "{s} depends on {o}", "without {o} there is no {s}"),
+    "precedes": ("{s} comes before {o}", "{o} follows {s}", "first {s}, then {o}"),
+    "is_a": ("{s} is a type of {o}", "{s} belongs to the class of {o}", "one kind of {o} is {s}"),
+    "part_of": ("{s} is a component of {o}", "{o} includes {s}", "{s} belongs to {o}"),
+    "consists_of": ("{s} is made up of {o}", "{o} is a component of {s}", "{s} includes {o}"),
+    "defined_as": ("{s} means {o}", "{s} refers to {o}"),
+    "related_to": ("{s} is connected with {o}", "{s} and {o} go together"),
+}
+
+
+def paraphrases(relation: str, subject: str, obj: str) -> list[str]:
+    """The statement in the wordings of :data:`PARAPHRASES` (none for an unknown relation)."""
+    return [p.format(s=subject, o=obj) for p in PARAPHRASES.get(relation, ())]
