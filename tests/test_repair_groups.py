@@ -61,12 +61,14 @@ def test_groups_split_items_by_split_outcome_and_patched_concepts():
     after = {it.key: ok for it, ok in zip(items, [True, True, True, True, False, False])}
     got = G.measure(items, before, after, patched={"a", "b"})
     g = got["groups"]
-    assert set(g) == {"dev_failed", "dev_passed", "holdout_related", "holdout_unrelated", "holdout_failed"}
+    assert set(g) == {"dev_failed", "dev_passed", "holdout_related", "holdout_unrelated", "holdout_failed",
+                      "holdout_passed"}
     assert (g["dev_failed"]["n"], g["dev_failed"]["from"], g["dev_failed"]["to"]) == (1, 0.0, 1.0)
     assert (g["dev_passed"]["n"], g["dev_passed"]["delta"]) == (1, 0.0)
     assert (g["holdout_related"]["n"], g["holdout_related"]["fixed"], g["holdout_related"]["broken"]) == (2, 1, 1)
-    assert g["holdout_unrelated"]["n"] == 2 and g["holdout_failed"]["n"] == 2
-    assert set(got["repair"]) == {"delta", "ci95", "p"} and got["repair"]["delta"] == 0.5
+    assert g["holdout_unrelated"]["n"] == 2 and g["holdout_failed"]["n"] == 2 and g["holdout_passed"]["n"] == 2
+    assert set(got["repair"]) == {"delta", "ci95", "p"} and got["repair"]["delta"] == 0.5  # 1/1 - 1/2
+    assert got["retention"]["delta"] == -0.5  # dev_passed broke 0 of 1, holdout_passed 1 of 2
 
 
 def test_patched_concepts_are_those_taught_and_those_of_taught_statements():

@@ -118,6 +118,11 @@ def render_groups(result: dict[str, Any]) -> list[str]:
         lo, hi = r["ci95"]
         lines.append(f"  dev_failed fixed beyond churn (vs holdout_failed): {r['delta']:+.3f} "
                      f"[{lo:+.3f}, {hi:+.3f}], p {r['p']:.3g}")
+    r = result.get("retention")
+    if r:
+        lo, hi = r["ci95"]
+        lines.append(f"  dev_passed broken beyond churn (vs holdout_passed): {r['delta']:+.3f} "
+                     f"[{lo:+.3f}, {hi:+.3f}], p {r['p']:.3g}")
     for suite, metrics in (result.get("suites") or {}).items():
         for key, m in metrics.items():
             err = f" ± {m['stderr']:.3f}" if m.get("stderr") is not None else ""

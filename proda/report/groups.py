@@ -10,11 +10,14 @@ For versions A (before) and B (after) and the items both scored:
 - ``holdout_unrelated``: the other holdout items — the forgetting control;
 - ``holdout_failed``: holdout items A failed — the churn control for ``dev_failed``: how many
   failures a retraining flips to right without being targeted. Selected on failure, ``dev_failed``
-  rises even under pure noise (regression to the mean); ``repair`` compares its rise with this one.
+  rises even under pure noise (regression to the mean); ``repair`` compares its rise with this one;
+- ``holdout_passed``: holdout items A passed — the churn control for ``dev_passed``; ``retention``
+  compares how many of each the retraining broke.
 
 Each group: ``{"n", "from", "to", "delta", "ci95", "p", "fixed", "broken"}`` (proda/score/paired.py:
-paired bootstrap interval, exact McNemar p). ``repair``: dev_failed's fix rate minus holdout_failed's,
-with a bootstrap interval and Fisher's exact p.
+paired bootstrap interval, exact McNemar p). ``repair``: dev_failed's fix rate minus holdout_failed's;
+``retention``: dev_passed's break rate minus holdout_passed's (negative is better); each with a
+bootstrap interval and Fisher's exact p.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ..records import Concept, Item, Sample
 from ..score import paired
 
 GROUPS = ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated")
-CONTROLS = ("holdout_failed",)
+CONTROLS = ("holdout_failed", "holdout_passed")
 
 
 def patched_concepts(patch_samples: Iterable[Sample], concepts: Iterable[Concept]) -> set[str]:
@@ -48,8 +51,7 @@ def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str]
             out["dev_passed" if before[it.key] else "dev_failed"].append(it.key)
         else:
             out["holdout_related" if patched.intersection(it.concepts) else "holdout_unrelated"].append(it.key)
-            if not before[it.key]:
-                out["holdout_failed"].append(it.key)
+            out["holdout_passed" if before[it.key] else "holdout_failed"].append(it.key)
     return out
 
 
@@ -62,4 +64,6 @@ def measure(items: Sequence[Item], before: dict[str, bool], after: dict[str, boo
               for g, keys in members.items()}
     target, control = groups["dev_failed"], groups["holdout_failed"]
     repair = paired.difference(target["fixed"], target["n"], control["fixed"], control["n"])
-    return {"groups": groups, "repair": repair}
+    kept, base = groups["dev_passed"], groups["holdout_passed"]
+    retention = paired.difference(kept["broken"], kept["n"], base["broken"], base["n"])
+    return {"groups": groups, "repair": repair, "retention": retention}

@@ -50,7 +50,8 @@ def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
         from .diff import diff
 
         change = diff(project, rows[0]["version"], rows[-1]["version"])
-        result["repair"] = {k: change[k] for k in ("from", "to", "groups", "repair", "suites") if k in change}
+        result["repair"] = {k: change[k] for k in ("from", "to", "groups", "repair", "retention", "suites")
+                            if k in change}
     if html_file is not None:
         html_file.write_text(render_html(project, rows, losses, failures, result.get("repair")), encoding="utf-8")
         result["html"] = str(html_file)
@@ -142,6 +143,10 @@ def _groups_html(repair: dict[str, Any]) -> str:
     r = repair.get("repair")
     if r:
         out += (f"<p>dev_failed fix rate minus holdout_failed (churn control): {r['delta']:+.3f} "
+                f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], Fisher p {r['p']:.3g}</p>")
+    r = repair.get("retention")
+    if r:
+        out += (f"<p>dev_passed break rate minus holdout_passed (churn control): {r['delta']:+.3f} "
                 f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], Fisher p {r['p']:.3g}</p>")
     suites = [(s, k, m) for s, metrics in (repair.get("suites") or {}).items() for k, m in metrics.items()]
     if suites:
