@@ -24,7 +24,8 @@ TASKS = Path(__file__).parent / "data" / "suite_capitals"
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """A project whose [test] suites names a task folder, and a tiny model that learned its facts."""
+    """A project whose [test] suites names a task folder; a tiny model that learned its facts and one
+    that barely trained, each scored on the suite through lm-eval once (the slow part: two runs)."""
     root = tmp_path_factory.mktemp("suite")
     project_dir = root / "p"
     init_project(project_dir)
@@ -36,39 +37,49 @@ def setup(tmp_path_factory):
                         learning_rate=1e-2, state_dir=root / "state")
     get_trainer("tiny")(fact_texts(pairs[100:]), root / "other", cfg, corpus=fact_corpus(pairs), epochs=1,
                         learning_rate=1e-3, state_dir=root / "state2")
-    return Project.at(project_dir), root
+    project = Project.at(project_dir)
+    rows = {name: suites.run_suite(project, root / name, "suites/capitals") for name in ("trained", "other")}
+    return project, root, rows
 
 
 def test_a_task_folder_is_scored_through_lm_eval(setup):
-    project, root = setup
-    learned = dict(((t, m), v) for t, m, v, _ in suites.run_suite(project, root / "trained", "suites/capitals"))
-    barely = dict(((t, m), v) for t, m, v, _ in suites.run_suite(project, root / "other", "suites/capitals"))
+    _, _, rows = setup
+    learned = {(t, m): v for t, m, v, _ in rows["trained"]}
+    barely = {(t, m): v for t, m, v, _ in rows["other"]}
     assert learned[("proda_capitals", "acc")] >= 0.7  # chance is 0.25: the model knows these capitals
     assert barely[("proda_capitals", "acc")] < learned[("proda_capitals", "acc")] - 0.3
+    assert all(e is not None and e > 0 for _, _, _, e in rows["trained"])  # lm-eval's stderr comes along
 
 
 def test_results_are_kept_per_checkpoint_and_compared(setup, monkeypatch):
     from proda.engine.catalog import open_catalog
-    from proda.engine.outputs import checkpoint_dir
 
-    project, root = setup
-    for key, src in (("ckpt-a", root / "other"), ("ckpt-b", root / "trained")):
-        shutil.copytree(src, checkpoint_dir(project, key))
+    project, _, rows = setup
+    ran = []
+    monkeypatch.setattr(suites, "run_suite", lambda p, model_dir, suite: ran.append(model_dir.name) or
+                        rows["other" if model_dir.name == "ckpt-a" else "trained"])
     with open_catalog(project) as cat:
         a = suites.score_suites(project, cat, "ckpt-a")
         b = suites.score_suites(project, cat, "ckpt-b")
-        monkeypatch.setattr(suites, "run_suite", lambda *a, **k: pytest.fail("scored twice"))
-        assert suites.score_suites(project, cat, "ckpt-b") == b  # from the catalog
+        assert suites.score_suites(project, cat, "ckpt-b") == b  # from the catalog, not run again
+    assert ran == ["ckpt-a", "ckpt-b"]
     change = suites.compare(a, b)["suites/capitals"]["proda_capitals/acc"]
     assert change["delta"] == pytest.approx(change["to"] - change["from"]) and change["delta"] > 0.3
     assert change["stderr"] is not None and change["stderr"] > 0
 
 
-def test_a_folder_without_tasks_is_a_usage_error(setup, tmp_path):
-    project, _ = setup
+def test_a_folder_without_tasks_is_a_usage_error(setup):
+    project = setup[0]
     (project.root / "suites" / "empty").mkdir()
     with pytest.raises(UsageError, match="holds no lm-eval task"):
         suites.resolve(project, "suites/empty")
     with pytest.raises(UsageError, match="not a folder"):
         suites.resolve(project, "suites/missing")
     assert suites.resolve(project, "arc_easy") == ("arc_easy", None)
+
+
+def test_model_args_for_a_full_model_and_an_adapter(tmp_path):
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text('{"base_model_name_or_path": "/models/base"}')
+    assert suites.model_args(tmp_path / "full") == f"pretrained={tmp_path / 'full'},dtype=float32"
+    assert suites.model_args(tmp_path / "adapter") == f"pretrained=/models/base,peft={tmp_path / 'adapter'},dtype=float32"

@@ -10,7 +10,8 @@
    evidence kept. With ``debug.diagnosis = "llm"`` an LLM judge labels it instead (the paper's
    diagnosis; needs ``llm.backend``), given the same probe evidence.
 3. Budget (phase 2, ``debug.allocation = "error"``): ``samples_per_error`` x failures, split over
-   disciplines in proportion to their dev error rates, then evenly over each discipline's failures.
+   disciplines in proportion to their dev error rates, then evenly over each discipline's failures;
+   what a failure with few nodes cannot use goes, once, to the others of its discipline.
 4. Patch: lessons about each failure's nodes in new wording (proda/debugger/patch.py), every one
    checked against every item of both splits (the orthogonality rule), plus a replay subset chosen
    for what the patch may disturb (proda/debugger/replay.py).
@@ -86,26 +87,30 @@ def debug(project: "Project") -> dict[str, Any]:
         totals[item.discipline] = totals.get(item.discipline, 0) + 1
     rates = diagnosis.error_rates(diagnoses, totals)
     per_item = _budget(cfg, failures, rates, totals)
+    planned = dict(per_item)  # the phase-2 budget, before leftovers move within a discipline
 
     name = patchfile.next_patch_path(project.patches, "debug").name
     rule = Rule(every, synth.ngram)  # both splits: the rule has no exceptions
     dropped = dict.fromkeys(KINDS, 0)
-    samples = []
-    for item, diag in zip(failures, diagnoses):
+
+    def lessons(item, diag, n, dropped):
         plan = plans[item.key]
         pool = list({c.key: c for c in plan.concepts + plan.neighbours}.values())
         confused = diagnosis.confused_concepts(item, chosen[item.key], pool)
-        samples += patch.patch_samples(diag, item, plan.chain, plan.statements, pool, confused,
-                                       n=per_item[item.key], mix=synth.mix, patch_name=name,
-                                       ngram=synth.ngram, rule=rule, dropped=dropped, lessons=cfg.lessons,
-                                       paraphrases=cfg.paraphrases)
+        return patch.patch_samples(diag, item, plan.chain, plan.statements, pool, confused, n=n, mix=synth.mix,
+                                   patch_name=name, ngram=synth.ngram, rule=rule, dropped=dropped,
+                                   lessons=cfg.lessons, paraphrases=cfg.paraphrases)
+
+    written = {item.key: lessons(item, diag, per_item[item.key], dropped) for item, diag in zip(failures, diagnoses)}
+    _spend_leftovers(failures, diagnoses, per_item, written, lessons)
+    samples = [s for item in failures for s in written[item.key]]
     samples = list({s.key: s for s in samples}.values())
     replayed = _replay(project, samples, passed, known, by_doc, cfg.replay_ratio, checkpoint, name)
     labels = {label: sum(d.label == label for d in diagnoses) for label in diagnosis.LABELS}
     patch_path = None
     if samples:
         budget = {"mode": cfg.allocation, "samples_per_error": cfg.samples_per_error,
-                  "total": sum(per_item.values()), "by_discipline": _by_discipline(failures, per_item),
+                  "total": sum(planned.values()), "by_discipline": _by_discipline(failures, planned),
                   "written": len(samples), "replay": len(replayed)}
         header = patchfile.make_header(checkpoint, diagnoses, rates, budget=budget, dropped=dropped)
         patch_path = project.patches / name
@@ -122,7 +127,7 @@ def debug(project: "Project") -> dict[str, Any]:
             "samples": len(samples), "replay": len(replayed), "checkpoint": checkpoint,
             "error_rates": rates, "base_rate": round(base, 4), "diagnosis": cfg.diagnosis,
             "valid_probes": sum(valid), "dropped": dropped,
-            "budget": {"mode": cfg.allocation, "total": sum(per_item.values())}}
+            "budget": {"mode": cfg.allocation, "total": sum(planned.values())}}
 
 
 def _plan(item, known, by_doc, ngram: int) -> Plan:
@@ -165,6 +170,24 @@ def _budget(cfg, failures: list["Item"], rates: dict[str, float], totals: dict[s
         share = patch.mix_counts(budgets.get(disc, 0), [1] * len(its))
         out.update((i.key, n) for i, n in zip(sorted(its, key=lambda i: i.key), share))
     return out
+
+
+def _spend_leftovers(failures, diagnoses, per_item, written, lessons) -> None:
+    """A failure whose nodes support fewer lessons than its share (or none: no nodes) leaves budget
+    unspent; give it, within the discipline, to the failures that filled their share (once, evenly).
+    ``per_item`` is updated to what each failure was finally asked for."""
+    by_disc: dict[str, list] = {}
+    for item, diag in zip(failures, diagnoses):
+        by_disc.setdefault(item.discipline, []).append((item, diag))
+    for pairs in by_disc.values():
+        left = sum(per_item[i.key] - len(written[i.key]) for i, _ in pairs)
+        full = [(i, d) for i, d in pairs if per_item[i.key] and len(written[i.key]) >= per_item[i.key]]
+        if left <= 0 or not full:
+            continue
+        for (item, diag), extra in zip(full, patch.mix_counts(left, [1] * len(full))):
+            if extra:
+                per_item[item.key] += extra
+                written[item.key] = lessons(item, diag, per_item[item.key], None)
 
 
 def _by_discipline(failures: list["Item"], per_item: dict[str, int]) -> dict[str, int]:
