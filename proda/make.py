@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,17 +39,21 @@ def stage_names(until: str | None) -> list[str]:
     return list(stages.ORDER[: stages.ORDER.index(until) + 1])
 
 
-def build(project: "Project", until: str | None = None, jobs: int = 1, verify: bool = False) -> dict[str, Any]:
+def build(project: "Project", until: str | None = None, jobs: int = 1, verify: bool = False, *,
+          verbose: bool = False, quiet: bool = False) -> dict[str, Any]:
     """Bring build/ up to date. ``verify``: check every file under build/ against its hash first
-    (``proda verify --repair``) instead of trusting the no-op fast path's stat signature."""
+    (``proda verify --repair``) instead of trusting the no-op fast path's stat signature. Stage
+    lines go to stderr as stages finish (none if ``quiet``; per task too if ``verbose``); returns
+    the version and the counts of every stage asked for (:mod:`proda.engine.tally`)."""
     names = stage_names(until)
     hit = None if verify else fastpath.noop_result(project.root, project.overrides, until)
     if hit is not None:
         return hit
     from .engine import lock, versions
 
+    from .engine.tally import Tally
+
     project.config  # validate before anything runs
-    started = time.time()
     with lock.hold(project):
         from .engine import integrity
 
@@ -59,6 +62,8 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             repaired = integrity.verify(project, repair=True)["problems"]
         else:
             repaired = integrity.preflight(project)  # damaged state is moved aside, then rebuilt
+        tally = Tally(project, names)
+        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally}
         argv = ["run", "-n", str(max(1, jobs))] + names
         try:
             rc = run_doit(project, argv)
@@ -78,11 +83,13 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             from .engine import executors
 
             executors.shutdown()
+            _output.pop(str(project.root), None)
         if rc != 0:
             raise StageError("the build failed (see the messages above); finished items are kept",
                              "fix the cause and run `proda build` again: it resumes")
-        version = versions.record(project)
-        result = {"version": version, "stages": stage_counts(project, names, started)}
+        # counted before the version is recorded: the catalog's stage_runs copy the same numbers
+        result = {"version": "", "stages": tally.stages(names), "tasks": tally.tasks(names)}
+        result["version"] = versions.record(project)
         result["dropped"] = dropped_summary(project, result["stages"])
         if repaired:
             result["repaired"] = [p.as_dict() for p in repaired]
@@ -104,29 +111,6 @@ def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> di
             reasons[reason] = reasons.get(reason, 0) + n
     return {"documents": sum(reasons.values()), "reasons": dict(sorted(reasons.items())),
             "skipped_units": sum(s.get("skipped", 0) for s in counts.values())}
-
-
-def stage_counts(project: "Project", names: list[str], since: float) -> dict[str, dict[str, Any]]:
-    from .engine import storage
-    from .engine.outputs import read_manifest
-
-    out: dict[str, dict[str, Any]] = {}
-    for name in names:
-        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0, "damaged": 0}
-        for shard in stages.get(name).shards(project):
-            stats = storage.try_read_json(layout.run_stats(project.build, name, shard))
-            if isinstance(stats, dict) and stats.get("finished", 0) >= since:
-                totals["built"] += stats.get("built", 0)
-                totals["reused"] += stats.get("reused", 0)
-                totals["seconds"] += stats.get("seconds", 0.0)
-                totals["skipped"] += stats.get("skipped", 0)
-                totals["damaged"] += stats.get("damaged", 0)
-            else:
-                manifest = read_manifest(project.build, name, shard)
-                totals["reused"] += manifest["records"] if manifest else 0
-        totals["seconds"] = round(totals["seconds"], 3)
-        out[name] = totals
-    return out
 
 
 def status(project: "Project") -> dict[str, Any]:
@@ -362,7 +346,7 @@ def doit_config(project: "Project") -> dict[str, Any]:
         "backend": "sqlite3",
         "check_file_uptodate": xxh_checker(),
         "par_type": "thread",  # one process: the DuckDB catalog has a single writer
-        "reporter": reporter(),
+        "reporter": reporter_for(project),
         "default_tasks": list(stages.ORDER) + ["version"],
         "verbosity": 0,
     }
@@ -440,38 +424,107 @@ def _recipe_of(stage, project):
     return recipe_of(stage, project)
 
 
-@lru_cache(maxsize=None)
-def reporter() -> type:
-    """doit reporter: one line per executed task on stderr, failures with their message.
+# -- what the user sees -------------------------------------------------------------------------
 
-    stdout stays free for ``--json``. Up-to-date tasks are silent (``proda status`` explains them)."""
+# How the next doit run under ``build`` reports, per project root: {"verbose", "quiet", "tally"}.
+# Plain ``doit`` finds nothing here and reports the default way.
+_output: dict[str, dict[str, Any]] = {}
+
+
+def stage_line(name: str, counts: dict[str, Any]) -> str:
+    """One stage (or, indented, one ``stage:shard`` task) as every command prints it: built,
+    reused, seconds, and units skipped."""
+    label = f"  {name:<8}" if ":" not in name else f"    {name:<26}"
+    line = f"{label} built {counts['built']:>6}  reused {counts['reused']:>6}  {counts['seconds']:>6.1f}s"
+    if counts.get("skipped"):
+        line += f"  skipped {counts['skipped']} (retried next build)"
+    if counts.get("damaged"):
+        line += f"  {counts['damaged']} damaged memo entries recomputed"
+    return line
+
+
+def reporter_for(project: "Project") -> type:
+    """doit reporter: one line per stage when its last task finishes, in pipeline order, with
+    built / reused / seconds (per task too with ``proda build -v``); a progress bar over the tasks
+    on a terminal; failures with their message. Everything goes to stderr: stdout stays free
+    for ``--json``."""
     from doit.reporter import ConsoleReporter
 
+    from .engine import progress
+    from .engine.tally import Tally
+
+    root = str(project.root)
+
     class ProdaReporter(ConsoleReporter):
-        desc = "proda: executed tasks and failures, on stderr"
+        desc = "proda: one line per stage (built, reused, seconds) and failures, on stderr"
 
         def __init__(self, outstream, options):
             super().__init__(sys.stderr, options)
-            self._started: dict[str, float] = {}
+            mode = _output.get(root, {})
+            self.verbose, self.quiet = mode.get("verbose", False), mode.get("quiet", False)
+            self.tally = mode.get("tally") or Tally(project)
+            self.expected: dict[str, set[str]] = {}
+            self.done: dict[str, set[str]] = {}
+            self.printed: list[str] = []
+            self.update = None
+
+        def initialize(self, tasks, selected_tasks):
+            producer = {t: name for name, task in tasks.items() for t in task.targets}
+            seen, todo = set(), list(selected_tasks)
+            while todo:  # the tasks this run will visit: selected ones and everything they need
+                name = todo.pop()
+                if name in seen or name not in tasks:
+                    continue
+                seen.add(name)
+                task = tasks[name]
+                todo += list(task.task_dep) + [producer[f] for f in task.file_dep if f in producer]
+            for name in seen:
+                if ":" in name:
+                    stage, shard = name.split(":", 1)
+                    self.expected.setdefault(stage, set()).add(shard)
+            total = sum(len(s) for s in self.expected.values())
+            self.update = progress.start("checking", total) if total else None
+
+        def _finished(self, task, ran: bool) -> None:
+            if ":" not in task.name:
+                return
+            stage, shard = task.name.split(":", 1)
+            self.done.setdefault(stage, set()).add(shard)
+            if self.update:
+                self.update(advance=1)
+            if ran and self.verbose:
+                progress.say(stage_line(task.name, self.tally.shard(stage, shard)))
+            self._flush()
+
+        def _flush(self) -> None:
+            for stage in stages.ORDER:  # pipeline order, whatever order tasks finish in
+                if stage not in self.expected or stage in self.printed:
+                    continue
+                if self.done.get(stage, set()) != self.expected[stage]:
+                    return
+                self.printed.append(stage)
+                if not self.quiet:
+                    progress.say(stage_line(stage, self.tally.stage(stage)))
 
         def execute_task(self, task):
-            if task.actions and not task.name.startswith("_") and task.name != "version":
-                self._started[task.name] = time.perf_counter()
-                self.write(f"  building {task.name} ...\n")
+            if self.update and ":" in task.name:
+                self.update(description=f"building {task.name}")
 
         def add_success(self, task):
-            if task.name in self._started:
-                took = time.perf_counter() - self._started.pop(task.name)
-                self.write(f"  built    {task.name} ({took:.1f}s)\n")
+            self._finished(task, ran=True)
 
         def skip_uptodate(self, task):
-            pass
+            self._finished(task, ran=False)
+
+        def skip_ignore(self, task):
+            self._finished(task, ran=False)
 
         def _write_failure(self, result, write_exception=True):
             exc = result["exception"]
-            self.write(f"FAILED {result['task'].name}: {exc.get_msg().strip()}\n")
+            progress.say(f"FAILED {result['task'].name}: {exc.get_msg().strip()}")
 
         def complete_run(self):
+            progress.stop()
             if self.runtime_errors:
                 self.write("build aborted:\n" + "\n".join(self.runtime_errors) + "\n")
 

@@ -213,7 +213,9 @@ def init_project(directory: Path, example: bool = False) -> Path:
     directory = directory.resolve()
     specs = directory / "specs"
     if (specs / "proda.toml").exists():
-        raise UsageError(f"{directory} already holds a proda project", "choose an empty folder")
+        raise UsageError(f"{directory} already holds a proda project (specs/proda.toml); nothing was changed",
+                         f"use it as it is (`proda build -C {directory}`), or give another folder to start "
+                         "a new project")
     files: dict[Path, bytes] = {directory / "dodo.py": DODO.encode()}
     if example:
         source = example_specs()

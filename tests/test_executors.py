@@ -110,7 +110,7 @@ def test_killed_driver_resumes_with_finished_units(make_project):
     proc.wait()
     assert not (project.build / "extract" / "physics.json").exists()
     resumed = build(Project.at(project.root, ('run.executor="processes"',)), until="extract")
-    assert resumed["stages"]["extract"]["reused"] > 0, "units journalled before the kill were recomputed"
+    assert resumed["stages"]["extract"]["from_memo"] > 0, "units journalled before the kill were recomputed"
     clean_root = project.root.parent / "clean"
     shutil.copytree(project.specs, clean_root / "specs")
     clean = build(Project.at(clean_root), until="extract")

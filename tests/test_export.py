@@ -89,11 +89,19 @@ def test_lm_eval_yaml_parses_and_renders_the_prompting_strings(tmp_path):
     jinja2 = pytest.importorskip("jinja2")
     path = export_lm_eval(ITEMS, tmp_path / "tasks")
     assert sorted(p.name for p in path.parent.glob("*.yaml")) == ["proda.yaml", "proda_dev.yaml", "proda_holdout.yaml"]
-    config = yaml.safe_load(path.read_text())
+
+    class Loader(yaml.SafeLoader):  # lm-eval's `!function module.name`, kept as its text
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: "!function " + loader.construct_scalar(node))
+    config = yaml.load(path.read_text(), Loader=Loader)
     assert config["dataset_path"] == "json" and config["output_type"] == "multiple_choice"
+    # portable: no absolute path anywhere; the loader module beside the YAML reads the items
+    assert str(tmp_path) not in path.read_text() and config["custom_dataset"] == "!function proda_task.load"
+    assert (path.parent / "proda_task.py").exists()
     assert config["test_split"] == "test" and config["doc_to_text"] == "Q: {{stem}}\nA:"
     assert [m["metric"] for m in config["metric_list"]] == ["acc", "acc_norm"]
-    data = Path(config["dataset_kwargs"]["data_files"]["test"])
+    data = path.parent / config["dataset_kwargs"]["data_files"]["test"]
     docs = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()]
     assert len(docs) == len(ITEMS)
     # the same Jinja setup lm-eval uses; then its own post-processing (literal_eval of the choice list)
@@ -107,8 +115,8 @@ def test_lm_eval_yaml_parses_and_renders_the_prompting_strings(tmp_path):
         assert context == item_context(it.stem)
         assert [config["target_delimiter"] + c for c in choices] == [option_continuation(o.text) for o in it.options]
         assert target == it.answer
-    holdout = yaml.safe_load((path.parent / "proda_holdout.yaml").read_text())
-    held = Path(holdout["dataset_kwargs"]["data_files"]["test"]).read_text().splitlines()
+    holdout = yaml.load((path.parent / "proda_holdout.yaml").read_text(), Loader=Loader)
+    held = (path.parent / holdout["dataset_kwargs"]["data_files"]["test"]).read_text().splitlines()
     assert len(held) == sum(i.split == "holdout" for i in ITEMS)
     assert "task: other" in lm_eval_yaml("other", Path("/x/y.jsonl"))
 
@@ -138,7 +146,8 @@ def _tiny_model(out: Path) -> Path:
 def test_lm_eval_runs_the_exported_task(tmp_path):
     pytest.importorskip("lm_eval")
     model = _tiny_model(tmp_path / "model")
-    tasks = export_lm_eval(ITEMS, tmp_path / "tasks").parent
+    exported = export_lm_eval(ITEMS, tmp_path / "tasks").parent
+    tasks = exported.rename(tmp_path / "moved")  # paths in the task folder are relative: it still works
     cli = Path(sys.executable).with_name("lm_eval")
     command = [str(cli)] if cli.exists() else [sys.executable, "-m", "lm_eval"]
     run = subprocess.run(

@@ -38,7 +38,7 @@ def test_kill_mid_stage_then_resume(make_project):
 
     resumed = build(Project.at(project.root), until="extract")
     extract = resumed["stages"]["extract"]
-    assert extract["reused"] > 0, "finished items were recomputed"
+    assert extract["from_memo"] > 0, "finished items were recomputed"
     assert done_before > 0
 
     clean_root = project.root.parent / "clean"

@@ -76,11 +76,21 @@ def test_v2_rebuilds_only_what_the_patch_touches(loop):
     for upstream in ("ingest", "chunk", "extract", "bench"):
         assert stages[upstream]["built"] == 0, upstream
     lines = (loop["root"] / d["patch"]).read_text().splitlines()[1:]
-    # synth builds exactly the patch file's samples (then drops the contaminated ones, counted)
     distinct = {(json.loads(line)["format"], json.loads(line)["prompt"], json.loads(line)["response"])
                 for line in lines}
-    assert stages["synth"]["built"] == len(distinct)
     assert _contaminated(loop) == 0  # the debugger applies the same rule before it writes
+    # built = samples new to the build (the replay samples V1 already had are reused, not built):
+    # exactly what `proda diff v1 v2` counts as added
+    from proda.report.diff import diff
+
+    added = diff(Project.at(loop["root"]), "v1", "v2")["added"]["samples"]
+    assert stages["synth"]["built"] == added > 0
+    assert loop["v2"]["tasks"]["synth:patches"]["built"] <= len(distinct) - d["replay"]
+    # and the stage holds what `proda stats` counts
+    from proda.report.stats import stats
+
+    held = stats(Project.at(loop["root"]))["samples"]
+    assert stages["synth"]["built"] + stages["synth"]["reused"] == held
     assert stages["compile"]["built"] == 1 and stages["compile"]["reused"] == 1  # V1 reused as parent
     assert stages["test"]["built"] > 0
 
@@ -166,19 +176,42 @@ def test_show_traces_a_failed_item_to_its_document(loop):
     assert {"chain", "statement", "chunk"} <= set(kinds)
 
 
-def test_report_html_renders(loop, tmp_path):
+def test_report_draws_what_its_json_says(loop, tmp_path):
+    from report_charts import Charts, check_against_json
+
     from proda.report.html import report
 
     out = tmp_path / "r.html"
     result = report(Project.at(loop["root"]), out)
     assert [v["name"] for v in result["versions"]][:2] == ["v1", "v2"]
-    html = out.read_text()
-    assert html.count("<svg") >= 3 and "holdout" in html
+    from proda.engine.outputs import items
+
+    every = items(Project.at(loop["root"]))
+    assert result["chance"] == pytest.approx(sum(1 / len(i.options) for i in every) / len(every), abs=1e-4)
+    assert sum(result["failure_types"].values()) == loop["debug"]["failures"]
+    assert [d["name"] for d in result["diagnoses"]] == ["v1"]  # named by tag, not by key
+    assert [c["name"] for c in result["loss"]] == ["v1", "v2"]
+    assert result["loss"][1]["first_step"] == result["loss"][0]["steps"] + 1  # V2 continues V1
+    page = out.read_text()
+    charts = Charts(page).charts
+    assert {"accuracy-by-split", "accuracy-by-discipline", "training-loss", "failure-types"} <= set(charts)
+    check_against_json(charts, result)
+    assert '{"' not in page  # no raw JSON dumped into the page
+
+
+def test_report_command_says_where_it_wrote(loop, tmp_path, proda_cli):
+    page = tmp_path / "out.html"
+    proc = proda_cli("report", "--html", str(page), "-C", str(loop["root"]))
+    assert f"wrote {page}" in proc.stderr and page.exists()
+    assert "v1" in proc.stdout and "chance" in proc.stdout
 
 
 def test_report_renders_in_headless_chromium(loop, tmp_path):
+    import json as js
     import shutil as sh
     import subprocess
+
+    from report_charts import PROBE, Charts, check_against_json
 
     browser = sh.which("chromium") or sh.which("chromium-browser") or sh.which("google-chrome")
     if browser is None:
@@ -186,14 +219,87 @@ def test_report_renders_in_headless_chromium(loop, tmp_path):
     from proda.report.html import report
 
     page = tmp_path / "report.html"
-    report(Project.at(loop["root"]), page)
-    shot = tmp_path / "report.png"
+    result = report(Project.at(loop["root"]), page)
+    probed = tmp_path / "probed.html"  # the page plus a script that measures what Chromium drew
+    probed.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run([browser, *flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True,
+                         timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg") >= 3 and "v1" in dom.stdout and "v2" in dom.stdout
+    rendered = Charts(dom.stdout)
+    check_against_json(rendered.charts, result)  # what the browser holds is what --json says
+    probe = {p["chart"]: p for p in js.loads(rendered.probe)}
+    assert set(probe) == set(rendered.charts)
+    for name, p in probe.items():
+        assert p["width"] > 300 and p["height"] > 100, name
+        assert p["clipped"] == [], (name, p["clipped"])  # every label inside its chart
+        assert p["visible"] > 0, name
+    shot = tmp_path / "report.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_demo_story_fits_on_one_screen_and_its_numbers_add_up(loop):
+    from proda.commands.demo import chance, debug_lines, outcome_lines, table, v1_lines, v2_lines
+    from proda.report.diff import diff
+    from proda.report.stats import stats
+
+    project = Project.at(loop["root"])
+    result = {**diff(project, "v1", "v2"), "seconds": 60.0}
+    counts = stats(project)
+    story = (v1_lines(counts, loop["v1"], loop["first"], chance(project), 90.0) + debug_lines(loop["debug"])
+             + v2_lines(loop["v2"], loop["debug"], _contaminated(loop), 30.0)
+             + outcome_lines(result, loop["failed"]))
+    text = "\n".join(story)
+    assert f"synth built {result['added']['samples']} new samples" in text  # = diff's samples +N
+    assert f"{loop['debug']['replay']} replay" in text and "V1's own (replay)" in text
+    if any(loop["debug"]["dropped"].values()):  # what the debugger left out, and why
+        assert f"{sum(loop['debug']['dropped'].values())} candidate samples dropped" in text
+    assert "ran synth, compile, test; reused ingest, chunk, extract, bench (untouched)" in text
+    # the table, with as many disciplines as the example project has
+    many = {f"discipline_{i:02d}": 0.5 for i in range(16)}
+    wide = {**result, "accuracy": {side: {**result["accuracy"][side], "by_discipline": many}
+                                   for side in ("from", "to")}}
+    lines = story + table(wide).splitlines()
+    assert len(lines) <= 30, "\n".join(lines)  # widths: tests/test_output.py, with the example's sizes
+
+
+def test_demo_on_a_finished_demo_shows_it_without_rebuilding(loop):
+    from proda.commands.demo import run_demo
+    from proda.errors import UsageError
+
+    said = []
+    result = run_demo(loop["root"], say=said.append)
+    assert "already holds a finished demo" in said[0] and "--fresh" in said[0]
+    assert set(result["phases"]) == {"diff"} and result["added"]["samples"] > 0
+    with pytest.raises(UsageError, match="did not create"):  # --fresh resets only demo folders
+        run_demo(loop["root"], fresh=True, say=said.append)
+
+
+def test_test_reads_results_while_a_build_runs(loop, proda_cli):
+    from test_read_while_building import HOLD, _hold
+
+    holder = _hold(HOLD, loop["root"], 60)
+    try:
+        proc = proda_cli("test", "--json", "-C", str(loop["root"]))
+        out = json.loads(proc.stdout)
+        assert out["run"] is None and out["ran"] == 0 and out["reused"] == out["passed"] + out["failed"] > 0
+        text = proda_cli("test", "-C", str(loop["root"])).stdout
+        assert "a build is running" in text
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_lm_eval_export_has_no_absolute_path(loop, tmp_path):
+    from proda.export import export_project
+
+    out = export_project(Project.at(loop["root"]), "lm-eval", tmp_path / "tasks")
+    script = (out / "run.sh").read_text()
+    assert str(tmp_path) not in script and str(loop["root"]) not in script
+    assert "build/checkpoints/" in script and '"$here"' in script
+    for name in ("proda.yaml", "proda_dev.yaml", "proda_holdout.yaml"):
+        assert str(tmp_path) not in (out / name).read_text()

@@ -92,6 +92,6 @@ def test_killed_driver_resumes_on_the_cluster(make_project, cluster):
     proc.wait()
     assert not (project.build / "extract" / "physics.json").exists()
     resumed = build(Project.at(project.root, RAY), until="extract")
-    assert resumed["stages"]["extract"]["reused"] > 0, "units journalled before the kill were recomputed"
+    assert resumed["stages"]["extract"]["from_memo"] > 0, "units journalled before the kill were recomputed"
     clean = make_project(corpus, name="clean")
     assert build(clean, until="extract")["version"] == resumed["version"]

@@ -17,10 +17,14 @@ from .options import emit, json_option, project, project_option, set_option
               "default: start a local one.")
 @click.option("--verify", is_flag=True,
               help="Check every file under build/ against its hash first (slower than the no-op check).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print one line per task (stage:shard) that ran.")
 @set_option
 @json_option
-def build(project_dir, until, jobs, executor, address, verify, overrides, as_json):
+def build(project_dir, until, jobs, executor, address, verify, verbose, overrides, as_json):
     """Bring build/ up to date; only stale items are recomputed.
+
+    Prints one line per stage on stderr as it finishes (built = records new to this build,
+    reused = the rest of its output, seconds), then the version.
 
     \b
     Example:  proda build --until extract -j 4
@@ -28,23 +32,23 @@ def build(project_dir, until, jobs, executor, address, verify, overrides, as_jso
     """
     import json
 
-    from ..make import build as run_build
+    from ..make import build as run_build, stage_line
 
     overrides = tuple(overrides)
     if executor:
         overrides += (f"run.executor={json.dumps(executor)}",)
     if address:
         overrides += (f"run.address={json.dumps(address)}",) + (() if executor else ('run.executor="ray"',))
-    result = run_build(project(project_dir, overrides), until=until, jobs=jobs, verify=verify)
+    result = run_build(project(project_dir, overrides), until=until, jobs=jobs, verify=verify, verbose=verbose)
+    if result.get("up_to_date"):  # answered without running doit: no stage lines were printed
+        for name, counts in result["stages"].items():
+            click.echo(stage_line(name, counts), err=True)
     emit(result, as_json, build_text)
 
 
 def build_text(result) -> str:
-    lines = [f"version {result['version']}"]
-    for name, s in result["stages"].items():
-        lines.append(f"  {name:<8} built {s['built']:>6}  reused {s['reused']:>6}  {s['seconds']:>7.2f}s"
-                     + (f"  skipped {s['skipped']} (retried next build)" if s.get("skipped") else "")
-                     + (f"  {s['damaged']} damaged memo entries recomputed" if s.get("damaged") else ""))
+    """The version (the stage lines went to stderr as the stages finished), and what was left out."""
+    lines = [f"version {result['version']}" + (" (up to date)" if result.get("up_to_date") else "")]
     summary = dropped_line(result.get("dropped") or {})
     if summary:
         lines.append(summary)

@@ -1,10 +1,14 @@
-"""``proda demo``: the whole ProDa loop on the example project, on CPU.
+"""``proda demo``: the whole ProDa loop on the example project, on CPU, told as a short story.
 
     init --example -> build (V1) -> tag v1 -> test -> debug -> build (V2) -> tag v2
     -> test --failed -> diff v1 v2
 
-Expected cost on 2 cores: V1 build ~1-2 min (training dominates), debug ~10 s, V2 build ~30 s.
-Prints the per-discipline table of the diff; returns the diff object plus ``seconds``.
+As it runs it says, on stderr, what each step found: V1's accuracy against chance, what the
+debugger diagnosed, what the patch holds and what the build dropped from it and why, what V2
+rebuilt, and the repair by item group when ``proda diff`` measures it; then it prints the diff
+table on stdout. All of it fits on one screen; ``-v`` adds each build's stage lines. Every phase
+is timed (``phases`` in ``--json``; ``tests/perf/demo_time.py`` prints them). A folder that
+already holds a finished demo is shown again, not rebuilt; ``--fresh`` starts it over.
 
 ``--seeds N`` repeats the loop with N training seeds (``compile.seed`` + 0..N-1): the project is built
 up to synth once, copied to ``DIR-seed1`` ... before any training, and each copy runs V1 -> debug ->
@@ -14,6 +18,7 @@ V2 with its own seed; the result gains ``"seeds": {"runs": [...], "summary": {G:
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,69 +28,252 @@ import click
 
 from .options import emit, json_option
 
+MARKER = ".proda-demo"  # written into the folders the demo creates; --fresh resets only those
+
 
 def _say(text: str) -> None:
-    print(f"[demo] {text}", file=sys.stderr, flush=True)
+    print(text, file=sys.stderr, flush=True)
 
 
 @click.command()
 @click.argument("directory", default="proda-demo", type=click.Path(file_okay=False))
+@click.option("--fresh", is_flag=True,
+              help="Start over in a folder an earlier demo made (deletes its build/ and patches).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print each build's stage lines.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Repeat the loop with this many training seeds; report mean and sd of each delta.")
 @json_option
-def demo(directory, seeds, as_json):
+def demo(directory, fresh, verbose, seeds, as_json):
     """The whole loop on the example project, on CPU: build V1, test, debug, build V2, test, diff.
 
     \b
     Example:  proda demo /tmp/demo
               proda demo /tmp/demo --seeds 3   # the repair groups' spread over 3 training seeds
     """
-    from ..report.diff import render
+    if seeds == 1:
+        result = run_demo(Path(directory), fresh=fresh, verbose=verbose)
+    else:
+        result = run_seeds(Path(directory), seeds)
+    emit(result, as_json, lambda r: table(r) + _render_seeds(r))
 
-    result = run_demo(Path(directory)) if seeds == 1 else run_seeds(Path(directory), seeds)
-    emit(result, as_json, lambda r: render(r) + _render_seeds(r) + f"\n  took {r['seconds']:.0f}s")
+
+class Clock:
+    """Seconds per phase of the demo, and in all."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def __call__(self, phase: str, fn, *args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.phases[phase] = round(self.phases.get(phase, 0.0) + time.perf_counter() - begun, 1)
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 1)
 
 
-def run_demo(directory: Path) -> dict[str, Any]:
-    from ..debugger.run import debug
-    from ..engine.versions import tag
-    from ..make import build
+def run_demo(directory: Path, fresh: bool = False, verbose: bool = False, say=_say) -> dict[str, Any]:
     from ..project import Project, init_project
     from ..report.diff import diff
-    from ..score.runs import run_tests
 
-    started = time.perf_counter()
-    if not (directory / "specs" / "proda.toml").exists():
-        init_project(directory, example=True)
-        _say(f"initialised the example project in {directory}")
+    clock = Clock()
+    directory = directory.resolve()
+    holds_project = (directory / "specs" / "proda.toml").exists()
+    if holds_project and fresh:
+        _reset(directory, say)
+    if not holds_project:
+        clock("init", init_project, directory, example=True)
+        (directory / MARKER).write_text("made by `proda demo`; `proda demo --fresh DIR` starts it over\n")
+        say(f"proda demo in {directory}: the example project, from scratch, on CPU")
     project = Project.at(directory)
-    _say("building V1: ingest, chunk, extract, bench, synth, compile, test")
-    v1 = build(project)
-    tag(project, "v1", v1["version"])
-    first = run_tests(project)
-    _say(f"V1 accuracy: dev {first['accuracy']['dev']:.3f}, holdout {first['accuracy']['holdout']:.3f} "
-         f"({first['failed']} failures)")
-    diagnosis = debug(project)
-    _say(f"debug: {diagnosis['failures']} dev failures -> {diagnosis['concept_gaps']} concept gaps, "
-         f"{diagnosis['undetermined']} undetermined, "
-         f"{diagnosis['reasoning_deficits']} reasoning deficits -> {diagnosis['patch']} "
-         f"({diagnosis['samples']} samples + {diagnosis['replay']} replay)")
-    project = Project.at(directory)
-    _say("building V2: only what the patch touches")
-    v2 = build(project)
-    for stage, counts in v2["stages"].items():
-        _say(f"  {stage:<8} built {counts['built']:>5}  reused {counts['reused']:>5}")
-    tag(project, "v2", v2["version"])
-    retest = run_tests(project, failed=True)
-    _say(f"test --failed on V2: {retest['passed']} of V1's {retest['selected']} failures now pass")
-    result = diff(project, "v1", "v2")
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    return result
+    tags = _tags(project)
+    if {"v1", "v2"} <= tags and not fresh:
+        say(f"{directory} already holds a finished demo (v1 -> v2): showing it again, nothing is "
+            f"rebuilt; `proda demo --fresh {directory}` runs it from scratch")
+        result = clock("diff", diff, project, "v1", "v2")
+        return {**result, "seconds": clock.total(), "phases": clock.phases}
+    if holds_project and not fresh:
+        say(f"continuing the demo in {directory}: finished steps are reused")
+    return _Story(project, clock, verbose, say).run(resumed="v1" in tags)
+
+
+def _tags(project) -> set[str]:
+    from ..engine import layout
+    from ..engine.catalog import open_catalog
+
+    if not layout.catalog(project.build).exists():
+        return set()
+    with open_catalog(project, read_only=True) as cat:
+        return {row[0] for row in cat.query("SELECT name FROM tags")}
+
+
+def _reset(directory: Path, say) -> None:
+    from ..errors import UsageError
+
+    if not (directory / MARKER).exists():
+        raise UsageError(f"{directory} holds a project that `proda demo` did not create, and --fresh "
+                         "only resets demo folders", "give the demo another folder")
+    say(f"starting over in {directory}: its build/ and specs/patches/*.jsonl are deleted")
+    shutil.rmtree(directory / "build", ignore_errors=True)
+    for patch in (directory / "specs" / "patches").glob("*.jsonl"):
+        patch.unlink()
+
+
+class _Story:
+    def __init__(self, project, clock: Clock, verbose: bool, say):
+        self.project, self.clock, self.verbose, self.say = project, clock, verbose, say
+
+    def _build(self, phase: str) -> dict[str, Any]:
+        from ..make import build
+        from ..project import Project
+
+        self.project = Project.at(self.project.root)  # a fresh view: new patch files, new manifests
+        return self.clock(phase, build, self.project, quiet=not self.verbose)
+
+    def run(self, resumed: bool) -> dict[str, Any]:
+        from ..debugger.run import debug
+        from ..engine.outputs import read_manifest
+        from ..engine.versions import tag
+        from ..report.diff import diff
+        from ..report.stats import stats
+        from ..score.runs import run_tests
+
+        v1 = self._build("build_v1")
+        if not resumed:
+            tag(self.project, "v1", v1["version"])
+        first = self.clock("test_v1", run_tests, self.project)
+        for line in v1_lines(stats(self.project), v1, first, chance(self.project), self.clock.phases["build_v1"]):
+            self.say(line)
+        diagnosis = None
+        if resumed and self.project.patch_files():
+            self.say("debug: the earlier run's patch is in specs/patches/: not diagnosed again")
+        else:
+            diagnosis = self.clock("debug", debug, self.project)
+            for line in debug_lines(diagnosis):
+                self.say(line)
+        v2 = self._build("build_v2")
+        dropped = (read_manifest(self.project.build, "synth", "patches") or {}).get("extra", {}).get("contaminated", 0)
+        for line in v2_lines(v2, diagnosis, dropped, self.clock.phases["build_v2"]):
+            self.say(line)
+        tag(self.project, "v2", v2["version"])
+        retest = self.clock("test_v2", run_tests, self.project, failed=True)
+        result = self.clock("diff", diff, self.project, "v1", "v2")
+        for line in outcome_lines(result, retest):
+            self.say(line)
+        result["seconds"] = self.clock.total()
+        result["phases"] = self.clock.phases
+        return result
+
+
+# -- the story's lines: pure functions of what each step returned (tests check them) -------------
+
+
+def chance(project) -> float:
+    """Accuracy of a uniform guess: the mean of 1/options over the benchmark's items."""
+    from ..engine.outputs import items
+
+    found = items(project)
+    return sum(1 / len(i.options) for i in found) / len(found) if found else 0.0
+
+
+def v1_lines(counts: dict[str, Any], v1: dict[str, Any], test: dict[str, Any], guess: float,
+             seconds: float) -> list[str]:
+    checkpoints = v1["stages"]["compile"]["built"] + v1["stages"]["compile"]["reused"]
+    acc = test["accuracy"]
+    return [f"V1    built in {seconds:.0f}s from {counts['documents']} documents: {counts['chunks']} chunks; "
+            f"{counts['chains']} chains, {counts['statements']} statements, {counts['concepts']} concepts",
+            f"      -> {counts['items']} benchmark items and {counts['samples']} training samples -> "
+            f"{checkpoints} checkpoint",
+            f"V1    accuracy: dev {acc['dev']:.3f}, holdout {acc['holdout']:.3f} (chance {guess:.3f}); "
+            f"{test['failed']} of {test['passed'] + test['failed']} items failed"]
+
+
+def debug_lines(d: dict[str, Any]) -> list[str]:
+    other = d["failures"] - d["concept_gaps"] - d["reasoning_deficits"]
+    lines = [f"debug {d['failures']} failed dev items" + (f", {other} of them undetermined" if other else "")
+             + " (the holdout split is never looked at):",
+             f"      {d['concept_gaps']} concept gaps (a concept missing or confused), "
+             f"{d['reasoning_deficits']} reasoning deficits (parts not composed)"]
+    if d.get("patch"):
+        lines.append(f"patch {d['patch']}: {d['samples']} targeted samples, {d['replay']} replay samples of V1")
+    dropped = {k: n for k, n in (d.get("dropped") or {}).items() if n}
+    if dropped:
+        why = {"stem": "repeated an item's stem", "run": "shared a 13-word run with an item",
+               "whole": "held a whole item text"}
+        lines.append(f"      {sum(dropped.values())} candidate samples dropped before writing: "
+                     + ", ".join(f"{n} {why.get(k, k)}" for k, n in dropped.items()))
+    return lines
+
+
+def v2_lines(v2: dict[str, Any], d: dict[str, Any] | None, dropped: int, seconds: float) -> list[str]:
+    stages, tasks = v2["stages"], v2.get("tasks", {})
+    ran = [s for s in stages if any(t.split(":")[0] == s for t in tasks)]
+    untouched = [s for s in stages if s not in ran]
+    lines = [f"V2    built in {seconds:.0f}s: ran {', '.join(ran) or 'nothing'}"
+             + (f"; reused {', '.join(untouched)} (untouched)" if untouched else "")]
+    synth, from_patch = stages["synth"]["built"], tasks.get("synth:patches", {}).get("built", 0)
+    if d is not None and d.get("patch"):
+        total = d["samples"] + d["replay"]
+        lines.append(f"      synth built {synth} new samples from the patch's {total}: "
+                     f"{total - dropped - from_patch} are V1's own (replay)")
+        if dropped:
+            lines[-1] += ", and"
+            lines.append(f"      {dropped} were dropped: they share a 13-word run with a benchmark item")
+    else:
+        lines.append(f"      synth built {synth} new samples"
+                     + (f"; {dropped} patch samples dropped (a 13-word run shared with an item)" if dropped else ""))
+    if synth > from_patch:
+        lines.append(f"      and {synth - from_patch} new samples in the discipline shards (their budgets moved)")
+    c, t = stages["compile"], stages["test"]
+    lines.append(f"      compile built {c['built']} checkpoint, trained on from V1's ({c['reused']} reused); "
+                 f"test built {t['built']} results")
+    return lines
+
+
+def outcome_lines(result: dict[str, Any], retest: dict[str, Any]) -> list[str]:
+    fa, ta = result["accuracy"]["from"], result["accuracy"]["to"]
+
+    def change(split: str) -> str:
+        return f"{ta.get(split, 0.0):.3f} ({100 * (ta.get(split, 0.0) - fa.get(split, 0.0)):+.1f} pts)"
+
+    lines = [f"V2    accuracy: dev {change('dev')}, holdout {change('holdout')}; "
+             f"{retest['passed']} of V1's {retest['selected']} failures pass"]
+    if result.get("groups"):
+        from ..report.diff import render_groups
+
+        lines.append("repair by item group, V1 -> V2 (paired bootstrap 95% interval, McNemar p):")
+        lines += render_groups(result)
+    return lines
+
+
+def table(result: dict[str, Any]) -> str:
+    """The diff of V1 -> V2 on one screen: changed records, fixed/broken, accuracy side by side."""
+    changed = [f"{k} +{result['added'][k]} -{result['removed'][k]}" for k in result["added"]
+               if result["added"][k] or result["removed"][k]]
+    r = result["results"]
+    fa, ta = result["accuracy"]["from"], result["accuracy"]["to"]
+    lines = [f"diff v1 {result['from']} -> v2 {result['to']}",
+             "  records  " + ("; ".join(changed) or "unchanged") + f"   results  fixed {r['fixed']}, broken {r['broken']}"]
+    rows = [(s, fa.get(s, 0.0), ta.get(s, 0.0)) for s in ("all", "dev", "holdout")]
+    rows += [(d, fa.get("by_discipline", {}).get(d, 0.0), ta.get("by_discipline", {}).get(d, 0.0))
+             for d in sorted(set(fa.get("by_discipline", {})) | set(ta.get("by_discipline", {})))]
+    if fa or ta:
+        width = max(len(n) for n, _, _ in rows) + 1
+        head = f"{'accuracy':<{width}}{'v1':>6} {'v2':>6}"
+        lines.append(f"  {head}    {head}")
+        half = (len(rows) + 1) // 2
+        for i in range(half):
+            cells = [f"{n:<{width}}{a:>6.3f} {b:>6.3f}" for n, a, b in rows[i::half]]
+            lines.append("  " + "    ".join(cells))
+    lines.append(f"  took {result['seconds']:.0f}s")
+    return "\n".join(lines)
 
 
 def run_seeds(directory: Path, seeds: int) -> dict[str, Any]:
     """The demo once per training seed; the first seed's diff, plus ``seeds`` (runs and summary)."""
-    import shutil
     import statistics
 
     from ..make import build
@@ -94,10 +282,11 @@ def run_seeds(directory: Path, seeds: int) -> dict[str, Any]:
     started = time.perf_counter()
     if not (directory / "specs" / "proda.toml").exists():
         init_project(directory, example=True)
+        (directory / MARKER).write_text("made by `proda demo`; `proda demo --fresh DIR` starts it over\n")
     project = Project.at(directory)
     base = project.config.compile.seed
     _say(f"building up to synth once; then {seeds} training seeds from {base}")
-    build(project, until="synth")
+    build(project, until="synth", quiet=True)
     folders = [directory]
     for s in range(1, seeds):
         copy = directory.with_name(f"{directory.name}-seed{s}")

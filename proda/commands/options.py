@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 def emit(obj, as_json: bool, text=None) -> None:
     """``--json``: exactly one JSON object on stdout; otherwise ``text(obj)`` (or indented JSON)."""
     if as_json:
-        click.echo(json.dumps(obj, sort_keys=True))
+        click.echo(json.dumps(obj))
     else:
-        click.echo(text(obj) if text else json.dumps(obj, indent=2, sort_keys=True))
+        click.echo(text(obj) if text else json.dumps(obj, indent=2))
 
 
 project_option = click.option("-C", "--project", "project_dir", default=".", show_default=True,

@@ -14,7 +14,11 @@ from .options import emit, json_option, project, project_option
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Write an HTML report with plots.")
 @json_option
 def report(project_dir, html_file, as_json):
-    """Per-discipline accuracy per version; --html adds V1 vs V2, loss curves, failure types.
+    """Accuracy per version by split and discipline, chance, diagnoses; --html draws them.
+
+    The page has accuracy by split and by discipline (with the chance line), the repair by item
+    group and the validity baselines when they exist, the training loss and the failures by
+    diagnosis; it prints `wrote FILE` on stderr.
 
     \b
     Example:  proda report --html report.html
@@ -23,3 +27,5 @@ def report(project_dir, html_file, as_json):
 
     result = run_report(project(project_dir), Path(html_file) if html_file else None)
     emit(result, as_json, render_text)
+    if html_file:
+        click.echo(f"wrote {html_file}", err=True)

@@ -31,7 +31,9 @@ def test(project_dir, failed, split, discipline, fail_under, overrides, as_json)
         a = r["accuracy"]
         return (f"checkpoint {r['checkpoint']}: {r['passed']}/{r['passed'] + r['failed']} passed "
                 f"(ran {r['ran']}, reused {r['reused']}) — accuracy all {a['all']:.3f} "
-                f"dev {a['dev']:.3f} holdout {a['holdout']:.3f}")
+                f"dev {a['dev']:.3f} holdout {a['holdout']:.3f}"
+                + ("\n(a build is running: results read from a snapshot of the catalog; this call is not "
+                   "recorded as a test run)" if r.get("run") is None else ""))
 
     emit(result, as_json, text)
     if fail_under is not None and result["accuracy"]["all"] < fail_under:

@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import contextlib
+import os
+import shutil
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from . import layout
@@ -64,38 +68,33 @@ MIGRATIONS: list[str] = [
 ]
 
 class Catalog:
+    """One connection to the catalog. ``read_only`` never writes and never makes a build wait: it
+    reads the file itself when no build is running, else a private snapshot of it."""
+
     def __init__(self, path: Path, read_only: bool = False):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path, self.snapshot = path, None
         fresh = not path.exists()
+        reading = read_only and not fresh  # a catalog not made yet is made (and migrated) first
         try:
-            self._connect(read_only and path.exists())
+            self._connect(reading)
             self.lock = threading.RLock()  # one connection, shared by the stage's threads
-            if not read_only:
+            if not reading:
                 self.migrate()
         except _damage() as exc:
             import duckdb
 
             if not (_is_damage(exc) or isinstance(exc, duckdb.IOException)):
                 raise  # a bug, not a damaged file: never move a catalog aside for that
-            self._heal_or_raise(exc, read_only)
+            self._heal_or_raise(exc, reading)
             fresh = True
-        if fresh and not read_only:
+        if fresh and not reading:
             self.restore()
         self.con.armed = True  # from now on, damage a statement runs into is healed (see _Guarded)
 
     def _connect(self, read_only: bool) -> None:
-        import duckdb
-
-        from ..errors import LockError
-
-        try:
-            self.con = _Guarded(self, duckdb.connect(str(self.path), read_only=read_only), read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise LockError(f"the catalog {self.path} is in use by another process: {exc}",
-                                "wait for the running build to finish") from exc
-            raise
+        con = _open_for_reading(self.path, self) if read_only else _open_for_writing(self.path)
+        self.con = _Guarded(self, con, read_only)
 
     def _heal_or_raise(self, exc: Exception, read_only: bool) -> None:
         """A catalog that does not open (truncated, overwritten, corrupt blocks) is derived state:
@@ -170,6 +169,8 @@ class Catalog:
 
     def close(self) -> None:
         self.con.close()
+        if self.snapshot is not None:
+            shutil.rmtree(self.snapshot, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -256,6 +257,71 @@ def _damage() -> tuple[type[BaseException], ...]:
 
     return (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException,
             duckdb.CatalogException, duckdb.Error)
+
+
+WRITE_WAIT = 60.0  # seconds a writer waits for other processes (readers hold the file for moments)
+
+
+def _busy(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def _open_for_writing(path: Path):
+    """A read-write connection; waits (up to ``PRODA_CATALOG_WAIT`` seconds, default 60) while
+    another process has the file open — a reading command holds it for moments. Any other error
+    is raised as it is (a damaged file is healed by the caller)."""
+    import duckdb
+
+    from ..errors import LockError
+
+    wait = float(os.environ.get("PRODA_CATALOG_WAIT", WRITE_WAIT))
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if not _busy(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise LockError(f"the catalog {path} stayed in use by another process for {wait:.0f}s",
+                                "wait for the other proda command (a build?) to finish, then run this "
+                                "one again") from None
+        time.sleep(delay)
+        delay = min(1.0, delay * 2)
+
+
+def _open_for_reading(path: Path, catalog: "Catalog"):
+    """Read-only: the file itself when no other process writes it; else a private snapshot (the
+    file and its write-ahead log, copied), so reading never waits for, nor blocks, a build."""
+    import duckdb
+
+    from ..errors import LockError
+    from .lock import held_elsewhere
+
+    if not held_elsewhere(path.parent):
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:
+            if not _busy(exc):  # busy: another command writes; read a snapshot instead
+                raise
+    for _ in range(3):  # a copy taken in the middle of a checkpoint may not open: copy again
+        folder = Path(tempfile.mkdtemp(prefix="proda-catalog-"))
+        try:
+            copy = folder / path.name
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, folder / wal.name)
+            con = duckdb.connect(str(copy), read_only=True)
+            con.execute("SELECT count(*) FROM meta").fetchall()
+            catalog.snapshot = folder
+            return con
+        except (OSError, duckdb.Error):
+            shutil.rmtree(folder, ignore_errors=True)
+            time.sleep(0.2)
+    raise LockError("a build is writing the catalog and it could not be read meanwhile",
+                    "run this command again when the build has finished")
 
 
 def open_catalog(project: "Project", read_only: bool = False) -> Catalog:

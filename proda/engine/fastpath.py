@@ -117,10 +117,13 @@ def noop_result(root: Path, overrides: tuple[str, ...] = (), until: str | None =
     stamp = load(root)
     if not stamp or stamp.get("signature") != signature(root, overrides, until, stamp["watch"]):
         return None
-    result = stamp["result"]
-    result["stages"] = {name: result["stages"][name] for name in ORDER if name in result["stages"]}
-    for counts in result["stages"].values():  # a no-op builds nothing and reuses everything
+    saved = stamp["result"]  # the stamp file sorts its keys: stages back to pipeline order
+    stages = {name: saved["stages"][name] for name in ORDER if name in saved["stages"]}
+    for counts in stages.values():  # a no-op builds nothing and reuses everything
         counts["reused"] += counts["built"]
         counts["built"], counts["seconds"] = 0, 0.0
-    result.pop("repaired", None)
+        for key in ("from_memo", "damaged"):
+            counts[key] = 0
+    result = {"version": saved["version"], "stages": stages, "tasks": {}, "up_to_date": True}
+    result.update({k: v for k, v in saved.items() if k not in result and k != "repaired"})
     return result

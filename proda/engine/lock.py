@@ -35,7 +35,7 @@ def hold(project: "Project", reentrant: bool = False) -> Iterator[None]:
             project.build.mkdir(parents=True, exist_ok=True)
             fh = open(path, "a+")
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _take(fh)
             except BlockingIOError:
                 fh.seek(0)
                 who = fh.read().strip() or "another process"
@@ -59,3 +59,34 @@ def hold(project: "Project", reentrant: bool = False) -> Iterator[None]:
                 fh = _held.pop(key)
                 fcntl.flock(fh, fcntl.LOCK_UN)
                 fh.close()
+
+
+def _take(fh) -> None:
+    """The exclusive lock, or BlockingIOError. A few short retries: a reading command checks
+    the lock with a shared lock for a moment (:func:`held_elsewhere`) and must not fail a build."""
+    for attempt in range(10):
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if attempt == 9:
+                raise
+            time.sleep(0.02)
+
+
+def held_elsewhere(build) -> bool:
+    """True while another process (a running build) holds the lock of this ``build/`` folder."""
+    path = layout.lock(build)
+    if str(path) in _held or not path.exists():
+        return False
+    try:
+        fh = open(path, "r")
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        fh.close()  # closing releases a lock we took
+    return False

@@ -13,7 +13,6 @@ object and the shard manifest is written last; the manifest is what doit and dow
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import msgspec
 
-from . import layout, storage
+from . import layout, progress, storage
 from .outputs import load_shard
 from ..hashing import digest
 from ..records import INTERNAL, Record
@@ -112,7 +111,7 @@ class Context:
 
         executor = executors.choose(self.config.run, fn, len(todo), concurrency)
         payloads = [payload for _, _, payload in todo]
-        with _progress(f"{self.stage.name}:{self.shard} {label}".strip(), len(todo)) as advance:
+        with progress.units(f"{self.stage.name}:{self.shard} {label}".strip(), len(todo)) as advance:
             for position, kind, records, value in executor.run(fn, payloads, skip, threads=concurrency):
                 index, recipe, _ = todo[position]
                 if kind == executors.SKIP:
@@ -151,21 +150,6 @@ class Context:
 def _published(records: Sequence[Record]) -> int:
     """How many of a unit's records a stage publishes (its internal kinds are not counted)."""
     return sum(1 for r in records if not isinstance(r, INTERNAL))
-
-
-@contextlib.contextmanager
-def _progress(description: str, total: int):
-    """A progress bar on stderr for long unit lists, when stderr is a terminal (never in --json
-    pipes or logs); otherwise a no-op."""
-    if total < 200 or not sys.stderr.isatty():
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
 
 
 def recipe_of(stage: "Stage", project: "Project") -> dict[str, Any]:

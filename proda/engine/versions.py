@@ -46,6 +46,8 @@ def record(project: "Project") -> str:
     is rebuilt from when it is lost) and its row in the catalog, with the stage runs since."""
     found = manifests(project)
     vid = version_id(found)
+    if not found:  # nothing built yet: there is no version to record
+        return vid
     marker = layout.version_marker(project.build)
     last = storage.try_read_json(marker)
     last = last if isinstance(last, dict) else {}
@@ -84,6 +86,16 @@ def write_version_file(project: "Project", vid: str, found: dict[str, dict]) -> 
     return entry
 
 
+def record_if_idle(project: "Project") -> str:
+    """``record`` for commands that only read: skipped while a build runs (it records its own
+    version when it finishes, and reading must not wait for it)."""
+    from .lock import held_elsewhere
+
+    if held_elsewhere(project.build):
+        return current(project)
+    return record(project)
+
+
 def _new_runs(project: "Project", since: float) -> list[dict]:
     folder = layout.runs(project.build)
     if not folder.is_dir():
@@ -98,7 +110,14 @@ def resolve(project: "Project", cat, ref: str) -> str:
     from ..errors import UsageError
 
     if ref in ("HEAD", "current", "@"):
-        return current(project)
+        vid = current(project)
+        if not cat.query("SELECT 1 FROM versions WHERE id = ?", [vid]):
+            from .lock import held_elsewhere
+
+            if held_elsewhere(project.build):
+                raise UsageError("HEAD is being built right now (a build is running)",
+                                 "compare tagged versions, or wait for the build to finish")
+        return vid
     row = cat.query("SELECT version FROM tags WHERE name = ?", [ref])
     if row:
         return row[0][0]

@@ -44,14 +44,23 @@ def export_project(project: "Project", fmt: str, out: Path, force: bool = False)
         formats.export_lm_eval(items, out, task_name="proda")
         checkpoint = outputs.current_checkpoint(project)
         if checkpoint:
-            script = out / "run.sh"
-            script.write_text(
-                "#!/bin/sh\n# evaluate the current proda checkpoint on the exported benchmark\n"
-                f"HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 lm_eval --model hf --model_args "
-                f"pretrained={outputs.checkpoint_dir(project, checkpoint)} --include_path {out} --tasks proda "
-                "--device cpu \"$@\"\n")
-            script.chmod(0o755)
+            _run_script(out / "run.sh", outputs.checkpoint_dir(project, checkpoint))
     else:  # click restricts the choice; the library guards too
         raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf, lm-eval or knowledge")
     guard.record(project, out, fmt)
     return out
+
+
+def _run_script(script: Path, checkpoint: Path) -> None:
+    """``run.sh`` evaluates the checkpoint on the exported tasks; every path is relative to the
+    script's folder (the checkpoint's as it was at export time; ``PRODA_CHECKPOINT`` overrides it)."""
+    import os
+
+    relative = Path(os.path.relpath(checkpoint, script.parent)).as_posix()
+    script.write_text(
+        "#!/bin/sh\n# evaluate the exported proda checkpoint on the exported benchmark (lm-evaluation-harness)\n"
+        'here="$(cd "$(dirname "$0")" && pwd)"\n'
+        f'checkpoint="${{PRODA_CHECKPOINT:-$here/{relative}}}"\n'
+        'HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 exec lm_eval --model hf --model_args "pretrained=$checkpoint" '
+        '--include_path "$here" --tasks proda --device cpu "$@"\n')
+    script.chmod(0o755)

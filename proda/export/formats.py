@@ -27,6 +27,7 @@ import msgspec
 
 from ..text.format import item_context, option_continuation
 from ..records import Item, Sample
+from ..umask import readable_mode
 
 # column -> type, shared by both parquet writers: "str" | "int" | "list" (of strings). One schema for
 # both splits (``datasets`` wants one per config): a test row's prompt is the item stem and its response
@@ -44,7 +45,7 @@ def _atomic(path: Path, mode: str = "wb") -> Iterator[Any]:
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
             yield fh
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; exports are meant to be read by others
+        os.chmod(tmp, readable_mode())  # mkstemp makes 0600; exports are for others: the user's umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -178,15 +179,38 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def lm_eval_yaml(task: str, data_file: Path) -> str:
-    """The task config: context ``item_context(stem)``, continuation ``option_continuation(choice)``."""
+LOADER = "proda_task"  # the module next to the YAML files that reads the items (lm-eval's custom_dataset)
+
+LOADER_SOURCE = '''"""Reads this task folder's items for lm-eval, relative to this file, so the folder can move.
+
+lm-eval calls ``load(**dataset_kwargs)`` for the task YAMLs beside it (``custom_dataset``).
+"""
+
+from pathlib import Path
+
+
+def load(data_files=None, **_):
+    import datasets
+
+    here = Path(__file__).resolve().parent
+    return datasets.load_dataset("json", data_files={split: str(here / name)
+                                                     for split, name in (data_files or {}).items()})
+'''
+
+
+def lm_eval_yaml(task: str, data_file: Path | str) -> str:
+    """The task config: context ``item_context(stem)``, continuation ``option_continuation(choice)``.
+
+    Paths are relative to the task folder: the items file is named, and ``custom_dataset`` points at
+    the folder's loader module (lm-eval resolves ``!function`` next to the YAML file)."""
     delimiter = option_continuation("")  # lm-eval puts target_delimiter between context and choice
     return "\n".join([
         f"task: {task}",
         "dataset_path: json",
+        f"custom_dataset: !function {LOADER}.load",
         "dataset_kwargs:",
         "  data_files:",
-        f"    test: {_q(str(data_file))}",
+        f"    test: {_q(Path(data_file).name)}",
         "output_type: multiple_choice",
         "test_split: test",
         f"doc_to_text: {_q(item_context('{{stem}}'))}",
@@ -218,6 +242,8 @@ def export_lm_eval(items: Sequence[Item], out_dir: Path, task_name: str = "proda
         chosen = [i for i in items if i.split == split]
         if chosen:
             groups[f"{task_name}_{split}"] = chosen
+    with _atomic(out_dir / f"{LOADER}.py", "w") as fh:
+        fh.write(LOADER_SOURCE)
     for task, chosen in groups.items():
         data = _jsonl([lm_eval_row(i) for i in chosen], out_dir / f"{task}.jsonl")
         with _atomic(out_dir / f"{task}.yaml", "w") as fh:

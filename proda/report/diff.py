@@ -25,8 +25,8 @@ KINDS = {"chunks": ("chunk", "chunk"), "chains": ("extract", "chain"),
 def diff(project: "Project", a: str, b: str) -> dict[str, Any]:
     from ..engine.catalog import open_catalog
 
-    versions.record(project)
-    with open_catalog(project) as cat:
+    versions.record_if_idle(project)
+    with open_catalog(project, read_only=True) as cat:
         va, vb = versions.resolve(project, cat, a), versions.resolve(project, cat, b)
         added, removed = {}, {}
         cache: dict[tuple[str, str], list] = {}

@@ -1,61 +1,163 @@
-"""``proda report``: accuracy per discipline per version; ``--html`` adds plots.
+"""``proda report``: accuracy per version, and an HTML page that draws it.
 
-The HTML page is self-contained (inline SVG, no scripts, no network): accuracy per discipline
-per version, the first and last tagged versions side by side on ``dev`` and ``holdout``, the
-training loss curve of every checkpoint, the failure types found by ``proda debug``, and the repair
-groups of the first version against the last (proda/report/groups.py: n, from, to, delta, 95%
-interval, McNemar p) with the regression suites beside them.
+:func:`report` gathers everything the page shows into one object (``proda report --json`` prints
+it): tested versions by tag with their accuracy per split and discipline, the chance level of the
+benchmark, the training loss of every checkpoint (named by the versions it belongs to, steps
+counted from the base checkpoint), the debugger's diagnoses per checkpoint, and — when the data
+exist — the repair of the first tested version against the last (``proda diff``: the repair groups
+with n, from, to, delta, 95% interval and McNemar p, the fix rate beyond churn, the regression
+suites; proda/report/groups.py) and the validity baselines of the benchmark (``proda stats``). :func:`render_html` draws exactly that object, so a
+test can check the page against ``--json``. The page is self-contained: inline SVG, no scripts,
+no network.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine import versions
+from . import svg
 
 if TYPE_CHECKING:
     from ..project import Project
 
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+SPLITS = ("all", "dev", "holdout")
+GROUP_LABELS = {"dev_failed": "dev, failed before (targeted)", "dev_passed": "dev, passed before (retention)",
+                "holdout_related": "holdout, related (transfer)", "holdout_unrelated": "holdout, unrelated (control)",
+                "holdout_failed": "holdout, failed before (churn)", "holdout_passed": "holdout, passed before (churn)"}
 
 
 def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
     from ..engine.catalog import open_catalog
 
-    versions.record(project)
-    with open_catalog(project) as cat:
+    versions.record_if_idle(project)
+    current = versions.current(project)
+    with open_catalog(project, read_only=True) as cat:
         tagged = cat.query("SELECT t.name, t.version FROM tags t JOIN versions v ON v.id = t.version "
                            "ORDER BY v.created, t.name")
-        rows: list[dict[str, Any]] = []
-        seen = set()
-        current = versions.current(project)
-        for name, vid in tagged + [("HEAD", current)]:
-            if vid in seen:
-                continue
-            seen.add(vid)
-            test = versions.version_manifests(cat, vid).get("test:all")
-            if test and test["extra"].get("accuracy"):
-                rows.append({"name": name, "version": vid, "accuracy": test["extra"]["accuracy"],
-                             "checkpoint": test["extra"].get("checkpoint")})
-        losses: dict[str, list[tuple[int, float]]] = {}
-        for ckpt, step, loss in cat.query("SELECT checkpoint, step, loss FROM train_log ORDER BY checkpoint, step"):
-            losses.setdefault(ckpt, []).append((step, loss))
-        failures = dict(cat.query("SELECT label, count(*) FROM diagnoses GROUP BY label ORDER BY label"))
-    result = {"versions": rows, "failure_types": failures,
-              "checkpoints": {k: len(v) for k, v in losses.items()}}
+        manifests = {vid: versions.version_manifests(cat, vid) for vid in {v for _, v in tagged} | {current}}
+        steps = cat.query("SELECT checkpoint, step, loss FROM train_log ORDER BY checkpoint, step")
+        parents = dict(cat.query("SELECT key, parent FROM checkpoints"))
+        diagnosed = cat.query("SELECT checkpoint, label, count(*) FROM diagnoses GROUP BY checkpoint, label "
+                              "ORDER BY checkpoint, label")
+    rows = _tested_versions(tagged, current, manifests)
+    names = _checkpoint_names(rows, parents)
+    result: dict[str, Any] = {
+        "versions": rows,
+        "chance": _chance(project),
+        "failure_types": {},
+        "diagnoses": [],
+        "checkpoints": {},
+        "loss": _loss_curves(steps, parents, names),
+    }
+    by_checkpoint: dict[str, dict[str, int]] = {}
+    for checkpoint, label, count in diagnosed:
+        by_checkpoint.setdefault(checkpoint, {})[label] = count
+        result["failure_types"][label] = result["failure_types"].get(label, 0) + count
+    result["diagnoses"] = [{"checkpoint": k, "name": _name(names, k), "labels": v} for k, v in by_checkpoint.items()]
+    for curve in result["loss"]:
+        result["checkpoints"][curve["checkpoint"]] = curve["steps"]
     if len(rows) >= 2:
-        from .diff import diff
-
-        change = diff(project, rows[0]["version"], rows[-1]["version"])
-        result["repair"] = {k: change[k] for k in ("from", "to", "groups", "repair", "retention", "suites")
-                            if k in change}
+        repair = _repair(project, rows[0], rows[-1])
+        if repair:
+            result["repair"] = repair
+    validity = _validity(project)
+    if validity:
+        result["validity"] = validity
     if html_file is not None:
-        html_file.write_text(render_html(project, rows, losses, failures, result.get("repair")), encoding="utf-8")
-        result["html"] = str(html_file)
+        html_file = Path(html_file)
+        html_file.write_text(render_html(project.config.name, result), encoding="utf-8")
+        result["html"] = str(html_file.resolve())
     return result
+
+
+def _tested_versions(tagged, current, manifests) -> list[dict[str, Any]]:
+    names: dict[str, list[str]] = {}
+    order: list[str] = []
+    for name, vid in tagged + [("HEAD", current)]:
+        if vid not in names:
+            names[vid] = []
+            order.append(vid)
+        if name != "HEAD" or not names[vid]:
+            names[vid].append(name)
+    rows = []
+    for vid in order:
+        test = manifests.get(vid, {}).get("test:all")
+        if test and test["extra"].get("accuracy"):
+            rows.append({"name": "/".join(names[vid]), "version": vid, "accuracy": test["extra"]["accuracy"],
+                         "checkpoint": test["extra"].get("checkpoint")})
+    return rows
+
+
+def _checkpoint_names(rows, parents: dict[str, str]) -> dict[str, str]:
+    names = {}
+    for r in rows:
+        if r.get("checkpoint"):
+            names.setdefault(r["checkpoint"], r["name"])
+    for key, parent in parents.items():  # an untagged checkpoint: name it by its parent
+        if key not in names:
+            names[key] = f"{key[:8]}" + (f" (from {names.get(parent, parent[:8])})" if parent else "")
+    return names
+
+
+def _name(names: dict[str, str], key: str) -> str:
+    return names.get(key) or key[:8]
+
+
+def _loss_curves(steps, parents, names) -> list[dict[str, Any]]:
+    """Each checkpoint's loss per step; a continued checkpoint's steps start where its parent's end."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for checkpoint, step, loss in steps:
+        curves.setdefault(checkpoint, []).append((int(step), float(loss)))
+    offsets: dict[str, int] = {}
+
+    def offset(key: str, depth: int = 0) -> int:
+        if key in offsets:
+            return offsets[key]
+        parent = parents.get(key) or ""
+        value = 0
+        if parent in curves and depth < 50:
+            value = offset(parent, depth + 1) + len(curves[parent])
+        offsets[key] = value
+        return value
+
+    out = []
+    for key in sorted(curves, key=lambda k: (offset(k), k)):
+        points = curves[key]
+        start = offset(key)
+        out.append({"checkpoint": key, "name": _name(names, key), "parent": parents.get(key) or "",
+                    "first_step": start + 1, "steps": len(points),
+                    "first": round(points[0][1], 4), "last": round(points[-1][1], 4),
+                    "points": [[start + s + 1, round(v, 4)] for s, v in points]})
+    return out
+
+
+def _chance(project: "Project") -> float | None:
+    """Expected accuracy of a uniform guess: the mean of 1/options over the benchmark's items."""
+    from ..engine.outputs import items
+
+    found = items(project)
+    return round(sum(1 / len(i.options) for i in found) / len(found), 4) if found else None
+
+
+def _repair(project: "Project", first: dict[str, Any], last: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``proda diff FIRST LAST`` measures about the repair, named by the versions' names."""
+    from .diff import diff
+
+    change = diff(project, first["version"], last["version"])
+    out = {k: change[k] for k in ("groups", "repair", "retention", "suites") if change.get(k)}
+    return {"from": first["name"], "to": last["name"], **out} if out else None
+
+
+def _validity(project: "Project") -> dict[str, Any] | None:
+    from .stats import stats
+
+    return stats(project).get("validity") or None
+
+
+# -- text ---------------------------------------------------------------------------------------
 
 
 def render_text(result: dict[str, Any]) -> str:
@@ -63,132 +165,151 @@ def render_text(result: dict[str, Any]) -> str:
     if not rows:
         return "no tested versions yet: run `proda build`"
     names = [r["name"] for r in rows]
+    width = max(10, *(len(n) + 2 for n in names))
     disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})})
-    lines = [f"{'':<24}" + "".join(f"{n:>10}" for n in names)]
-    for label in ("all", "dev", "holdout"):
-        lines.append(f"{label:<24}" + "".join(f"{r['accuracy'].get(label, 0):>10.3f}" for r in rows))
+    label_w = max([len(d) for d in disciplines] + [8]) + 2
+    lines = [f"{'accuracy':<{label_w}}" + "".join(f"{n:>{width}}" for n in names)]
+    for label in SPLITS:
+        lines.append(f"{label:<{label_w}}" + "".join(f"{r['accuracy'].get(label, 0):>{width}.3f}" for r in rows))
     for d in disciplines:
-        lines.append(f"{d:<24}" + "".join(f"{r['accuracy']['by_discipline'].get(d, 0):>10.3f}" for r in rows))
-    if result["failure_types"]:
-        lines.append("failure types: " + ", ".join(f"{k} {v}" for k, v in result["failure_types"].items()))
-    if result.get("repair"):
+        lines.append(f"{d:<{label_w}}" + "".join(f"{r['accuracy']['by_discipline'].get(d, 0):>{width}.3f}" for r in rows))
+    if result.get("chance") is not None:
+        lines.append(f"chance {result['chance']:.3f} (a uniform guess over each item's options)")
+    for d in result.get("diagnoses", []):
+        labels = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(d["labels"].items()))
+        lines.append(f"failures of {d['name']} by diagnosis: {labels}")
+    repair = result.get("repair")
+    if repair:
         from .diff import render_groups
 
-        lines.append(f"repair {names[0]} -> {names[-1]}:")
-        lines += render_groups(result["repair"])
+        lines.append(f"repair {repair['from']} -> {repair['to']}:")
+        lines += render_groups(repair)
+    validity = result.get("validity")
+    if validity:
+        lines.append(validity_line(validity))
     return "\n".join(lines)
 
 
-def _bars(title: str, groups: list[str], series: list[tuple[str, list[float]]], width: int = 900) -> str:
-    height, left, top, bottom = 260, 50, 30, 90
-    plot_w = width - left - 20
-    n = max(1, len(groups))
-    group_w = plot_w / n
-    bar_w = max(2.0, group_w * 0.8 / max(1, len(series)))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + bottom}" role="img">',
-           f'<text x="{left}" y="18" font-weight="bold">{html.escape(title)}</text>']
-    for frac in (0, 0.25, 0.5, 0.75, 1.0):
-        y = top + (1 - frac) * (height - top)
-        out.append(f'<line x1="{left}" x2="{width - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{frac:.2f}</text>')
-    for gi, group in enumerate(groups):
-        for si, (name, values) in enumerate(series):
-            value = values[gi] if gi < len(values) else 0.0
-            h = value * (height - top)
-            x = left + gi * group_w + group_w * 0.1 + si * bar_w
-            out.append(f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                       f'fill="{PALETTE[si % len(PALETTE)]}"><title>{html.escape(name)} {html.escape(group)}: '
-                       f'{value:.3f}</title></rect>')
-        gx = left + gi * group_w + group_w / 2
-        out.append(f'<text transform="translate({gx:.1f},{height + 10}) rotate(40)" font-size="11">'
-                   f'{html.escape(group)}</text>')
-    for si, (name, _) in enumerate(series):
-        out.append(f'<rect x="{width - 160}" y="{8 + si * 16}" width="10" height="10" fill="{PALETTE[si % len(PALETTE)]}"/>'
-                   f'<text x="{width - 145}" y="{17 + si * 16}" font-size="12">{html.escape(name)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+def validity_line(v: dict[str, Any]) -> str:
+    parts = [f"{name} dev {s.get('dev', 0):.3f} holdout {s.get('holdout', 0):.3f}"
+             for name, s in sorted(v.get("option_only", {}).items())]
+    return (f"validity: chance {v.get('chance', 0):.3f}; option-only baselines: " + ("; ".join(parts) or "none")
+            + f"; shared sentences {v.get('shared_sentences', 0)}; dropped items {v.get('dropped_items', 0)}")
 
 
-def _lines(title: str, curves: dict[str, list[tuple[int, float]]], width: int = 900) -> str:
-    height, left, top = 260, 50, 30
-    points = [p for c in curves.values() for p in c]
-    if not points:
-        return f"<p>{html.escape(title)}: no training steps logged.</p>"
-    max_step = max(s for s, _ in points) or 1
-    max_loss = max(v for _, v in points) or 1.0
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 30}" role="img">',
-           f'<text x="{left}" y="18" font-weight="bold">{html.escape(title)}</text>']
-    for i, (name, curve) in enumerate(sorted(curves.items())):
-        coords = " ".join(f"{left + s / max_step * (width - left - 20):.1f},"
-                          f"{top + (1 - v / max_loss) * (height - top):.1f}" for s, v in curve)
-        out.append(f'<polyline fill="none" stroke="{PALETTE[i % len(PALETTE)]}" stroke-width="1.5" '
-                   f'points="{coords}"><title>{html.escape(name)}</title></polyline>')
-        out.append(f'<text x="{width - 200}" y="{40 + i * 16}" font-size="12" fill="{PALETTE[i % len(PALETTE)]}">'
-                   f'{html.escape(name[:16])}</text>')
-    out.append(f'<text x="{left}" y="{height + 20}" font-size="11">step (max {max_step}); '
-               f'loss (max {max_loss:.2f})</text></svg>')
-    return "".join(out)
+# -- HTML ---------------------------------------------------------------------------------------
 
 
-def _groups_html(repair: dict[str, Any]) -> str:
-    """The repair groups (and regression suites) as tables."""
-    rows = []
-    for name, g in repair.get("groups", {}).items():
-        lo, hi = g["ci95"]
-        rows.append(f"<tr><th>{html.escape(name)}</th><td>{g['n']}</td><td>{g['from']:.3f}</td>"
-                    f"<td>{g['to']:.3f}</td><td>{g['delta']:+.3f}</td><td>[{lo:+.3f}, {hi:+.3f}]</td>"
-                    f"<td>{g['p']:.3g}</td></tr>")
-    out = ("<table><tr><th>group</th><th>n</th><th>from</th><th>to</th><th>delta</th><th>95% CI</th>"
-           f"<th>McNemar p</th></tr>{''.join(rows)}</table>")
+def _table(head: list[str], body: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f"<td>{c}</td>" if i else f"<th>{c}</th>" for i, c in enumerate(row)) + "</tr>"
+                  for row in body)
+    return f"<table><tr>{th}</tr>{trs}</table>"
+
+
+def _repair_html(repair: dict[str, Any]) -> str:
+    """The repair groups as an interval chart and a table; the fix rate beyond churn; the suites."""
+    esc = html.escape
+    parts = [f"<h2>Repair {esc(repair['from'])} → {esc(repair['to'])} by item group</h2>"]
+    items = list((repair.get("groups") or {}).items())
+    if items:
+        parts.append("<figure>" + svg.intervals(
+            "repair-groups", "Accuracy change with 95% interval",
+            [(GROUP_LABELS.get(k, k), 100 * g["delta"], 100 * g["ci95"][0], 100 * g["ci95"][1]) for k, g in items],
+            "accuracy change (percentage points)") + "<figcaption>Paired bootstrap interval; p from an exact "
+            "McNemar test on the items that changed.</figcaption></figure>")
+        parts.append(_table(["group", "n", "from", "to", "change (pts)", "95% interval", "McNemar p"],
+                            [[esc(GROUP_LABELS.get(k, k)), str(g["n"]), f"{g['from']:.3f}", f"{g['to']:.3f}",
+                              f"{100 * g['delta']:+.1f}", f"[{100 * g['ci95'][0]:+.1f}, {100 * g['ci95'][1]:+.1f}]",
+                              f"{g['p']:.3g}"] for k, g in items]))
     r = repair.get("repair")
     if r:
-        out += (f"<p>dev_failed fix rate minus holdout_failed (churn control): {r['delta']:+.3f} "
-                f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], Fisher p {r['p']:.3g}</p>")
+        parts.append(f"<p>dev failures fixed beyond churn (against holdout failures): {100 * r['delta']:+.1f} "
+                     f"points [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}], Fisher p {r['p']:.3g}</p>")
     r = repair.get("retention")
     if r:
-        out += (f"<p>dev_passed break rate minus holdout_passed (churn control): {r['delta']:+.3f} "
-                f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}], Fisher p {r['p']:.3g}</p>")
+        parts.append(f"<p>dev passes broken beyond churn (against holdout passes): {100 * r['delta']:+.1f} "
+                     f"points [{100 * r['ci95'][0]:+.1f}, {100 * r['ci95'][1]:+.1f}], Fisher p {r['p']:.3g}</p>")
     suites = [(s, k, m) for s, metrics in (repair.get("suites") or {}).items() for k, m in metrics.items()]
     if suites:
-        cells = "".join(f"<tr><th>{html.escape(s)} {html.escape(k)}</th><td>{m['from']:.3f}</td><td>{m['to']:.3f}</td>"
-                        f"<td>{m['delta']:+.3f}</td></tr>" for s, k, m in suites)
-        out += f"<h3>Regression suites</h3><table><tr><th></th><th>from</th><th>to</th><th>delta</th></tr>{cells}</table>"
-    return out
+        parts.append("<h3>Regression suites</h3>" + _table(
+            ["suite and metric", repair["from"], repair["to"], "change"],
+            [[esc(f"{s} {k}"), f"{m['from']:.3f}", f"{m['to']:.3f}", f"{m['delta']:+.3f}"] for s, k, m in suites]))
+    return "".join(parts)
 
 
-def render_html(project: "Project", rows, losses, failures, repair: dict[str, Any] | None = None) -> str:
-    disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})})
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>proda report — "
-             f"{html.escape(project.config.name)}</title><style>body{{font-family:sans-serif;margin:2em}}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-             "</style></head><body>", f"<h1>proda report: {html.escape(project.config.name)}</h1>"]
+def render_html(title: str, result: dict[str, Any]) -> str:
+    esc = html.escape
+    rows = result["versions"]
+    chance = result.get("chance")
+    reference = ("chance", chance) if chance is not None else None
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
+             f"<title>proda report — {esc(title)}</title><style>"
+             "body{font-family:system-ui,sans-serif;margin:2em;max-width:820px;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
+             "td{text-align:right;font-variant-numeric:tabular-nums}th{text-align:left}"
+             "figure{margin:1.5em 0}figcaption{color:#555;font-size:.9em;max-width:760px}"
+             "</style></head><body>",
+             f"<h1>proda report: {esc(title)}</h1>"]
     if rows:
-        parts.append("<h2>Accuracy per discipline per version</h2>")
-        parts.append(_bars("accuracy by discipline", disciplines,
-                           [(r["name"], [r["accuracy"]["by_discipline"].get(d, 0.0) for d in disciplines])
-                            for r in rows]))
         first, last = rows[0], rows[-1]
-        parts.append(f"<h2>{html.escape(first['name'])} vs {html.escape(last['name'])} on dev and holdout</h2>")
-        parts.append(_bars("dev (debugged) and holdout (never seen by the debugger)", ["all", "dev", "holdout"],
-                           [(r["name"], [r["accuracy"].get(k, 0.0) for k in ("all", "dev", "holdout")])
-                            for r in (first, last)]))
-        head = "".join(f"<th>{html.escape(r['name'])}</th>" for r in rows)
-        table = []
-        for label in ["all", "dev", "holdout"] + disciplines:
-            values = [r["accuracy"].get(label, 0.0) if label in ("all", "dev", "holdout")
-                      else r["accuracy"]["by_discipline"].get(label, 0.0) for r in rows]
-            cells = "".join(f"<td>{v:.3f}</td>" for v in values)
-            table.append(f"<tr><th>{html.escape(label)}</th>{cells}</tr>")
-        parts.append(f"<table><tr><th></th>{head}</tr>{''.join(table)}</table>")
+        disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})})
+        shown = [first, last] if first is not last else [first]
+        parts.append("<h2>Accuracy by split</h2><figure>")
+        parts.append(svg.hbars("accuracy-by-split", "Accuracy on the benchmark splits", list(SPLITS),
+                               [(r["name"], [r["accuracy"].get(k, 0.0) for k in SPLITS]) for r in shown],
+                               "accuracy (fraction of items answered correctly)", high=1.0, reference=reference))
+        parts.append("<figcaption><b>dev</b> is the split the debugger diagnoses; <b>holdout</b> it never "
+                     "sees, so a gain there is transfer. The dashed line is chance.</figcaption></figure>")
+        parts.append("<h2>Accuracy by discipline</h2><figure>")
+        parts.append(svg.hbars("accuracy-by-discipline", "Accuracy per discipline", disciplines,
+                               [(r["name"], [r["accuracy"].get("by_discipline", {}).get(d, 0.0) for d in disciplines])
+                                for r in shown],
+                               "accuracy (fraction of items answered correctly)", high=1.0, reference=reference))
+        parts.append("</figure>")
+        body = [[esc(label)] + [f"{r['accuracy'].get(label, 0.0):.3f}" for r in rows] for label in SPLITS]
+        body += [[esc(d)] + [f"{r['accuracy'].get('by_discipline', {}).get(d, 0.0):.3f}" for r in rows]
+                 for d in disciplines]
+        parts.append(_table(["accuracy"] + [r["name"] for r in rows], body))
+        parts.append("<p>Versions: " + ", ".join(f"<b>{esc(r['name'])}</b> = {esc(r['version'])} "
+                                                  f"(checkpoint {esc((r.get('checkpoint') or '-')[:12])})"
+                                                  for r in rows) + "</p>")
     else:
-        parts.append("<p>No tested versions yet.</p>")
-    parts.append("<h2>Training loss</h2>" + _lines("loss per step, per checkpoint", losses))
-    parts.append("<h2>Failure types (proda debug)</h2>")
-    parts.append(_bars("diagnosed failures", list(failures), [("count", [v / max(1, max(failures.values(), default=1))
-                                                                         for v in failures.values()])])
-                 + "<p>" + html.escape(json.dumps(failures)) + "</p>" if failures else "<p>No diagnoses yet.</p>")
-    if repair and repair.get("groups"):
-        parts.append(f"<h2>Repair groups: {html.escape(rows[0]['name'])} → {html.escape(rows[-1]['name'])}</h2>")
-        parts.append(_groups_html(repair))
+        parts.append("<p>No tested versions yet: run <code>proda build</code>.</p>")
+    repair = result.get("repair")
+    if repair:
+        parts.append(_repair_html(repair))
+    validity = result.get("validity")
+    if validity and validity.get("option_only"):
+        names = sorted(validity["option_only"])
+        parts.append("<h2>Does an item need its question?</h2><figure>")
+        parts.append(svg.hbars("validity-baselines", "Option-only baselines (never see the question)", names,
+                               [(split, [validity["option_only"][n].get(split, 0.0) for n in names])
+                                for split in ("dev", "holdout")],
+                               "accuracy without the question", high=1.0,
+                               reference=("chance", validity.get("chance", chance or 0.0))))
+        parts.append(f"<figcaption>A baseline far above chance means items can be answered from their options "
+                     f"alone. Shared sentences between splits: {validity.get('shared_sentences', 0)}; items "
+                     f"dropped by the checks: {validity.get('dropped_items', 0)}.</figcaption></figure>")
+    if result.get("loss"):
+        parts.append("<h2>Training loss</h2><figure>")
+        parts.append(svg.lines("training-loss", "Training loss per optimizer step",
+                               [(c["name"], [tuple(p) for p in c["points"]]) for c in result["loss"]],
+                               "optimizer step (a continued checkpoint starts where its parent ends)",
+                               "loss (cross-entropy, nats per token)"))
+        parts.append("</figure>")
+    else:
+        parts.append("<h2>Training loss</h2><p>No training steps logged yet.</p>")
+    diagnoses = result.get("diagnoses") or []
+    parts.append("<h2>Failures by diagnosis (proda debug)</h2>")
+    if diagnoses:
+        labels = sorted({k for d in diagnoses for k in d["labels"]})
+        title = "Diagnosed dev failures" + (f" of {diagnoses[0]['name']}" if len(diagnoses) == 1 else "")
+        parts.append("<figure>" + svg.hbars(
+            "failure-types", title, [k.replace("_", " ") for k in labels],
+            [(f"failures of {d['name']}", [d["labels"].get(k, 0) for k in labels]) for d in diagnoses],
+            "number of failed dev items", integer=True, value_labels=True) + "</figure>")
+    else:
+        parts.append("<p>No diagnoses yet: run <code>proda debug</code>.</p>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..errors import UsageError
+from ..umask import readable_mode
 from ..records import Diagnosis, Sample, make
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def write_patch(path: Path, header: dict[str, Any], samples: Iterable[Sample]) -
             fh.write(b"\n".join(lines) + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, readable_mode())  # a file to review and commit: the user's umask, not 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,120 @@
+"""What a user sees from a build: one line per stage in pipeline order, counts that add up with
+``proda stats``, the same lines from ``doit`` and ``proda build``, per-task lines with ``-v``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+
+from conftest import doc
+from proda.engine.stage import ORDER
+from proda.engine.tally import Tally, size
+from proda.make import build
+from proda.project import Project
+
+LINE = re.compile(r"^  (\w+) +built +(\d+) +reused +(\d+) +[\d.]+s")
+
+
+def corpus():
+    return {"physics": {"a.md": doc("alpha"), "b.md": doc("beta")}, "biology": {"c.md": doc("gamma")}}
+
+
+def stage_lines(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group(1), int(m.group(2)), int(m.group(3))) for m in map(LINE.match, text.splitlines()) if m]
+
+
+def test_build_prints_one_line_per_stage_in_order_and_counts_add_up_with_stats(make_project, proda_cli):
+    project = make_project(corpus())
+    first = proda_cli("build", "--until", "synth", "-C", str(project.root))
+    lines = stage_lines(first.stderr)
+    assert [name for name, _, _ in lines] == list(ORDER[:5])
+    assert re.fullmatch(r"version [0-9a-f]{16}\n", first.stdout)
+    assert "building" not in first.stderr  # no per-task lines without -v
+    stats = json.loads(proda_cli("stats", "--json", "-C", str(project.root)).stdout)
+    held = {"ingest": stats["documents"], "chunk": stats["chunks"],
+            "extract": stats["chains"] + stats["statements"] + stats["concepts"],
+            "bench": stats["items"], "synth": stats["samples"]}
+    for name, built, reused in lines:  # a clean build: everything it holds is new
+        assert (built, reused) == (held[name], 0), name
+    # again: the no-op fast path prints the same stages, in the same order, all reused
+    again = proda_cli("build", "--until", "synth", "-C", str(project.root))
+    assert stage_lines(again.stderr) == [(name, 0, held[name]) for name, _, _ in lines]
+    as_json = json.loads(proda_cli("build", "--until", "synth", "--json", "-C", str(project.root)).stdout)
+    assert list(as_json["stages"]) == list(ORDER[:5])
+
+
+def test_verbose_adds_a_line_per_task_that_ran(make_project, proda_cli):
+    project = make_project(corpus())
+    proda_cli("build", "--until", "chunk", "-C", str(project.root))
+    (project.corpus / "physics" / "a.md").write_text(doc("alpha prime", 4))
+    out = proda_cli("build", "--until", "chunk", "-v", "-C", str(project.root)).stderr
+    tasks = re.findall(r"^    (\w+:\w+) +built +(\d+)", out, re.M)
+    assert ("ingest:physics", "1") in tasks and ("chunk:physics", tasks[-1][1]) in tasks
+    assert not any(t.endswith(":biology") for t, _ in tasks)  # up to date: not a task that ran
+
+
+def test_doit_and_proda_build_print_the_same_counts(make_project, proda_cli, tmp_path):
+    import subprocess
+
+    project = make_project(corpus())
+    twin = tmp_path / "twin"
+    shutil.copytree(project.root, twin)
+    ran = subprocess.run([sys.executable, "-m", "doit", "chunk"], cwd=project.root, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    via_doit = stage_lines(ran.stderr)
+    via_proda = stage_lines(proda_cli("build", "--until", "chunk", "-C", str(twin)).stderr)
+    assert via_doit == via_proda and [n for n, _, _ in via_doit] == ["ingest", "chunk"]
+    # after doit, proda build finds everything done: reused = what doit built
+    after = stage_lines(proda_cli("build", "--until", "chunk", "-C", str(project.root)).stderr)
+    assert after == [(name, 0, built) for name, built, _ in via_doit]
+
+
+def test_built_counts_records_new_to_the_build_not_units_recomputed(make_project):
+    project = make_project(corpus())
+    build(project, until="chunk")
+    # appending one paragraph re-chunks the document; unchanged chunks are not new
+    path = project.corpus / "physics" / "a.md"
+    path.write_text(path.read_text() + "\nAn extra closing paragraph explains why the alpha heat flows.\n")
+    result = build(Project.at(project.root), until="chunk")
+    chunk = result["stages"]["chunk"]
+    assert 0 < chunk["built"] < chunk["built"] + chunk["reused"]
+    assert result["tasks"]["chunk:physics"]["built"] == chunk["built"]
+    assert "chunk:biology" not in result["tasks"]
+
+
+def test_compile_counts_checkpoints_from_its_lineage(make_project):
+    project = make_project(corpus())
+    assert size({"stage": "compile", "records": 0, "extra": {"lineage": ["a", "b"]}}) == 2
+    assert size({"stage": "chunk", "records": 7, "extra": {}}) == 7
+    assert size(None) == 0
+    assert Tally(project).stages(["ingest"]) == {"ingest": {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0, "from_memo": 0}}
+
+
+def test_the_demo_story_fits_on_one_screen_at_the_example_projects_size():
+    from proda.commands.demo import debug_lines, outcome_lines, table, v1_lines, v2_lines
+
+    stage = {"built": 0, "reused": 0, "seconds": 0.0}
+    v1 = {"stages": {s: dict(stage, built=1) for s in ORDER}}
+    counts = {"documents": 48, "chunks": 1275, "chains": 5570, "statements": 10820, "concepts": 11980,
+              "items": 5810, "samples": 10810}
+    test = {"accuracy": {"dev": 0.3231, "holdout": 0.3482}, "passed": 3770, "failed": 6811}
+    debug = {"failures": 3690, "concept_gaps": 3620, "reasoning_deficits": 60, "patch": "specs/patches/0001-debug.jsonl",
+             "samples": 61680, "replay": 14680}
+    v2 = {"stages": {**{s: dict(stage, reused=9999) for s in ORDER}, "synth": dict(stage, built=53680),
+                     "compile": dict(stage, built=1, reused=1), "test": dict(stage, built=10581)},
+          "tasks": {"synth:patches": {"built": 50000}, "synth:physics": {"built": 3680}, "compile:all": {},
+                    "test:all": {}}}
+    by = {f"environmental_science_{i}": 0.5 for i in range(16)}
+    diff = {"from": "903783254c3fba1d", "to": "14f0a565848833a7", "seconds": 1234.0,
+            "added": {"chunks": 0, "samples": 53680}, "removed": {"chunks": 0, "samples": 0},
+            "results": {"fixed": 1870, "broken": 1030},
+            "accuracy": {"from": {"all": 0.3, "dev": 0.3, "holdout": 0.3, "by_discipline": by},
+                         "to": {"all": 0.4, "dev": 0.4, "holdout": 0.3, "by_discipline": by}},
+            "groups": {g: {"n": 3690, "from": 0.0, "to": 0.5, "delta": 0.5, "ci95": [0.48, 0.52], "p": 1e-9}
+                       for g in ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated")}}
+    lines = (v1_lines(counts, v1, test, 0.2975, 1234.0) + debug_lines(debug) + v2_lines(v2, debug, 7310, 321.0)
+             + outcome_lines(diff, {"passed": 1870, "selected": 3690}) + table(diff).splitlines())
+    assert len(lines) <= 36 and max(map(len, lines)) <= 100, "\n".join(lines)
+    assert any("3680 new samples in the discipline shards" in line for line in lines)
