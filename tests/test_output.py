@@ -102,7 +102,7 @@ def test_the_demo_story_fits_on_one_screen_at_the_example_projects_size():
               "items": 5810, "samples": 10810}
     test = {"accuracy": {"dev": 0.3231, "holdout": 0.3482}, "passed": 3770, "failed": 6811}
     debug = {"failures": 3690, "concept_gaps": 3620, "reasoning_deficits": 60, "patch": "specs/patches/0001-debug.jsonl",
-             "samples": 61680, "replay": 14680}
+             "samples": 61680, "replay": 14680, "dropped": {"stem": 3, "run": 120, "whole": 7}}
     v2 = {"stages": {**{s: dict(stage, reused=9999) for s in ORDER}, "synth": dict(stage, built=53680),
                      "compile": dict(stage, built=1, reused=1), "test": dict(stage, built=10581)},
           "tasks": {"synth:patches": {"built": 50000}, "synth:physics": {"built": 3680}, "compile:all": {},
@@ -114,7 +114,9 @@ def test_the_demo_story_fits_on_one_screen_at_the_example_projects_size():
             "accuracy": {"from": {"all": 0.3, "dev": 0.3, "holdout": 0.3, "by_discipline": by},
                          "to": {"all": 0.4, "dev": 0.4, "holdout": 0.3, "by_discipline": by}},
             "groups": {g: {"n": 3690, "from": 0.0, "to": 0.5, "delta": 0.5, "ci95": [0.48, 0.52], "p": 1e-9}
-                       for g in ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated")}}
+                       for g in ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated",
+                                 "holdout_failed")},
+            "repair": {"delta": 0.1, "ci95": [0.05, 0.15], "p": 0.001}}
     lines = (v1_lines(counts, v1, test, 0.2975, 1234.0) + debug_lines(debug) + v2_lines(v2, debug, 7310, 321.0)
              + outcome_lines(diff, {"passed": 1870, "selected": 3690}) + table(diff).splitlines())
     assert len(lines) <= 36 and max(map(len, lines)) <= 100, "\n".join(lines)

@@ -201,10 +201,9 @@ def debug_lines(d: dict[str, Any]) -> list[str]:
         lines.append(f"patch {d['patch']}: {d['samples']} targeted samples, {d['replay']} replay samples of V1")
     dropped = {k: n for k, n in (d.get("dropped") or {}).items() if n}
     if dropped:
-        why = {"stem": "repeated an item's stem", "run": "shared a 13-word run with an item",
-               "whole": "held a whole item text"}
-        lines.append(f"      {sum(dropped.values())} candidate samples dropped before writing: "
-                     + ", ".join(f"{n} {why.get(k, k)}" for k, n in dropped.items()))
+        kind = {"stem": "stems", "run": "13-word runs", "whole": "whole items"}
+        lines.append(f"      {sum(dropped.values())} dropped before writing, repeating benchmark text: "
+                     + ", ".join(f"{n} {kind.get(k, k)}" for k, n in dropped.items()))
     return lines
 
 

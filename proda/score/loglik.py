@@ -39,9 +39,11 @@ def load(model_dir: Path, *, device: str | None = None) -> tuple[Any, Any]:
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     from ..errors import UsageError
 
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in proda's output (it has its own)
     model_dir = Path(model_dir)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     dtype: Any = "auto" if dev.type == "cuda" else torch.float32

@@ -3,8 +3,9 @@ tutorial quote.
 
 Runs the real command line (``python -m proda demo DIR --json``) in a fresh temporary folder and
 prints ONE JSON line: the seconds of each phase (init, build_v1, test_v1, debug, build_v2, test_v2,
-diff), the total, and the machine it ran on with its load (1-minute load average before and after,
-CPU count and model), because on a shared machine the load decides the figure.
+diff), the total, the CPU seconds the demo used (user + system, which other processes cannot
+inflate), and the machine it ran on with its load (1-minute load average before and after, CPU
+count and model), because on a shared machine the load decides the wall-clock figure.
 
     python tests/perf/demo_time.py                 # minutes; the load of the machine decides how many
     python tests/perf/demo_time.py --keep /tmp/d   # and keep the demo's folder
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,7 @@ def main() -> None:
                               capture_output=True, text=True)
         wall = time.perf_counter() - started
         load_after = os.getloadavg()[0]
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the demo's CPU time: what load cannot inflate
     sys.stderr.write(proc.stderr)  # the demo's story; stdout keeps the one JSON line
     if proc.returncode != 0:
         raise SystemExit(proc.returncode)
@@ -57,6 +60,7 @@ def main() -> None:
         "phases": result["phases"],
         "total_seconds": result["seconds"],
         "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "accuracy": {"v1": result["accuracy"]["from"].get("all"), "v2": result["accuracy"]["to"].get("all")},
         "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()},
         "load_1min": {"before": round(load_before, 2), "after": round(load_after, 2)},
