@@ -146,7 +146,9 @@ class Concept(Record, frozen=True, kw_only=True):
 
 class Option(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     text: str
-    operator: str  # "" for the correct answer; else adjacency | inversion | truncation
+    # "" for the correct answer; else the operators that made it, joined by "+" in the order
+    # adjacency, inversion, truncation ("adjacency", "adjacency+inversion", "inversion+truncation")
+    operator: str
     reason: str  # why this distractor is wrong ("" for the answer)
 
 
@@ -164,6 +166,21 @@ class Item(Record, frozen=True, kw_only=True):
     options: list[Option]
     answer: int  # index into options
     IDENTITY: ClassVar = ("chain", "variant", "stem", "options", "answer")
+
+
+class DroppedItem(Record, frozen=True, kw_only=True):
+    """A benchmark item the bench stage could not make, and why (never silently lost)."""
+
+    discipline: str
+    chain: str
+    doc: str
+    variant: str  # conclusion | middle
+    split: str  # dev | holdout
+    reason: str  # no_symmetric_set
+    detail: str
+    stem: str
+    options: list[Option]  # the closest candidate set, if any was built
+    IDENTITY: ClassVar = ("chain", "variant", "reason", "detail", "stem", "options")
 
 
 class Sample(Record, frozen=True, kw_only=True):
@@ -184,8 +201,11 @@ class Result(Record, frozen=True, kw_only=True):
     checkpoint: str
     item: str
     chosen: int
-    scores: list[float]
+    scores: list[float]  # log-likelihood of each option given the stem
     correct: bool
+    # log-likelihood of each option alone, without the stem (lm-eval's unconditional request): what
+    # the model prefers when it does not see the question
+    unconditional: list[float] = msgspec.field(default_factory=list)
     IDENTITY: ClassVar = ("checkpoint", "item")
 
 
@@ -206,6 +226,7 @@ class Diagnosis(Record, frozen=True, kw_only=True):
 _DEFAULTS: dict[type, dict[str, Any]] = {Chain: {"context": []}}
 
 INTERNAL = (MinHash,)  # kinds kept in the memo for a stage's own use, never published or counted
-ANY_RECORD = Union[Document, Dropped, MinHash, Chunk, Chain, Statement, Concept, Item, Sample, Result, Diagnosis]
+ANY_RECORD = Union[Document, Dropped, MinHash, Chunk, Chain, Statement, Concept, Item, DroppedItem, Sample, Result,
+                   Diagnosis]
 KINDS = {cls.__name__.lower(): cls for cls in (Document, Dropped, Chunk, Chain, Statement, Concept,
-                                               Item, Sample, Result, Diagnosis)}
+                                               Item, DroppedItem, Sample, Result, Diagnosis)}

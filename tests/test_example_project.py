@@ -15,6 +15,7 @@ import pytest
 
 from conftest import ROOT, SHARED_CORPUS
 from proda.make import build
+from proda.engine import outputs
 from proda.engine.outputs import load_shard
 from proda.project import Project
 from proda.project import example_specs, init_project
@@ -66,11 +67,32 @@ def test_every_discipline_yields_knowledge_and_zero_orphans(example):
 
 
 def test_every_operator_appears_in_the_benchmark(example):
-    operators = {o.operator for d in example.disciplines() for item in load_shard(example.build, "bench", d)
-                 for o in item.options}
-    assert {"adjacency", "inversion", "truncation"} <= operators
-    splits = {item.split for d in example.disciplines() for item in load_shard(example.build, "bench", d)}
-    assert splits == {"dev", "holdout"}
+    items = outputs.items(example)
+    operators = {op for item in items for o in item.options for op in o.operator.split("+") if op}
+    assert operators == {"adjacency", "inversion", "truncation"}
+    for d in example.disciplines():  # every discipline is tested on both splits
+        assert {item.split for item in items if item.discipline == d} == {"dev", "holdout"}, d
+
+
+def assert_measures_knowledge(project: Project) -> dict:
+    """Option-only baselines within 5 points of chance on both splits, no sentence in both splits.
+    (The item builder before issue 11 failed this: its answer was the option the others were edited
+    from, and "pick the option most like the others" scored about 0.9.)"""
+    from proda.bench import baselines
+    from proda.bench.split import shared_sentences, split_texts
+
+    items = outputs.items(project)
+    chance = sum(1 / len(i.options) for i in items) / len(items)
+    scores = baselines.option_only(items)
+    for name, by_split in scores.items():
+        for split in ("dev", "holdout"):
+            assert abs(by_split[split] - chance) <= 0.05, (name, split, by_split[split], chance)
+    assert shared_sentences(split_texts(items, outputs.knowledge(project).chains)) == 0
+    return scores
+
+
+def test_the_benchmark_measures_knowledge_not_option_shape(example):
+    assert_measures_knowledge(example)
 
 
 def test_show_traces_a_concept_to_its_source_sentence(example):
@@ -165,6 +187,7 @@ def test_shared_textbook_corpus_yields_knowledge_and_zero_contamination(tmp_path
     for d, row in result["by_discipline"].items():
         if d != "patches":
             assert row["chains"] > 0 and row["statements"] > 0 and row["concepts"] > 0, d
+    assert_measures_knowledge(project)
 
 
 def test_error_proportional_budget_follows_the_latest_patch(tmp_path):

@@ -51,6 +51,18 @@ def test_v1_builds_every_stage_and_tests_every_item(loop):
     assert set(first["accuracy"]["by_discipline"]) == set(DISCIPLINES)
 
 
+def test_every_result_is_also_scored_without_its_question(loop):
+    from proda.engine.outputs import load_shard
+
+    q = loop["first"]["question"]
+    assert q["n"]["all"] == loop["first"]["passed"] + loop["first"]["failed"]
+    assert q["with"]["all"] == loop["first"]["accuracy"]["all"]
+    assert q["adds"]["all"] == round(q["with"]["all"] - q["without"]["all"], 4)
+    results = load_shard(loop["root"] / "build", "test", "all")
+    assert results and all(len(r.unconditional) == len(r.scores) for r in results)
+    assert any(r.unconditional != r.scores for r in results)  # the stem changes what the model prefers
+
+
 def test_second_test_call_scores_nothing(loop):
     again = loop["again"]
     assert again["ran"] == 0 and again["reused"] == loop["first"]["passed"] + loop["first"]["failed"]

@@ -1,28 +1,32 @@
 """bench (Tester): multiple-choice items from one L3 chain, before any training.
 
-Input → output: one ``Chain`` with its L2 ``Statement``s, the L1 ``Concept``s they reference and a list
-of neighbouring concepts of the same discipline → ``Item``s (variant ``conclusion``, and ``middle``
-when the chain has at least three steps and ``bench.middle_items`` is on).
+Input → output: one ``Chain`` with its L2 ``Statement``s, the L1 ``Concept``s they reference, the
+concepts of its document (the adjacency pool) and the chain's split → ``Item``s (variant
+``conclusion``, and ``middle`` when the chain has at least three steps and ``bench.middle_items`` is
+on), or a ``DroppedItem`` saying why a variant was not kept.
 
-The stem gives the process, its preconditions and every step but the one asked for. Distractors come
-from the same knowledge structure, each labelled with its operator and why it is wrong:
+The stem states the premises once: the chain's steps but the one asked for (and the step offered
+as a truncation distractor), and the process and preconditions only where no step already says them
+— a precondition copied from the hidden step would give the answer away, one copied from a shown
+step says it twice. The options are a factorial set (:mod:`proda.bench.options`) built with the
+paper's three operators:
 
-- ``adjacency``: a key concept of the answer is replaced by a neighbouring concept (same category
-  preferred, then the caller's order — the caller lists the chain's own document first, so an edit of
-  another document rarely changes this item);
-- ``inversion``: the direction or polarity of a relation in the answer is reversed (increases ↔
-  decreases, causes → is caused by, subject ↔ object, negation inserted or removed);
-- ``truncation``: another step of the chain (the one closest in length) offered as the answer.
+- ``adjacency``: a concept the sentence names is replaced by a concept of the same category from
+  the same document (same number, article fixed);
+- ``inversion``: the relation of one of the sentence's L2 triples is stated as its opposite
+  ("increases" → "decreases", "causes" → "prevents", "precedes" → "follows"), never by adding "not";
+- ``truncation``: another step of the chain, one the stem does not show.
 
-Adjacency and inversion edit the answer text itself, so distractors are not systematically longer or
-shorter than the answer. Option order is a hash of (chain key, variant, option text), hence
-deterministic and independent of how distractors were generated. Pure functions: no I/O, no global
-randomness.
+Among the sets the chain allows, the one whose option-only baselines (:mod:`proda.bench.baselines`)
+score closest to chance is kept; an item without any set of distinct, stem-free options is dropped,
+and so is one that the baselines still solve against their targets in every set — both as a
+``DroppedItem`` with the reason. Option order is a hash of the item and the option text. Pure
+functions: no I/O, no global randomness.
 
 Run alone::
 
-    from proda.stages.bench_items import items_for_chain
-    items = items_for_chain(chain, statements, concepts, neighbours, BenchConfig())
+    from proda.bench.items import items_for_chain
+    records = items_for_chain(chain, statements, concepts, neighbours, BenchConfig(), split="dev")
 """
 
 from __future__ import annotations
@@ -32,236 +36,59 @@ from collections.abc import Sequence
 
 from ..config import BenchConfig
 from ..hashing import digest
-from ..records import Chain, Concept, Item, Option, Statement, make
+from ..records import Chain, Concept, DroppedItem, Item, Statement, make
+from . import baselines
+from .edits import Pool, adjacency, inversion, norm
+from .options import OPERATORS, Base, Layout, candidates, choose
 
-OPERATORS = ("adjacency", "inversion", "truncation")
-_MENTION_SCAN = 200  # neighbours searched for a concept named in the answer when the chain's own are not
+__all__ = ["OPERATORS", "items_for_chain"]
 
-# Polarity / direction words and their opposites (both directions are added below).
-_OPPOSITES = {
-    "increases": "decreases", "increase": "decrease", "increased": "decreased",
-    "increasing": "decreasing", "raises": "lowers", "raise": "lower", "raised": "lowered",
-    "rises": "falls", "rise": "fall", "rose": "fell", "higher": "lower", "more": "less",
-    "greater": "smaller", "larger": "smaller", "enables": "prevents", "enable": "prevent",
-    "enabled": "prevented", "allows": "prevents", "promotes": "inhibits", "promote": "inhibit",
-    "accelerates": "slows", "speeds": "slows", "faster": "slower", "stronger": "weaker",
-    "strengthens": "weakens", "gains": "loses", "gain": "lose", "absorbs": "releases",
-    "absorb": "release", "above": "below", "before": "after", "expands": "contracts",
-    "expand": "contract", "heats": "cools", "warms": "cools", "adds": "removes",
-    "maximum": "minimum", "positive": "negative", "donates": "accepts", "donate": "accept",
-    "attracts": "repels", "attract": "repel", "stable": "unstable", "forward": "reverse",
-    "high": "low", "gradually": "suddenly", "slowly": "quickly",
-}
-_FLIP = {**_OPPOSITES, **{v: k for k, v in _OPPOSITES.items() if v not in _OPPOSITES}}
-_FLIP_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _FLIP), key=len, reverse=True)) + r")\b",
-                      re.IGNORECASE)
-# Active causal verbs whose direction can be reversed by the passive ("A causes B" -> "A is caused by B").
-_PASSIVE = {
-    "causes": "is caused by", "produces": "is produced by", "requires": "is required by",
-    "drives": "is driven by", "controls": "is controlled by", "determines": "is determined by",
-    "forms": "is formed by", "converts": "is converted by", "creates": "is created by",
-    "generates": "is generated by", "leads to": "results from", "results in": "results from",
-    "precedes": "follows", "depends on": "is depended on by",
-}
-_PASSIVE_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _PASSIVE), key=len, reverse=True)) + r")\b",
-                         re.IGNORECASE)
-_NEGATED_RE = re.compile(r"\b(?:(is|are|was|were|can|will|does|do|did|has|have|must|should|may|could|would)"
-                         r"\s+not|(can)not|no longer|never)\b", re.IGNORECASE)
-_NOT_A_VERB = {"of", "in", "on", "at", "to", "for", "with", "and", "or", "that", "which", "who", "from", "by",
-               "as", "into", "near", "within", "under", "over", "between", "during", "the", "a", "an", "its"}
-_AUX_RE = re.compile(r"\b(is|are|was|were|can|will|has|have|must|should|may|could|would)\b", re.IGNORECASE)
+_OPENER = re.compile(r"^(?:therefore|thus|hence|consequently|accordingly|as\s+a\s+(?:result|consequence)|in\s+turn"
+                     r"|so|then|finally|next|also|however|in\s+addition|because\s+of\s+this|for\s+this\s+reason"
+                     r"|first|second|third|lastly)\b\s*,?\s*", re.IGNORECASE)
+_TRUNCATION_LAYOUTS = 2  # steps tried as the truncation distractor
 
 
-def split_of(chain_key: str, holdout_ratio: float) -> str:
-    """``holdout`` for a deterministic ``holdout_ratio`` fraction of chains, else ``dev``."""
-    fraction = int(digest(["split", chain_key])[:15], 16) / 16**15
-    return "holdout" if fraction < holdout_ratio else "dev"
+def _clean(text: str) -> str:
+    """A step as an option: a sentence of its own — without the connective that tied it to the step
+    before ("Therefore, "), capitalised, ending in a full stop — so that options cut from a longer
+    sentence and whole sentences look alike."""
+    text = " ".join(text.split())
+    m = _OPENER.match(text)
+    if m and len(text) - m.end() > 12:
+        text = text[m.end():]
+    text = text.rstrip(" ,;:")
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text[:1].upper() + text[1:]
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+def _said(text: str, steps: Sequence[str], hidden: Sequence[str]) -> bool:
+    """Whether a step already says ``text`` (repeated) or a hidden step nearly does (a give-away)."""
+    key = f" {norm(text)} "
+    if not key.strip() or any(key in f" {s} " for s in steps):
+        return True
+    words = baselines.content(text)
+    return bool(words) and any(len(words & baselines.content(h)) >= 0.6 * len(words) for h in hidden)
 
 
-def _match_case(template: str, word: str) -> str:
-    if template.isupper() and len(template) > 1:
-        return word.upper()
-    if template[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word
-
-
-def _overlaps(name: str, forms: set[str]) -> bool:
-    """"molecule" vs "molecule of product": one name inside the other is no substitution."""
-    return any(f" {name} " in f" {f} " or f" {f} " in f" {name} " for f in forms)
-
-
-def _surface_re(concept: Concept) -> re.Pattern[str] | None:
-    forms = sorted({f for f in (concept.name, *concept.aliases) if f.strip()}, key=lambda f: (-len(f), f))
-    if not forms:
-        return None
-    alt = "|".join(re.escape(f) for f in forms)
-    return re.compile(rf"(?<!\w)({alt})(s|es)?(?!\w)", re.IGNORECASE)
-
-
-# --- the three operators -----------------------------------------------------------------------
-
-
-def _adjacency(answer: str, answer_step: int, statements: Sequence[Statement], concepts: Sequence[Concept],
-               neighbours: Sequence[Concept], discipline: str) -> list[tuple[str, str]]:
-    covering = {s.key for s in statements if answer_step in s.steps}
-    found: list[tuple[int, int, Concept, re.Pattern[str]]] = []
-    for concept in concepts:
-        pattern = _surface_re(concept)
-        hit = pattern.search(answer) if pattern else None
-        if hit:
-            near = 0 if covering.intersection(concept.statements) else 1
-            found.append((near, hit.start(), concept, pattern))
-    if not found:
-        # The answer may name a concept that none of the chain's statements reached: look among the
-        # first neighbours (the caller lists the chain's own document first).
-        for concept in neighbours[:_MENTION_SCAN]:
-            pattern = _surface_re(concept) if concept.discipline == discipline else None
-            hit = pattern.search(answer) if pattern else None
-            if hit:
-                found.append((2, hit.start(), concept, pattern))
-    found.sort(key=lambda f: (f[0], f[1], -len(f[3].pattern), f[2].name))
-    answer_norm = f" {_norm(answer)} "
-    out: list[tuple[str, str]] = []
-    for _, _, concept, pattern in found:
-        own = {_norm(f) for f in (concept.name, *concept.aliases)}
-        pool = [n for n in neighbours
-                if n.discipline == discipline and n.key != concept.key and n.name.strip()
-                and not _overlaps(_norm(n.name), own) and f" {_norm(n.name)} " not in answer_norm]
-        # Same category first; otherwise the caller's order (its own document first) decides.
-        pool.sort(key=lambda n: n.category != concept.category)
-        for neighbour in pool[:3]:
-            def swap(m: re.Match[str], name: str = neighbour.name) -> str:
-                return _match_case(m.group(1), name) + (m.group(2) or "")
-            text = pattern.sub(swap, answer)
-            relation = "same-category" if neighbour.category == concept.category else "same-discipline"
-            reason = (f"puts '{neighbour.name}' in place of '{concept.name}': a {relation} neighbour "
-                      f"({neighbour.category or 'concept'}), but the chain states this of '{concept.name}'")
-            out.append((text, reason))
-    return out
-
-
-def _verb_after_subject(answer: str, statements: Sequence[Statement], concepts: Sequence[Concept]) -> int | None:
-    """Where the verb after a leading subject phrase starts ("The solvent |binds ..."), if one is found."""
-    forms = sorted({f for s in statements for f in (s.subject, s.object)}
-                   | {f for c in concepts for f in (c.name, *c.aliases)}, key=lambda f: (-len(f), f))
-    head = re.match(r"\s*(?:(?:the|a|an|this|that|these|those|its|their)\s+)?(?:\w+\s+){0,2}", answer, re.IGNORECASE)
-    limit = head.end() if head else 0
-    best: tuple[int, int] | None = None
-    for form in forms:
-        if not form.strip():
-            continue
-        m = re.search(rf"(?<!\w){re.escape(form)}(?:s|es)?(?!\w)", answer, re.IGNORECASE)
-        if m and m.start() <= limit and (best is None or m.start() < best[0]):
-            best = (m.start(), m.end())
-    if best is None:
-        return None
-    nxt = re.match(r"\s+([A-Za-z]+)\b", answer[best[1]:])
-    if nxt is None or nxt.group(1).lower() in _NOT_A_VERB:
-        return None
-    return best[1] + nxt.start(1)
-
-
-def _inversion(answer: str, answer_step: int, statements: Sequence[Statement],
-               concepts: Sequence[Concept]) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for m in _FLIP_RE.finditer(answer):
-        word = m.group(1)
-        opposite = _match_case(word, _FLIP[word.lower()])
-        text = answer[:m.start()] + opposite + answer[m.end():]
-        out.append((text, f"reverses the direction of the relation: '{opposite}' instead of '{word}'"))
-    for m in _PASSIVE_RE.finditer(answer):
-        if re.match(r"\s+(that|whether|to)\b", answer[m.end():], re.IGNORECASE):
-            continue  # "requires that ..." has no object to turn around
-        word = m.group(1)
-        passive = _match_case(word, _PASSIVE[word.lower()])
-        text = answer[:m.start()] + passive + answer[m.end():]
-        out.append((text, f"reverses the causal direction: '{passive}' instead of '{word}'"))
-    for s in sorted(statements, key=lambda s: (min(s.steps, default=0), s.key)):
-        if answer_step not in s.steps or s.relation == "related_to":
-            continue
-        a, b = s.subject.strip(), s.object.strip()
-        if not a or not b or _overlaps(_norm(a), {_norm(b)}):
-            continue  # nested terms ("strong acid" / "acid") cannot trade places
-        first = re.search(rf"(?<!\w){re.escape(a)}(?!\w)", answer, re.IGNORECASE)
-        second = first and re.compile(rf"(?<!\w){re.escape(b)}(?!\w)", re.IGNORECASE).search(answer, first.end())
-        if not first or not second:
-            continue
-        between = answer[first.end():second.start()]
-        if len(between.split()) > 5 or re.search(r"[,;:]", between):
-            continue  # subject and object must sit in one short clause
-        i = first.start()
-        x, y = first.group(0), second.group(0)
-        if i == 0 and x[:1].isupper() and not x[1:2].isupper():  # keep the sentence capitalised
-            x, y = x[:1].lower() + x[1:], y[:1].upper() + y[1:]
-        text = answer[:i] + y + between + x + answer[second.end():]
-        out.append((text, f"swaps subject and object: the chain has '{s.subject}' {s.relation.replace('_', ' ')} "
-                          f"'{s.object}', not the reverse"))
-    negated = _NEGATED_RE.search(answer)
-    if negated:
-        kept = negated.group(1) or negated.group(2) or ""
-        text = answer[:negated.start()] + kept + answer[negated.end():]
-        text = re.sub(r"\s{2,}", " ", text).strip()
-        if text and kept == "" and negated.start() == 0:
-            text = text[:1].upper() + text[1:]
-        out.append((text, "removes the negation: the chain states the negative"))
-    else:
-        aux = _AUX_RE.search(answer)
-        if aux:
-            word = aux.group(1)
-            neg = "cannot" if word.lower() == "can" else f"{word} not"
-            text = answer[:aux.start()] + _match_case(word, neg) + answer[aux.end():]
-        elif (verb := _verb_after_subject(answer, statements, concepts)) is not None:
-            text = answer[:verb] + "never " + answer[verb:]  # "X never binds Y": any number, no morphology
-        else:
-            text = "It is not true that " + answer[:1].lower() + answer[1:]
-        out.append((text, "negates the statement: the chain asserts it, not its negation"))
-    # The edit that changes the length least first (word swaps before passives and negations), so
-    # inversion distractors are not systematically longer than the answer.
-    return sorted(out, key=lambda o: abs(len(o[0]) - len(answer)))
-
-
-def _shown(chain: Chain, variant: str) -> list[int]:
-    """Step indices the stem shows. The step a truncation distractor offers is never shown, so
-    a scorer cannot pick it by copying from the stem: the conclusion variant also hides the last
-    intermediate step (chains of 3+ steps), the middle variant also hides the conclusion."""
-    n = len(chain.steps)
-    if variant == "conclusion":
-        return list(range(n - 2)) if n >= 3 else list(range(n - 1))
-    return list(range(n - 1))
-
-
-def _truncation(answer: str, chain: Chain, hidden: int, variant: str) -> list[tuple[str, str]]:
-    shown = set(_shown(chain, variant))
-    last = len(chain.steps) - 1
-    out = []
+def _stem(chain: Chain, hidden: int, variant: str, unshown: frozenset[int]) -> str:
+    """The question: the chain's steps but ``unshown`` (the answer's place marked in a middle item),
+    and the process and preconditions where no step says them already."""
+    steps = [norm(s.text) for s in chain.steps]
+    unseen = [chain.steps[i].text for i in sorted(unshown)]
+    parts = []
+    process = chain.process.strip().rstrip(".")
+    if process and not _said(process, steps, unseen):
+        parts.append(f"Consider the process: {process}.")
+    pre = [p.strip().rstrip(".") for p in chain.preconditions if p.strip() and not _said(p, steps, unseen)]
+    if pre:
+        parts.append("Preconditions: " + "; ".join(dict.fromkeys(pre)) + ".")
     for i, step in enumerate(chain.steps):
-        if i == hidden or i in shown:
-            continue
-        if variant == "conclusion":
-            why = f"is step {i + 1}, an intermediate step of the chain, not its conclusion"
-        elif i == last:
-            why = f"is the chain's conclusion (step {i + 1}), not the missing step {hidden + 1}"
-        else:
-            why = f"is step {i + 1} of the chain, not the missing step {hidden + 1}"
-        out.append((step.text, why))
-    return out
-
-
-# --- assembling items --------------------------------------------------------------------------
-
-
-def _stem(chain: Chain, hidden: int, variant: str) -> str:
-    parts = [f"Consider the process: {chain.process.strip().rstrip('.')}."]
-    if chain.preconditions:
-        parts.append("Preconditions: " + "; ".join(p.strip().rstrip(".") for p in chain.preconditions) + ".")
-    for i in _shown(chain, variant):
-        text = "[missing]" if i == hidden else chain.steps[i].text.strip()
-        parts.append(f"Step {i + 1}: {text}")
+        if i == hidden and variant == "middle":
+            parts.append(f"Step {i + 1}: [missing]")
+        elif i not in unshown:
+            parts.append(f"Step {i + 1}: {step.text.strip()}")
     if variant == "conclusion":
         parts.append("Which statement is the conclusion the chain finally reaches?")
     else:
@@ -269,69 +96,115 @@ def _stem(chain: Chain, hidden: int, variant: str) -> str:
     return " ".join(parts)
 
 
-def _distractors(pools: dict[str, list[tuple[str, str]]], answer: str, wanted: int, start: int) -> list[Option]:
-    seen = {_norm(answer)}
-    picked: list[Option] = []
-    cursors = {op: 0 for op in OPERATORS}
-    order = OPERATORS[start:] + OPERATORS[:start]
-    while len(picked) < wanted:
-        progressed = False
-        for op in order:
-            pool = pools[op]
-            while cursors[op] < len(pool):
-                text, reason = pool[cursors[op]]
-                cursors[op] += 1
-                key = _norm(text)
-                if key and key not in seen:
-                    seen.add(key)
-                    picked.append(Option(text=text, operator=op, reason=reason))
-                    progressed = True
-                    break
-            if len(picked) == wanted:
-                break
-        if not progressed:
-            break
-    return picked
+def _base(text: str, step: int, statements: Sequence[Statement], pool: Pool, reason: str, seed: str,
+          stem_words: set[str], context: set[str]) -> Base:
+    """A sentence and its edits, best first for a symmetric set:
+
+    1. those that keep how many of the stem's words the sentence shares (an edit that swaps a word of
+       the stem for one the stem lacks points at the answer: such sets are not kept);
+    2. those that swap as many distinct words as they remove (a word said twice stays in the sentence
+       when one occurrence is edited, and the edited sentence then overlaps every other option more);
+    3. those that keep how many words it shares with the other sentence the options are made from;
+    4. those that lengthen (or shorten, by a hash of the sentence) it, so over many items the answer
+       is the longer of an edited pair half the time;
+    5. those that change its length least, then a hash order (not the extractor's order).
+
+    Edits meeting 1 and 2 are *clean*."""
+    covering = [s for s in statements if step in s.steps]
+    edits = {"adjacency": adjacency(text, pool), "inversion": inversion(text, covering)}
+    longer = int(digest([seed, "longer", text])[:2], 16) % 2 == 0
+
+    def shared(t: str, words: set[str]) -> int:
+        return len(baselines.content(t) & words)
+
+    def key(e, op):
+        change = len(e.text) - (e.end - e.start)
+        wrong_way = change != 0 and (change > 0) != longer
+        rest = set(baselines.words(text[:e.start] + " " + text[e.end:]))
+        removed = set(baselines.words(text[e.start:e.end])) - rest
+        added = set(baselines.words(e.text)) - rest
+        uneven = len(added) != len(removed) or not removed  # word overlaps tie only for a clean swap
+        old = text[e.start:e.end]
+        return (shared(e.text, stem_words) != shared(old, stem_words), uneven,
+                abs(shared(e.text, context) - shared(old, context)), wrong_way, abs(change),
+                digest([seed, op, e.start, e.text]))
+
+    clean = set()
+    for op, found in edits.items():
+        keys = {e: key(e, op) for e in found}
+        found.sort(key=keys.__getitem__)
+        clean.update(e for e in found if not keys[e][0] and not keys[e][1])
+    return Base(text, edits, reason, frozenset(clean))
 
 
-def _item(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept],
-          neighbours: Sequence[Concept], cfg: BenchConfig, variant: str, hidden: int) -> Item | None:
-    answer = chain.steps[hidden].text.strip()
-    pools = {
-        "adjacency": _adjacency(answer, hidden, statements, concepts, neighbours, chain.discipline),
-        "inversion": _inversion(answer, hidden, statements, concepts),
-        "truncation": _truncation(answer, chain, hidden, variant),
-    }
+def _why(variant: str, step: int, hidden: int, last: int) -> str:
+    if variant == "conclusion":
+        return f"is step {step + 1}, an earlier step of the chain, not its conclusion"
+    if step == last:
+        return f"is the chain's conclusion (step {step + 1}), not the missing step {hidden + 1}"
+    return f"is step {step + 1} of the chain, not the missing step {hidden + 1}"
+
+
+def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept], pool: Pool,
+             cfg: BenchConfig, variant: str, hidden: int, split: str):
     seed = digest(["bench", chain.key, variant])
-    wanted = max(1, cfg.options - 1)
-    chosen = _distractors(pools, answer, wanted, int(seed[:8], 16) % len(OPERATORS))
-    if not chosen:
-        return None
-    options = [Option(text=answer, operator="", reason=""), *chosen]
-    options.sort(key=lambda o: digest([seed, o.text]))
-    index = next(i for i, o in enumerate(options) if o.operator == "")
-    return make(
-        Item,
-        discipline=chain.discipline,
-        chain=chain.key,
-        doc=chain.doc,
-        statements=sorted(s.key for s in statements),
-        concepts=sorted({c.key for c in concepts}),
-        variant=variant,
-        split=split_of(chain.key, cfg.holdout),
-        stem=_stem(chain, hidden, variant),
-        options=options,
-        answer=index,
-    )
+    n = len(chain.steps)
+    texts = [_clean(s.text) for s in chain.steps]
+    answer_words = baselines.content(texts[hidden])
+    plain = frozenset({hidden})
+    plain_stem = _stem(chain, hidden, variant, plain)
+    # Truncation offers a true sentence that is not the one asked for: another step of the chain,
+    # hidden from the stem (any step, so long as one is still shown), tried in the order that leaves
+    # the answer and that step sharing most evenly in the stem's words, so that neither stands out by
+    # repeating the premises. (A sentence of another chain would be told apart by exactly that.)
+    offers = []  # (stem, text, step index, reason, steps the stem leaves out)
+    for i in range(n):
+        if i != hidden and n >= 3:
+            unshown = frozenset({hidden, i})
+            offers.append((_stem(chain, hidden, variant, unshown), texts[i], i, _why(variant, i, hidden, n - 1),
+                           unshown))
+    def share(words: set[str], stem_words: set[str]) -> float:
+        return len(words & stem_words) / max(1, len(words))
+
+    scored = []
+    for stem, text, i, why, unshown in offers:
+        stem_words = baselines.content(stem)
+        gap = round(abs(share(answer_words, stem_words) - share(baselines.content(text), stem_words)), 1)
+        scored.append(((gap, digest([seed, text])), stem, text, i, why, unshown))
+    scored.sort(key=lambda x: x[0])
+    plain_words = baselines.content(plain_stem)
+    layouts = [Layout(plain_stem, _base(texts[hidden], hidden, statements, pool, "", seed, plain_words, plain_words),
+                      None, {norm(chain.steps[i].text) for i in range(n) if i != hidden})]
+    for _, stem, text, i, why, unshown in scored[:_TRUNCATION_LAYOUTS]:
+        stem_words = baselines.content(stem)
+        answer = _base(texts[hidden], hidden, statements, pool, "", seed, stem_words,
+                       stem_words | baselines.content(text))
+        offered = _base(text, i, statements, pool, why, seed, stem_words, stem_words | answer_words)
+        forbidden = {norm(chain.steps[j].text) for j in range(n) if j not in unshown}
+        layouts.append(Layout(stem, answer, offered, forbidden))
+    common = dict(discipline=chain.discipline, chain=chain.key, doc=chain.doc, variant=variant, split=split)
+    best = choose(candidates(layouts, max(2, cfg.options), seed), seed)
+    if best is None:
+        have = [op for op in ("adjacency", "inversion") if layouts[0].answer.edits[op]] + \
+            (["truncation"] if len(layouts) > 1 else [])
+        return make(DroppedItem, **common, reason="no_symmetric_set",
+                    detail=f"operators that apply: {', '.join(have) or 'none'}; a symmetric set of "
+                           f"{cfg.options} options needs two edits that apply", stem=plain_stem, options=[])
+    return make(Item, **common, statements=sorted(s.key for s in statements),
+                concepts=sorted({c.key for c in concepts}), stem=best.stem, options=best.options, answer=best.answer)
 
 
 def items_for_chain(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept],
-                    neighbours: Sequence[Concept], cfg: BenchConfig) -> list[Item]:
-    """The benchmark items of one chain: ``conclusion`` always, ``middle`` for chains of 3+ steps."""
+                    neighbours: Sequence[Concept], cfg: BenchConfig, split: str = "dev") -> list:
+    """The benchmark items of one chain (``conclusion`` always, ``middle`` for chains of 3+ steps),
+    and a ``DroppedItem`` for each variant that could not be kept. ``split`` goes on every record
+    (the bench stage builds with "" and sets it per document group afterwards)."""
     if len(chain.steps) < 2:
         return []
+    statements = sorted(statements, key=lambda s: s.key)
+    concepts = sorted(concepts, key=lambda c: c.key)
     variants = [("conclusion", len(chain.steps) - 1)]
     if cfg.middle_items and len(chain.steps) >= 3:
         variants.append(("middle", (len(chain.steps) - 1) // 2))
-    items = [_item(chain, statements, concepts, neighbours, cfg, v, h) for v, h in variants]
-    return [item for item in items if item is not None]
+    pool = Pool(concepts, neighbours)
+    return [_variant(chain, statements, concepts, pool, cfg, v, h, split) for v, h in variants]

@@ -28,10 +28,11 @@ def test(project_dir, failed, split, discipline, fail_under, overrides, as_json)
     result = run_tests(project(project_dir, overrides), failed=failed, split=split, discipline=discipline)
 
     def text(r):
-        a = r["accuracy"]
+        a, q = r["accuracy"], r["question"]
         return (f"checkpoint {r['checkpoint']}: {r['passed']}/{r['passed'] + r['failed']} passed "
                 f"(ran {r['ran']}, reused {r['reused']}) — accuracy all {a['all']:.3f} "
-                f"dev {a['dev']:.3f} holdout {a['holdout']:.3f}"
+                f"dev {a['dev']:.3f} holdout {a['holdout']:.3f}; without the question "
+                f"{q['without']['all']:.3f} (the question adds {q['adds']['all']:+.3f})"
                 + ("\n(a build is running: results read from a snapshot of the catalog; this call is not "
                    "recorded as a test run)" if r.get("run") is None else ""))
 

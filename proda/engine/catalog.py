@@ -65,6 +65,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE suite_results (checkpoint VARCHAR, suite VARCHAR, task VARCHAR, metric VARCHAR,
                                 value DOUBLE, stderr DOUBLE, PRIMARY KEY (checkpoint, suite, task, metric));
     """,
+    # 7: each result's option scores without the stem (the question's share of the accuracy)
+    """
+    ALTER TABLE results ADD COLUMN unconditional VARCHAR;
+    """,
 ]
 
 class Catalog:

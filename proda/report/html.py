@@ -87,7 +87,8 @@ def _tested_versions(tagged, current, manifests) -> list[dict[str, Any]]:
         test = manifests.get(vid, {}).get("test:all")
         if test and test["extra"].get("accuracy"):
             rows.append({"name": "/".join(names[vid]), "version": vid, "accuracy": test["extra"]["accuracy"],
-                         "checkpoint": test["extra"].get("checkpoint")})
+                         "checkpoint": test["extra"].get("checkpoint"),
+                         "question": test["extra"].get("question")})
     return rows
 
 

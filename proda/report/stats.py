@@ -1,7 +1,8 @@
 """``proda stats``: counts of every artifact kind per discipline, like the paper's dataset table.
 
-Read from the stage manifests alone (each carries its per-kind counts and facts such as the
-orphan and contamination counts), so it is instant at any scale.
+The counts are read from the stage manifests alone (each carries its per-kind counts and facts such
+as the orphan and contamination counts), so they are instant at any scale; ``validity`` (does the
+benchmark need its questions? proda/report/validity.py) reads the items.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def stats(project: "Project") -> dict:
         if shard != "patches" or any(row.values()):
             by[shard] = row
     totals = {c: sum(r[c] for r in by.values()) for c in COLUMNS}
-    return {**totals, "by_discipline": by}
+    from .validity import validity
+
+    return {**totals, "by_discipline": by, "validity": validity(project)}
 
 
 def render_table(result: dict) -> None:
@@ -55,12 +58,18 @@ def render_table(result: dict) -> None:
     for name, row in result["by_discipline"].items():
         table.add_row(name, *(str(row[c]) for c in short))
     table.add_row("total", *(str(result[c]) for c in short), style="bold")
-    Console(width=max(120, Console().width)).print(table)
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    validity = result.get("validity")
+    if validity and sum(validity["items"].values()):
+        from .validity import render
+
+        console.print("\n".join(render(validity)), highlight=False)
 
 
 def dropped(project: "Project") -> dict:
-    """``proda stats --dropped``: every document ingest left out and every unit a stage skipped,
-    with its reason (and the key ``proda show`` takes)."""
+    """``proda stats --dropped``: every document ingest left out, every unit a stage skipped and
+    every benchmark item bench could not make, with its reason (and the key ``proda show`` takes)."""
     from ..engine import stage as stages
     from ..engine.outputs import load_shard
 
@@ -68,16 +77,22 @@ def dropped(project: "Project") -> dict:
                   "detail": r.detail}
                  for d in project.disciplines() for r in load_shard(project.build, "ingest", d)
                  if type(r).__name__ == "Dropped"]
+    items = [{"key": r.key, "discipline": r.discipline, "variant": r.variant, "reason": r.reason,
+              "detail": r.detail}
+             for d in project.disciplines() for r in load_shard(project.build, "bench", d)
+             if type(r).__name__ == "DroppedItem"]
     skipped = []
     for name in stages.ORDER:
         for shard in stages.get(name).shards(project):
             manifest = read_manifest(project.build, name, shard)
             for entry in (manifest or {}).get("extra", {}).get("skipped", []) or []:
                 skipped.append({"task": f"{name}:{shard}", **entry})
-    return {"dropped": documents, "skipped": skipped}
+    return {"dropped": documents, "skipped": skipped, "items": items}
 
 
 def render_dropped(result: dict) -> str:
     lines = [f"{d['key'][:12]}  {d['reason']:<11} {d['path']}: {d['detail']}" for d in result["dropped"]]
     lines += [f"{'':12}  {'skipped':<11} {s['task']} {s['unit']}: {s['reason']}" for s in result["skipped"]]
+    lines += [f"{i['key'][:12]}  {'item':<11} {i['discipline']} {i['variant']}: {i['reason']} ({i['detail']})"
+              for i in result.get("items", [])]
     return "\n".join(lines) or "nothing was dropped or skipped"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine import stage as stages
 from ..engine.outputs import load_shard
 from ..errors import UsageError
-from ..records import Chain, Chunk, Concept, Document, Dropped, Item, Result, Sample, Statement
+from ..records import Chain, Chunk, Concept, Document, Dropped, DroppedItem, Item, Result, Sample, Statement
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -77,6 +77,11 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
                             + (f"   [{o.operator}: {o.reason}]" if o.operator else "")
                             for i, o in enumerate(record.options))
         add(record, f"[{record.split}, {record.variant}] {record.stem}\n{options}")
+        chain = index.get(record.chain)
+    if isinstance(record, DroppedItem):
+        options = "".join(f"\n  {o.text}" + (f"   [{o.operator}]" if o.operator else "") for o in record.options)
+        add(record, f"[{record.split}, {record.variant}] dropped by bench, reason {record.reason}: "
+                    f"{record.detail}\n{record.stem}{options}")
         chain = index.get(record.chain)
     if isinstance(record, Concept):
         add(record, f"{record.name} ({record.category}): {record.definition}")

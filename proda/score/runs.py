@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def run_tests(project: "Project", failed: bool = False, split: str = "all", discipline: str | None = None) -> dict[str, Any]:
     from ..engine.catalog import open_catalog
-    from .results import accuracy, results_for
+    from .results import accuracy, question, results_for
     from ..engine.outputs import current_checkpoint
     from ..engine.outputs import items as all_items
 
@@ -61,7 +61,7 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
                                 [[run_id, r.item, r.correct] for r in results])
     return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
             "failed": len(results) - passed, "selected": len(items), "run": run_id,
-            "accuracy": accuracy(items, results)}
+            "accuracy": accuracy(items, results), "question": question(items, results)}
 
 
 def _check_scored(project: "Project", cat, checkpoint: str, items) -> None:

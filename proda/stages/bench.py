@@ -1,11 +1,17 @@
 """bench (the Tester, before any training): L3 chains -> multiple-choice benchmark Items.
 
-Each chain yields an item asking for its conclusion (and one asking for a hidden middle step),
-with distractors from three operators on the knowledge structure: adjacency substitution,
-relation inversion, chain truncation (proda/bench/items.py). Items are split into ``dev``
-and ``holdout`` by chain key. Memoised per chain; a chain's input is the chain, its statements,
-its concepts and the concepts of its own document (the adjacency pool), so editing one document
-rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
+Each chain yields an item asking for its conclusion (and one asking for a hidden middle step). Its
+options are a symmetric, factorial set made with the paper's three operators — adjacency
+substitution, relation inversion, chain truncation — chosen so that option-only baselines cannot
+decide it (proda/bench/items.py, options.py, baselines.py); a variant that cannot be made so is kept
+as a ``DroppedItem`` with its reason.
+
+The split is by document: documents that share a chain sentence form one group, and each group goes
+whole to ``dev`` or ``holdout`` (proda/bench/split.py), so no sentence is in both. The groups are
+made from every discipline's chains, so each shard depends on all extract and ingest manifests.
+Items are memoised per chain without their split, which is set afterwards (groups with items are
+dealt first, so every discipline with items in two groups is tested on both splits): editing one
+document rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
 """
 
 from __future__ import annotations
@@ -21,32 +27,65 @@ from ..hashing import digest
 if TYPE_CHECKING:
     from ..project import Project
 
+_plans: dict[str, dict[str, str]] = {}  # the split plan of the last set of upstream manifests seen
+
 
 class Bench(Stage):
     name = "bench"
-    version = 4  # bump when bench_items' output changes (4: chain views of concepts)
+    version = 5  # bump when bench_items' output changes (5: factorial options, split by document group)
     sections = ("bench",)
 
     def file_deps(self, project: "Project", shard):
-        from ..engine.outputs import manifest_path
+        from ..engine.stage import manifests
 
-        return [manifest_path(project.build, "extract", shard)]
+        return manifests(project, "extract") + manifests(project, "ingest")
 
     def run(self, ctx):
-        from ..bench.units import chain_units
+        import msgspec
 
-        cfg = ctx.config.bench
-        records = ctx.upstream("extract")
-        units = [(digest([encode_records(list(u[0:1]) + list(u[1]) + list(u[2]) + list(u[3]))]), u)
-                 for u in chain_units(records)]
-        return ctx.map(units, functools.partial(chain_items, cfg=cfg), label="chain")
+        from ..bench.split import assign
+        from ..bench.units import chain_units
+        from ..records import Item
+
+        units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]])]), u) for u in chain_units(ctx.upstream("extract"))]
+        records = ctx.map(units, functools.partial(chain_items, cfg=ctx.config.bench), label="chain")
+        of, documents = document_groups(ctx)
+        with_items = {of[r.doc] for r in records if isinstance(r, Item) and r.doc in of}
+        splits = assign(of, documents, ctx.shard, with_items, ctx.config.bench.holdout)
+        records = [msgspec.structs.replace(r, split=splits.get(of.get(r.doc), "dev")) for r in records]
+        ctx.extra["splits"] = {s: sum(1 for r in records if isinstance(r, Item) and r.split == s)
+                               for s in ("dev", "holdout")}
+        return records
 
 
 def chain_items(unit, *, cfg):
-    """A memo unit: the items of one (chain, statements, concepts, neighbours)."""
+    """A memo unit: the items of one (chain, statements, concepts, neighbours), split not yet set."""
     from ..bench.items import items_for_chain
 
-    return items_for_chain(unit[0], unit[1], unit[2], unit[3], cfg)
+    return items_for_chain(unit[0], unit[1], unit[2], unit[3], cfg, split="")
+
+
+_groups: dict[str, tuple[dict, dict]] = {}  # the document groups of the last upstream seen, per process
+
+
+def document_groups(ctx) -> tuple[dict, dict]:
+    """(doc key -> group, doc key -> (discipline, path)) over every discipline (proda/bench/split.py),
+    computed once per set of upstream manifests and process."""
+    from ..bench.split import groups
+    from ..engine.outputs import read_manifest
+    from ..records import Chain, Document
+
+    project = ctx.project
+    shards = project.disciplines()
+    key = digest([(read_manifest(project.build, stage, d) or {}).get("object")
+                  for stage in ("ingest", "extract") for d in shards])
+    if key not in _groups:
+        documents = {r.key: (r.discipline, r.path) for d in shards for r in ctx.upstream("ingest", d)
+                     if isinstance(r, Document)}
+        chains = [r for d in shards for r in ctx.upstream("extract", d) if isinstance(r, Chain)]
+        _groups.clear()
+        _groups[key] = (groups(chains, documents), documents)
+    return _groups[key]
 
 
 STAGE = Bench()

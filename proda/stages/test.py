@@ -1,7 +1,9 @@
 """test: score every benchmark Item against the current checkpoint -> Results per (checkpoint, item).
 
 Multiple-choice log-likelihood of each option given the stem (``test.scorer``: loglik with
-transformers, or vllm prompt logprobs). Results live in the catalog keyed by (checkpoint, item),
+transformers, or vllm prompt logprobs), and of each option alone (lm-eval's unconditional request):
+the manifest's ``question`` says how much accuracy the question adds (an item the model answers as
+well without its question tests fluency, not knowledge). Results live in the catalog keyed by (checkpoint, item),
 so an item is never scored twice against the same checkpoint; this shard holds the Results of the
 current checkpoint and its accuracy per split and discipline, and — when ``test.suites`` names
 regression suites — the checkpoint's lm-eval scores on them (proda/score/suites.py, kept per
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
 class Test(Stage):
     name = "test"
-    version = 1
+    version = 2  # 2: results carry the options' scores without the stem
     sections = ("test",)
 
     def shards(self, project: "Project"):
@@ -40,7 +42,7 @@ class Test(Stage):
 
     def run(self, ctx):
         from ..engine.catalog import open_catalog
-        from ..score.results import accuracy, results_for
+        from ..score.results import accuracy, question, results_for
         from ..engine.outputs import current_checkpoint, items as all_items
 
         checkpoint = current_checkpoint(ctx.project)
@@ -55,6 +57,7 @@ class Test(Stage):
         ctx.counts.reused += reused
         ctx.extra["checkpoint"] = checkpoint
         ctx.extra["accuracy"] = accuracy(items, results)
+        ctx.extra["question"] = question(items, results)
         return results
 
 

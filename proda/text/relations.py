@@ -85,3 +85,87 @@ PARAPHRASES: dict[str, tuple[str, ...]] = {
 def paraphrases(relation: str, subject: str, obj: str) -> list[str]:
     """The statement in the wordings of :data:`PARAPHRASES` (none for an unknown relation)."""
     return [p.format(s=subject, o=obj) for p in PARAPHRASES.get(relation, ())]
+
+
+# --- saying the opposite (bench inversion distractors) ------------------------------------------
+# Each relation's surface verbs, every tense and number, with the verb of its antonym relation in
+# the same form: "raises" -> "lowers", "led to" -> "blocked". Where English allows, the opposite has
+# the length of the original ("causes" -> "blocks", "reduces" -> "raises"), so that an inverted
+# sentence is not told apart by being longer. An inversion replaces the one word
+# group and keeps the sentence grammatical; it never adds "not".
+_OPPOSITE_VERBS = {
+    "increases": [
+        ("increases", "decreases"), ("increase", "decrease"), ("increased", "decreased"),
+        ("increasing", "decreasing"), ("raises", "lowers"), ("raise", "lower"), ("raised", "lowered"),
+        ("boosts", "lowers"), ("boosted", "lowered"), ("enhances", "reduces"), ("enhance", "reduce"),
+        ("enhanced", "reduced"), ("strengthens", "weakens"), ("strengthen", "weaken"),
+        ("strengthened", "weakened"), ("stimulates", "suppresses"), ("stimulate", "suppress"),
+        ("stimulated", "suppressed"), ("promotes", "inhibits"), ("promote", "inhibit"), ("promoted", "inhibited"),
+        ("elevates", "lowers"), ("elevated", "lowered"), ("amplifies", "dampens"), ("amplify", "dampen"),
+        ("amplified", "dampened"), ("speeds up", "slows down"), ("speed up", "slow down"),
+        ("sped up", "slowed down"), ("accelerates", "slows"), ("accelerate", "slow"), ("accelerated", "slowed"),
+    ],
+    "decreases": [
+        ("decreases", "increases"), ("decrease", "increase"), ("decreased", "increased"),
+        ("decreasing", "increasing"), ("reduces", "raises"), ("reduce", "raise"), ("reduced", "raised"),
+        ("lowers", "raises"), ("lowered", "raised"), ("diminishes", "increases"), ("diminish", "increase"),
+        ("diminished", "increased"), ("weakens", "strengthens"), ("weaken", "strengthen"),
+        ("weakened", "strengthened"), ("inhibits", "promotes"), ("inhibit", "promote"),
+        ("inhibited", "promoted"), ("suppresses", "stimulates"), ("suppress", "stimulate"),
+        ("suppressed", "stimulated"), ("slows down", "speeds up"), ("slow down", "speed up"),
+        ("slowed down", "sped up"), ("slows", "accelerates"), ("slowed", "accelerated"),
+        ("lessens", "increases"), ("lessen", "increase"), ("lessened", "increased"),
+        ("depletes", "replenishes"), ("deplete", "replenish"), ("depleted", "replenished"),
+    ],
+    "causes": [
+        ("causes", "blocks"), ("cause", "block"), ("caused", "blocked"), ("leads to", "prevents"),
+        ("lead to", "prevent"), ("led to", "blocked"), ("results in", "prevents"), ("result in", "prevent"),
+        ("resulted in", "prevented"), ("triggers", "prevents"), ("trigger", "prevent"),
+        ("triggered", "prevented"), ("induces", "blocks"), ("induce", "block"), ("induced", "blocked"),
+        ("gives rise to", "prevents"), ("give rise to", "prevent"), ("gave rise to", "prevented"),
+        ("brings about", "prevents"), ("bring about", "prevent"), ("brought about", "prevented"),
+    ],
+    "prevents": [
+        ("prevents", "enables"), ("prevent", "enable"), ("prevented", "enabled"), ("blocks", "enables"),
+        ("block", "enable"), ("blocked", "enabled"), ("hinders", "facilitates"), ("hinder", "facilitate"),
+        ("hindered", "facilitated"), ("impedes", "facilitates"), ("impede", "facilitate"),
+        ("impeded", "facilitated"),
+    ],
+    "enables": [
+        ("enables", "blocks"), ("enable", "block"), ("enabled", "blocked"), ("facilitates", "hinders"),
+        ("facilitate", "hinder"), ("facilitated", "hindered"),
+    ],
+    "precedes": [
+        ("precedes", "follows"), ("precede", "follow"), ("preceded", "followed"), ("follows", "precedes"),
+        ("follow", "precede"), ("followed", "preceded"), ("before", "after"), ("after", "before"),
+    ],
+    "produces": [
+        ("produces", "consumes"), ("produce", "consume"), ("produced", "consumed"), ("releases", "absorbs"),
+        ("release", "absorb"), ("released", "absorbed"), ("generates", "consumes"), ("generate", "consume"),
+        ("generated", "consumed"), ("emits", "absorbs"), ("emit", "absorb"), ("emitted", "absorbed"),
+        ("gives off", "takes up"), ("give off", "take up"), ("gave off", "took up"),
+        ("secretes", "absorbs"), ("secrete", "absorb"), ("secreted", "absorbed"),
+    ],
+}
+OPPOSITE_VERBS: dict[str, dict[str, str]] = {r: dict(pairs) for r, pairs in _OPPOSITE_VERBS.items()}
+
+# Direction and polarity words whose opposite states the reverse relation in the same grammar
+# (used when no triple of the sentence has an opposite verb).
+_POLARITY = [
+    ("higher", "lower"), ("greater", "smaller"), ("larger", "smaller"), ("faster", "slower"),
+    ("stronger", "weaker"), ("rises", "falls"), ("rise", "fall"), ("rose", "fell"), ("risen", "fallen"),
+    ("rising", "falling"), ("gains", "loses"), ("gain", "lose"), ("gained", "lost"), ("above", "below"),
+    ("maximum", "minimum"), ("positive", "negative"), ("expands", "contracts"), ("expand", "contract"),
+    ("expanded", "contracted"), ("attracts", "repels"), ("attract", "repel"), ("attracted", "repelled"),
+    ("heats", "cools"), ("warms", "cools"), ("absorbs", "releases"), ("absorb", "release"),
+    ("absorbed", "released"), ("earlier", "later"), ("inside", "outside"), ("increases", "decreases"),
+    ("increase", "decrease"), ("increased", "decreased"), ("increasing", "decreasing"), ("more", "less"), ("fewer", "more"),
+    ("stable", "unstable"), ("easier", "harder"), ("warmer", "cooler"), ("hotter", "colder"),
+    ("longer", "shorter"), ("wider", "narrower"), ("heavier", "lighter"), ("denser", "less dense"),
+]
+POLARITY: dict[str, str] = {**dict(_POLARITY), **{b: a for a, b in _POLARITY if " " not in b}}
+# Words that are also common nouns ("a release", "the cause"): flipped only where a verb can stand,
+# never right after a determiner or preposition. increase/decrease, rise/fall read well as nouns.
+VERB_ONLY = frozenset({"cause", "causes", "release", "releases", "produce", "trigger", "triggers", "boost",
+                       "boosts", "block", "blocks", "result in", "lead to", "follow", "follows", "gain",
+                       "gains", "promote", "emit", "secrete", "generate"})

@@ -1,0 +1,204 @@
+"""Option-only baselines: rules that answer an item without reading its question.
+
+An item measures knowledge only if nothing but the question (and what the model knows) tells the
+answer apart: a rule that never reads the stem must score what guessing scores. Each rule returns
+the options it would pick; when several tie, the rule is credited ``1/len(ties)`` if the answer is
+among them (the expected score of breaking the tie at random), so a rule that cannot decide scores
+chance, not zero. The rules:
+
+- ``most_similar``: the option with the highest mean word overlap (Jaccard) with the other options —
+  the "centroid" that wins when distractors are all edited from the answer;
+- ``longest`` / ``shortest``: by characters — wins when edits lengthen or shorten the answer;
+- ``no_negation``: an option without "not"/"never"/"no" when only some have one — wins when
+  distractors are made by adding a negation;
+- ``stem_overlap``: the option sharing the most content words with the stem (it reads the stem's
+  words, not its meaning) — wins when the answer repeats the premises;
+- ``classifier``: a small conditional-logit model (L2-regularised) on these and a dozen more surface
+  features of each option (length, capitals, digits, commas, word length, words no other option
+  has, ...), fit on the ``dev`` items and scored on the ``holdout`` items; its ``dev`` figure is
+  cross-fitted (each fifth of dev, by chain, scored by a model fit on the other four), so neither
+  figure is scored on the items the model was fit on.
+
+Pure functions; numpy is imported only by the classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..hashing import digest
+
+RULES = ("most_similar", "longest", "shortest", "no_negation", "stem_overlap")
+FOLDS = 5  # the classifier's dev figure: each fifth of dev (by chain) scored by a model fit on the rest
+NAMES = RULES + ("classifier",)
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without)\b|n't\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"^\s*(?:it|they|this|these|that|those|he|she|its|their)\b", re.IGNORECASE)
+STOP = frozenset("""a an the of to in on at by for with from and or but as is are was were be been being it its
+    this that these those which who whom whose what when where how than then so such into onto over under
+    can could may might must shall should will would do does did has have had not no also very more most
+    their there they them he she his her we our you your i about after before between during through""".split())
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def content(text: str) -> set[str]:
+    return {w for w in words(text) if w not in STOP}
+
+
+def _argmax(values: Sequence[float]) -> list[int]:
+    best = max(values)
+    return [i for i, v in enumerate(values) if v == best]
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def similarity(options: Sequence[str]) -> list[float]:
+    """Each option's mean word-set Jaccard similarity to the other options."""
+    sets = [set(words(o)) for o in options]
+    n = len(sets)
+    return [sum(_jaccard(sets[i], sets[j]) for j in range(n) if j != i) / max(1, n - 1) for i in range(n)]
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+def picks(stem: str | set[str], options: Sequence[str]) -> dict[str, list[int]]:
+    """The options each rule picks (several when they tie); ``stem`` may be given as its content words."""
+    n = len(options)
+    lengths = [len(o) for o in options]
+    neg = [negated(o) for o in options]
+    plain = [i for i in range(n) if not neg[i]]
+    stem_words = stem if isinstance(stem, set) else content(stem)
+    return {
+        "most_similar": _argmax([round(s, 9) for s in similarity(options)]),
+        "longest": _argmax(lengths),
+        "shortest": _argmax([-x for x in lengths]),
+        "no_negation": plain if 0 < len(plain) < n else list(range(n)),
+        "stem_overlap": _argmax([len(content(o) & stem_words) for o in options]),
+    }
+
+
+def credit(picked: Sequence[int], answer: int) -> float:
+    return 1.0 / len(picked) if answer in picked else 0.0
+
+
+def credits(stem: str | set[str], options: Sequence[str], answer: int) -> dict[str, float]:
+    """Each rule's expected score on one item."""
+    return {name: credit(p, answer) for name, p in picks(stem, options).items()}
+
+
+# --- the classifier --------------------------------------------------------------------------------
+
+FEATURES = ("chars", "words", "sim_mean", "sim_max", "sim_min", "negation", "stem_overlap", "stem_share",
+            "capitals", "digits", "commas", "word_length", "pronoun_start", "unique_words", "shared_share",
+            "long_words", "parentheses")
+
+
+def features(stem: str | set[str], options: Sequence[str]) -> list[list[float]]:
+    """Surface features of each option, minus their mean over the item's options (only differences
+    between the options of one item can tell the answer)."""
+    sets = [set(words(o)) for o in options]
+    stem_words = stem if isinstance(stem, set) else content(stem)
+    rows = []
+    for i, o in enumerate(options):
+        ws = words(o)
+        others = [_jaccard(sets[i], sets[j]) for j in range(len(options)) if j != i] or [0.0]
+        rest = set().union(*(sets[j] for j in range(len(options)) if j != i)) if len(options) > 1 else set()
+        cw = content(o)
+        rows.append([
+            len(o), len(ws), sum(others) / len(others), max(others), min(others), float(negated(o)),
+            len(cw & stem_words), len(cw & stem_words) / max(1, len(cw)), sum(c.isupper() for c in o),
+            sum(c.isdigit() for c in o), o.count(","), sum(map(len, ws)) / max(1, len(ws)),
+            float(bool(_PRONOUN.match(o))), len(sets[i] - rest), len(sets[i] & rest) / max(1, len(sets[i])),
+            sum(len(w) >= 9 for w in ws), float("(" in o),
+        ])
+    means = [sum(col) / len(rows) for col in zip(*rows)]
+    return [[v - m for v, m in zip(row, means)] for row in rows]
+
+
+def _stack(examples):
+    """(features [items, options, features], mask [items, options], answers) padded to the widest item."""
+    import numpy as np
+
+    width = max(len(x) for x, _ in examples)
+    nf = len(examples[0][0][0])
+    xs = np.zeros((len(examples), width, nf))
+    mask = np.zeros((len(examples), width), dtype=bool)
+    for n, (x, _) in enumerate(examples):
+        xs[n, :len(x)] = x
+        mask[n, :len(x)] = True
+    return xs, mask, np.array([a for _, a in examples])
+
+
+def fit(examples: Sequence[tuple[list[list[float]], int]], steps: int = 300, l2: float = 0.1):
+    """A conditional-logit model (softmax over each item's options) on feature rows; returns the
+    weights and feature scales, or None with nothing to fit."""
+    import numpy as np
+
+    examples = [(x, a) for x, a in examples if len(x) > 1]
+    if not examples:
+        return None
+    xs, mask, answers = _stack(examples)
+    scale = xs[mask].std(axis=0)
+    scale[scale == 0] = 1.0
+    xs = xs / scale
+    rows = np.arange(len(xs))
+    w = np.zeros(xs.shape[2])
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for t in range(1, steps + 1):  # Adam on the mean negative log-likelihood
+        z = np.where(mask, xs @ w, -np.inf)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = ((p[:, :, None] * xs).sum(axis=1) - xs[rows, answers]).mean(axis=0) + 2 * l2 * w
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad * grad
+        w -= 0.05 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    return w, scale
+
+
+def classifier_score(model, examples: Sequence[tuple[list[list[float]], int]]) -> float | None:
+    """Mean score of the fitted model's argmax (ties split) over examples; None when there are none."""
+    import numpy as np
+
+    if not examples:
+        return None
+    if model is None:
+        return sum(1 / len(x) for x, _ in examples) / len(examples)
+    w, scale = model
+    total = 0.0
+    for x, a in examples:
+        z = np.round((np.asarray(x, dtype=float) / scale) @ w, 9)
+        total += credit([i for i, v in enumerate(z) if v == z.max()], a)
+    return total / len(examples)
+
+
+def option_only(items) -> dict[str, dict[str, float | None]]:
+    """Every baseline's score on the ``dev`` and ``holdout`` items (None for an empty split)."""
+    by_split: dict[str, list] = {"dev": [], "holdout": []}
+    for item in items:
+        by_split.setdefault(item.split, []).append(item)
+    out: dict[str, dict[str, float | None]] = {name: {} for name in NAMES}
+    examples: dict[str, list] = {}
+    for split in ("dev", "holdout"):
+        chosen = by_split[split]
+        for name in RULES:
+            scores = [credits(i.stem, [o.text for o in i.options], i.answer)[name] for i in chosen]
+            out[name][split] = round(sum(scores) / len(scores), 4) if scores else None
+        examples[split] = [(features(i.stem, [o.text for o in i.options]), i.answer, i.chain) for i in chosen]
+    dev = examples["dev"]
+    folds = [[e for e in dev if int(digest(["fold", e[2]])[:8], 16) % FOLDS == h] for h in range(FOLDS)]
+    crossed = [(classifier_score(fit([e[:2] for k, f in enumerate(folds) if k != h for e in f]),
+                                 [e[:2] for e in folds[h]]), len(folds[h])) for h in range(FOLDS) if folds[h]]
+    out["classifier"]["dev"] = round(sum(s * n for s, n in crossed) / sum(n for _, n in crossed), 4) if crossed else None
+    held = classifier_score(fit([e[:2] for e in dev]), [e[:2] for e in examples["holdout"]])
+    out["classifier"]["holdout"] = round(held, 4) if held is not None else None
+    return out

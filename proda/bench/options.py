@@ -1,0 +1,235 @@
+"""Symmetric option sets: the answer is one corner of a factorial design, not the source of the rest.
+
+A *factor* is one of the three operators. ``adjacency`` and ``inversion`` are one-span edits of a
+sentence (:mod:`proda.bench.edits`); ``truncation`` replaces the answer by another step of the same
+chain that the stem does not show (a true, fluent sentence, but not the one asked for). With two
+factors the options are the four corners of a square — for example the answer, its concept swapped,
+its relation inverted, and both — so every option differs from two others by one edit and from the
+third by two: no option is the centre the others were made from, whichever corner is true. With
+truncation as a factor, the other factor is applied to the truncation step as well (the answer, the
+answer edited, another step, that step edited). Every option records the operators that produced it
+("adjacency+inversion"; "" for the answer) and why it is wrong.
+
+A different number of options takes a bigger or smaller cube: its corners are chosen by a hash of the
+item, the answer among them, so the answer's place in the set is exchangeable with the others'.
+
+Among the candidate sets an item allows (which concept, which neighbour, which relation, which
+step), :func:`choose` keeps the one whose option-only baseline scores best match targets drawn per
+item at the chance rate — adversarial filtering that makes each baseline hit as often as a guess
+would, neither more (it would read the answer off the options) nor less (never-the-longest is a tell
+too).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from ..hashing import digest
+from ..records import Option
+from . import baselines
+from .edits import Edit, apply, norm, overlap
+
+OPERATORS = ("adjacency", "inversion", "truncation")
+_PER_FACTOR = 5  # alternatives tried per edit
+_MAX_CANDIDATES = 32
+
+
+class Base(NamedTuple):
+    """A sentence a corner starts from: the answer, or (truncation) another hidden step."""
+
+    text: str
+    edits: dict[str, list[Edit]]  # operator -> its edits of this sentence, best first
+    reason: str  # why this sentence itself is wrong ("" for the answer)
+    clean: frozenset[Edit] = frozenset()  # edits that swap words one for one and keep the stem overlap
+
+
+def _label(factors: Sequence[str], corner: frozenset[int]) -> str:
+    """The operators that made a corner (its factor slots), each named once, in paper order."""
+    used = {factors[i] for i in corner}
+    return "+".join(op for op in OPERATORS if op in used)
+
+
+def _pick_corners(factors: Sequence[str], wanted: int, seed: str) -> list[frozenset[int]]:
+    """The answer's corner (no factor) and ``wanted - 1`` others of the cube over the factor slots,
+    chosen by hash when the cube has more corners than options."""
+    slots = range(len(factors))
+    others = [frozenset(c) for r in range(1, len(factors) + 1) for c in itertools.combinations(slots, r)]
+    others.sort(key=lambda c: digest([seed, "corner", sorted(c)]))
+    return [frozenset()] + others[:wanted - 1]
+
+
+def _varied(edits: Sequence[Edit], limit: int | None, clean: frozenset[Edit] = frozenset()) -> list[Edit]:
+    """The first ``limit`` edits (best first), taking the best that keeps the length, the best two that
+    lengthen and the best two that shorten before any others: choice enough to balance a set. Clean
+    edits only, when there are any."""
+    if limit is None:
+        return list(edits)
+    edits = [e for e in edits if e in clean] or list(edits)
+    ways: dict[int, list[Edit]] = {}
+    for e in edits:
+        change = len(e.text) - (e.end - e.start)
+        ways.setdefault((change > 0) - (change < 0), []).append(e)
+    picked = ways.get(0, [])[:1] + ways.get(1, [])[:2] + ways.get(-1, [])[:2]
+    return sorted(picked, key=edits.index)[:limit]
+
+
+class Layout(NamedTuple):
+    """One way to ask: the stem, the answer, and the step offered as truncation (hidden from the stem)."""
+
+    stem: str
+    answer: Base
+    truncation: Base | None
+    forbidden: set[str]  # normalised sentences the stem shows: no option may be one of them
+
+
+class Candidate(NamedTuple):
+    stem: str
+    options: list[Option]  # the answer first
+
+
+def _sets(layout: Layout, factors: Sequence[str], wanted: int, seed: str) -> list[Candidate]:
+    """The option sets of one layout and one choice of factor slots ("adjacency" twice: two
+    different concepts swapped, alone and together)."""
+    corners = _pick_corners(factors, wanted, digest([seed, list(factors)]))
+    slots = [i for i, f in enumerate(factors) if f != "truncation"]
+    truncation = next((i for i, f in enumerate(factors) if f == "truncation"), None)
+
+    def combos(base: Base, limit: int | None = _PER_FACTOR) -> list[tuple[Edit, ...]]:
+        choices = [_varied(base.edits.get(factors[i], []), limit, base.clean) for i in slots]
+        out = []
+        for c in itertools.product(*choices):
+            if any(overlap(a, b) for a, b in itertools.combinations(c, 2)):
+                continue
+            # one slot per thing changed: two slots of one operator edit different things, in order
+            if any(factors[slots[i]] == factors[slots[j]] and (c[i].start >= c[j].start or c[i].change[0] == c[j].change[0]
+                                                                or c[i].change[1] == c[j].change[1])
+                   for i, j in itertools.combinations(range(len(c)), 2)):
+                continue
+            out.append(c)
+        return out
+
+    answer, step = layout.answer, layout.truncation
+    out = []
+    for answer_edits in combos(answer):
+        if step is None:
+            step_choices: list[tuple[Edit, ...]] = [()]
+        else:
+            # the same change on both sentences where the step allows it (X -> Y in the answer and in
+            # the step): the two pairs then differ in the same words
+            wanted_change = [e.change for e in answer_edits]
+            same = [c for c in combos(step, None) if [e.change for e in c] == wanted_change]
+            step_choices = same[:1] or combos(step)
+        for step_edits in step_choices:
+            options = []
+            for corner in corners:
+                moved = truncation is not None and truncation in corner
+                base, chosen = (step, step_edits) if moved else (answer, answer_edits)
+                applied = [e for i, e in zip(slots, chosen) if i in corner]
+                reasons = ([base.reason] if moved else []) + [e.reason for e in applied]
+                options.append(Option(text=apply(base.text, applied), operator=_label(factors, corner),
+                                      reason="; and it ".join(reasons)))
+            if valid(options, layout.forbidden):
+                out.append(Candidate(layout.stem, options))
+    return out
+
+
+def _slot_sets(layout: Layout, wanted: int, seed: str) -> list[Candidate]:
+    """Sets of ``wanted`` fillers of one concept slot: the answer names X, each distractor puts a
+    different neighbour of X's category in X's place, so every option differs from every other by
+    one edit of the same kind and none is the centre. Only clean swaps (see :class:`Base`) qualify,
+    and the fillers are a window of the length order around X in which X's place is drawn by hash:
+    X is the longest of the set as often as any other place."""
+    by_slot: dict[tuple[int, str], list[Edit]] = {}
+    for e in layout.answer.edits.get("adjacency", []):
+        if e in layout.answer.clean:
+            by_slot.setdefault((e.start, e.change[0]), []).append(e)
+    out = []
+    for slot, edits in sorted(by_slot.items()):
+        size = lambda e: len(e.text) - (e.end - e.start)  # noqa: E731
+        longer = sorted((e for e in edits if size(e) > 0), key=lambda e: (size(e), e.text))
+        shorter = sorted((e for e in edits if size(e) < 0), key=lambda e: (-size(e), e.text))
+        same = sorted((e for e in edits if size(e) == 0), key=lambda e: e.text)
+        above = int(digest([seed, "slot", list(slot)])[:8], 16) % wanted  # fillers longer than X
+        up = longer[:above]
+        down = shorter[:wanted - 1 - above]
+        fill = same[:wanted - 1 - len(up) - len(down)]  # as long as X: a tie, either side
+        chosen = up + down + fill
+        if len(chosen) < wanted - 1 or len(up) + len(fill) < above or len(down) + len(fill) < wanted - 1 - above:
+            continue
+        options = [Option(text=layout.answer.text, operator="", reason="")]
+        options += [Option(text=apply(layout.answer.text, [e]), operator="adjacency", reason=e.reason)
+                    for e in chosen]
+        if valid(options, layout.forbidden):
+            out.append(Candidate(layout.stem, options))
+    return out
+
+
+def candidates(layouts: Sequence[Layout], wanted: int, seed: str) -> list[Candidate]:
+    """Every option set the layouts allow: ``m`` factor slots with ``2**m >= wanted`` — adjacency and
+    inversion, each possibly twice (two different concepts or relations), and truncation exactly
+    when the layout hides a step to offer — each edit tried in its ``_PER_FACTOR`` best forms."""
+    m = max(1, (wanted - 1).bit_length())
+    out: list[Candidate] = []
+    for layout in layouts:
+        edits = [op for op in ("adjacency", "inversion") if layout.answer.edits.get(op)]
+        if layout.truncation is None:
+            choices = list(itertools.combinations_with_replacement(edits, m))
+        else:
+            choices = [c + ("truncation",) for c in itertools.combinations_with_replacement(edits, m - 1)]
+        for factors in choices:
+            out.extend(_sets(layout, factors, wanted, seed))
+        if layout.truncation is None:
+            out.extend(_slot_sets(layout, wanted, seed))
+    out = [c for c in out if decided(c) == []]
+    out.sort(key=lambda c: digest([seed, c.stem, [o.text for o in c.options]]))
+    return out[:_MAX_CANDIDATES]
+
+
+def valid(options: Sequence[Option], forbidden: set[str]) -> bool:
+    """Distinct options, none of them a sentence the stem shows."""
+    keys = [norm(o.text) for o in options]
+    return len(set(keys)) == len(keys) and all(k and k not in forbidden for k in keys)
+
+
+def order(options: Sequence[Option], seed: str) -> tuple[list[Option], int]:
+    """Options in a hash order of their texts, and where the answer ended up."""
+    ordered = sorted(options, key=lambda o: digest([seed, o.text]))
+    return ordered, next(i for i, o in enumerate(ordered) if o.operator == "")
+
+
+# Rules whose pick must be a tie of every option: the edits never touch negation, and an edit that
+# swaps a word of the stem for one the stem lacks would point at (or away from) the answer.
+MUST_TIE = ("no_negation", "stem_overlap")
+
+
+def decided(candidate: Candidate) -> list[str]:
+    """The rules of ``MUST_TIE`` that can tell this set's options apart (whichever they would pick)."""
+    texts = [o.text for o in candidate.options]
+    picks = baselines.picks(candidate.stem, texts)
+    return [name for name in MUST_TIE if len(picks[name]) < len(texts)]
+
+
+def spread(stem: str, texts: Sequence[str]) -> float:
+    """How decidedly the rule baselines pick among the options, whatever the answer: 0 when every
+    rule ties all options, more the fewer options each rule's pick holds."""
+    k = len(texts)
+    return sum(1 - len(p) / k for p in baselines.picks(stem, texts).values())
+
+
+class Choice(NamedTuple):
+    stem: str
+    options: list[Option]
+    answer: int
+
+
+def choose(sets: Sequence[Candidate], seed: str) -> Choice | None:
+    """The candidate on which the rule baselines can decide least (:func:`spread`), chosen without
+    looking at which option is the answer — a choice that looked would bias the rules' hit rates."""
+    if not sets:
+        return None
+    best = min(sets, key=lambda c: (round(spread(c.stem, [o.text for o in c.options]), 9),
+                                    digest([seed, c.stem, [o.text for o in c.options]])))
+    ordered, answer = order(best.options, seed)
+    return Choice(best.stem, ordered, answer)

@@ -1,0 +1,127 @@
+"""Does the benchmark measure knowledge? Option-only baselines per split, shared text, and the V1
+model's accuracy with and without the question.
+
+Builds a project in a temporary folder — the bundled example (default) or one whose corpus is
+``--corpus DIR`` (a folder of discipline folders, e.g. ../shared/corpus/openstax) — up to ``bench``,
+and reports what each option-only baseline scores on ``dev`` and ``holdout`` (proda/bench/baselines.py),
+the chance level, the sentences both splits share and the items dropped. With ``--train`` it also
+compiles V1 and scores every item with its stem (``acc``) and without it (the options alone, lm-eval's
+unconditional log-likelihood): what the question adds is the difference. Prints one JSON line.
+
+    python tests/perf/bench_validity.py                      # example project, bench only (~30 s)
+    python tests/perf/bench_validity.py --train              # + V1 with/without the question (~3 min)
+    python tests/perf/bench_validity.py --corpus ../shared/corpus/openstax
+    python tests/perf/bench_validity.py --project DIR        # an already built project
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from proda.bench import baselines
+from proda.bench.split import shared_sentences, split_texts
+from proda.engine.outputs import current_checkpoint, items as all_items, knowledge, read_manifest
+from proda.project import Project
+from proda.records import Item
+
+
+def _run(args: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from proda.cli import main
+
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    if result.exit_code != 0:
+        sys.exit(f"proda {' '.join(args)} failed ({result.exit_code}): {result.output}")
+
+
+def _project(folder: Path, corpus: Path | None) -> Path:
+    root = folder / "project"
+    _run(["init", str(root), "--example"])
+    if corpus is not None:
+        shutil.rmtree(root / "specs" / "corpus")
+        shutil.copytree(corpus, root / "specs" / "corpus")  # read into a temp copy, never the repository
+    return root
+
+
+def _dropped(project: Project) -> int:
+    total = 0
+    for d in project.disciplines():
+        manifest = read_manifest(project.build, "bench", d) or {"kinds": {}}
+        total += manifest["kinds"].get("droppeditem", 0)
+    return total
+
+
+def _accuracy(project: Project, items: list[Item]) -> dict:
+    """V1's accuracy per split with the stem and with the options alone (lm-eval's unconditional
+    request: empty context, the option as continuation)."""
+    from proda.score import get_scorer, predictions
+    from proda.engine.outputs import checkpoint_dir
+    from proda.score.results import score_mc
+    from proda.text.format import option_continuation
+
+    checkpoint = current_checkpoint(project)
+    cfg = project.config.test
+    with_q = predictions(score_mc(project, checkpoint, [(i.stem, [o.text for o in i.options]) for i in items]))
+    alone = get_scorer(cfg.scorer)(checkpoint_dir(project, checkpoint),
+                                   [("", [option_continuation(o.text) for o in i.options]) for i in items],
+                                   batch_size=cfg.batch_size, normalise=cfg.normalise)
+    without_q = predictions(alone)
+    out = {}
+    for split in ("all", "dev", "holdout"):
+        rows = [(a, b, i.answer) for a, b, i in zip(with_q, without_q, items) if split in ("all", i.split)]
+        n = max(1, len(rows))
+        acc = sum(a == t for a, _, t in rows) / n
+        bare = sum(b == t for _, b, t in rows) / n
+        out[split] = {"n": len(rows), "with_question": round(acc, 4), "without_question": round(bare, 4),
+                      "question_adds": round(acc - bare, 4)}
+    return {"checkpoint": checkpoint, **out}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--project", type=Path, help="an already built project (nothing is built)")
+    parser.add_argument("--corpus", type=Path, help="a folder of discipline folders to build instead of the example")
+    parser.add_argument("--train", action="store_true", help="also compile V1 and score with/without the question")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="proda-validity-") as tmp:
+        seconds = None
+        if args.project:
+            root = args.project
+        else:
+            root = _project(Path(tmp), args.corpus)
+            started = time.perf_counter()
+            _run(["-C", str(root), "build", "--until", "bench"])
+            seconds = round(time.perf_counter() - started, 2)
+        project = Project.at(root)
+        items = all_items(project)
+        chains = knowledge(project).chains
+        counts = {s: sum(i.split == s for i in items) for s in ("dev", "holdout")}
+        options = sorted({len(i.options) for i in items})
+        result = {
+            "project": str(args.corpus or args.project or "example"),
+            "items": counts,
+            "disciplines": {d: {s: sum(i.split == s and i.discipline == d for i in items) for s in ("dev", "holdout")}
+                            for d in sorted({i.discipline for i in items})},
+            "chance": round(sum(1 / len(i.options) for i in items) / max(1, len(items)), 4),
+            "option_counts": options,
+            "option_only": baselines.option_only(items),
+            "shared_sentences": shared_sentences(split_texts(items, chains)),
+            "dropped_items": _dropped(project),
+            "build_until_bench_seconds": seconds,
+        }
+        if args.train:
+            if not args.project:
+                _run(["-C", str(root), "build"])
+            result["v1"] = _accuracy(project, items)
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
