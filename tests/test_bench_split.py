@@ -26,27 +26,30 @@ def test_documents_sharing_a_sentence_are_one_group():
     assert of["physics3"] == ("physics", "physics/doc3.md")
 
 
-def test_groups_with_items_are_dealt_first_so_a_discipline_has_both_splits():
+def test_groups_share_items_by_the_ratio_and_a_discipline_has_both_splits():
     documents = docs(6)
     of = groups([], documents)
-    for with_items in ({("physics", "physics/doc1.md"), ("physics", "physics/doc4.md")},
-                       {("physics", f"physics/doc{i}.md") for i in range(6)}):
-        splits = assign(of, documents, "physics", with_items, 0.5)
-        assert {splits[g] for g in with_items} == {"dev", "holdout"}
+    g = [("physics", f"physics/doc{i}.md") for i in range(6)]
+    for counts in ({g[1]: 1, g[4]: 30}, {g[0]: 30, g[1]: 10, g[2]: 1}, {x: 5 for x in g}):
+        splits = assign(of, documents, "physics", counts, 0.5)
+        assert {splits[x] for x in counts} == {"dev", "holdout"}
         assert set(splits) == set(of.values())
-    # a share of about ``ratio`` over many groups; the same answer every time
+    splits = assign(of, documents, "physics", {g[0]: 30, g[1]: 20, g[2]: 10, g[3]: 10}, 0.5)
+    assert sum(n for x, n in {g[0]: 30, g[1]: 20, g[2]: 10, g[3]: 10}.items() if splits[x] == "holdout") in (30, 40)
+    # a share of about ``ratio`` of many groups' items; the same answer every time
     many = docs(400)
     of = groups([], many)
-    splits = assign(of, many, "physics", set(of.values()), 0.3)
-    assert 0.28 < sum(s == "holdout" for s in splits.values()) / len(splits) < 0.32
-    assert splits == assign(of, many, "physics", set(of.values()), 0.3)
+    counts = {x: 1 + i % 7 for i, x in enumerate(sorted(set(of.values())))}
+    splits = assign(of, many, "physics", counts, 0.3)
+    share = sum(n for x, n in counts.items() if splits[x] == "holdout") / sum(counts.values())
+    assert 0.29 < share < 0.31 and splits == assign(of, many, "physics", counts, 0.3)
 
 
 def test_the_split_depends_on_paths_not_contents():
     documents = docs(5)
-    before = assign(groups([chain("physics0", ["A."])], documents), documents, "physics", set(), 0.5)
+    before = assign(groups([chain("physics0", ["A."])], documents), documents, "physics", {}, 0.5)
     edited = {"physics0-edited" if k == "physics0" else k: v for k, v in documents.items()}  # new content key
-    after = assign(groups([chain("physics0-edited", ["B."])], edited), edited, "physics", set(), 0.5)
+    after = assign(groups([chain("physics0-edited", ["B."])], edited), edited, "physics", {}, 0.5)
     assert before == after
 
 
@@ -56,7 +59,7 @@ def test_a_group_spanning_disciplines_is_placed_alike_by_each_shard():
                 documents)
     group = of["physics0"]
     assert of["chemistry2"] == group
-    assert assign(of, documents, "physics", {group}, 0.5)[group] == assign(of, documents, "chemistry", set(), 0.5)[group]
+    assert assign(of, documents, "physics", {group: 3}, 0.5)[group] == assign(of, documents, "chemistry", {}, 0.5)[group]
 
 
 def test_shared_sentences_counts_item_and_chain_text_in_both_splits():

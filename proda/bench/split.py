@@ -7,12 +7,13 @@ several chains of a document; the same boilerplate sentence can open several doc
 unit of the split is a *group* of documents: documents that share a chain sentence (normalised) are
 one group (:func:`groups`), and every group goes whole to one side (:func:`assign`).
 
-Within each discipline the groups are ordered by a hash of their first document's path and dealt out
-in that order, ``holdout`` getting a ``bench.holdout`` share: first the groups that have items, then
-the others, so every discipline with items from two groups or more is tested on both splits. A group
-spanning disciplines (rare: a sentence shared across them) is placed by its hash alone. The order
-depends on paths, not contents: editing a document moves no group unless it changes which groups
-have items, and then only the ``split`` field of items changes, never their content.
+Within each discipline the groups with items go, largest first, to the split furthest below its
+share of the items (``bench.holdout`` for holdout), so the splits get items in about that proportion
+and every discipline with items from two groups or more is tested on both; groups without items are
+dealt by a hash of their first document's path. A group spanning disciplines (rare: a sentence
+shared across them) is placed by its hash alone. Editing a document can move a group only by
+changing how many items the groups have, and then only the ``split`` field of items changes, never
+their content (items are memoised without it).
 """
 
 from __future__ import annotations
@@ -85,11 +86,16 @@ def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]]) ->
 
 
 def assign(of: Mapping[str, Group], documents: Mapping[str, tuple[str, str]], discipline: str,
-           with_items: set[Group], ratio: float) -> dict[Group, str]:
+           items: Mapping[Group, int], ratio: float) -> dict[Group, str]:
     """The split of every group with a document in ``discipline``. ``of`` maps every document of the
-    project to its group, ``documents`` every document to (discipline, path); ``with_items`` holds
-    the groups that have items. A group spanning disciplines is placed by its hash alone, so that
-    each discipline's shard places it alike without seeing the others' items."""
+    project to its group, ``documents`` every document to (discipline, path); ``items`` counts the
+    items of each group.
+
+    Groups with items go, largest first (ties by hash), to the split furthest below its share of the
+    discipline's items (``ratio`` for holdout): the splits get items in about that proportion, and
+    both get some whenever two groups have items. Groups without items are dealt by hash. A group
+    spanning disciplines is placed by its hash alone, so that each discipline's shard places it
+    alike without seeing the others' items."""
     spread: dict[Group, set[str]] = {}
     for d, group in of.items():
         spread.setdefault(group, set()).add(documents[d][0])
@@ -100,9 +106,18 @@ def assign(of: Mapping[str, Group], documents: Mapping[str, tuple[str, str]], di
             fraction = int(digest(["split", *group])[:12], 16) / 16**12
             out[group] = "holdout" if fraction < ratio else "dev"
     mine = sorted(relevant - set(out), key=lambda g: digest(["split", *g]))
+    counted = sorted((g for g in mine if items.get(g, 0) > 0), key=lambda g: -items[g])  # stable: hash order on ties
+    total = sum(items[g] for g in counted)
+    have = {"dev": 0, "holdout": 0}
+    goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
+    first = "holdout" if int(digest(["split-first", discipline])[:8], 16) % 2 else "dev"  # who wins a tie
+    for group in counted:
+        split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
+        out[group] = split
+        have[split] += items[group]
     start = int(digest(["split-start", discipline])[:8], 16) / 16**8
-    for chosen in ([g for g in mine if g in with_items], [g for g in mine if g not in with_items]):
-        out.update(zip(chosen, _deal(len(chosen), ratio, start)))
+    rest = [g for g in mine if g not in out]
+    out.update(zip(rest, _deal(len(rest), ratio, start)))
     return out
 
 

@@ -9,9 +9,9 @@ as a ``DroppedItem`` with its reason.
 The split is by document: documents that share a chain sentence form one group, and each group goes
 whole to ``dev`` or ``holdout`` (proda/bench/split.py), so no sentence is in both. The groups are
 made from every discipline's chains, so each shard depends on all extract and ingest manifests.
-Items are memoised per chain without their split, which is set afterwards (groups with items are
-dealt first, so every discipline with items in two groups is tested on both splits): editing one
-document rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
+Items are memoised per chain without their split, which is set afterwards (groups go, largest first,
+to the split short of its share of items, so every discipline with items in two groups is tested on
+both splits): editing one document rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ class Bench(Stage):
         units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]])]), u) for u in chain_units(ctx.upstream("extract"))]
         records = ctx.map(units, functools.partial(chain_items, cfg=ctx.config.bench), label="chain")
         of, documents = document_groups(ctx)
-        with_items = {of[r.doc] for r in records if isinstance(r, Item) and r.doc in of}
-        splits = assign(of, documents, ctx.shard, with_items, ctx.config.bench.holdout)
+        counts: dict = {}
+        for r in records:
+            if isinstance(r, Item) and r.doc in of:
+                counts[of[r.doc]] = counts.get(of[r.doc], 0) + 1
+        splits = assign(of, documents, ctx.shard, counts, ctx.config.bench.holdout)
         records = [msgspec.structs.replace(r, split=splits.get(of.get(r.doc), "dev")) for r in records]
         ctx.extra["splits"] = {s: sum(1 for r in records if isinstance(r, Item) and r.split == s)
                                for s in ("dev", "holdout")}
