@@ -16,8 +16,8 @@ chance, not zero. The rules:
 - ``classifier``: a small conditional-logit model (L2-regularised) on these and a dozen more surface
   features of each option (length, capitals, digits, commas, word length, words no other option
   has, ...), fit on the ``dev`` items and scored on the ``holdout`` items; its ``dev`` figure is
-  cross-fitted (each fifth of dev, by chain, scored by a model fit on the other four), so neither
-  figure is scored on the items the model was fit on.
+  cross-fitted (each fifth of dev, by document, scored by a model fit on the other four), so neither
+  figure is scored on the documents the model was fit on — as the splits themselves are made.
 
 Pure functions; numpy is imported only by the classifier.
 """
@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from ..hashing import digest
 
 RULES = ("most_similar", "longest", "shortest", "no_negation", "stem_overlap")
-FOLDS = 5  # the classifier's dev figure: each fifth of dev (by chain) scored by a model fit on the rest
+FOLDS = 5  # the classifier's dev figure: each fifth of dev (by document) scored by a model fit on the rest
 NAMES = RULES + ("classifier",)
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -193,7 +193,7 @@ def option_only(items) -> dict[str, dict[str, float | None]]:
         for name in RULES:
             scores = [credits(i.stem, [o.text for o in i.options], i.answer)[name] for i in chosen]
             out[name][split] = round(sum(scores) / len(scores), 4) if scores else None
-        examples[split] = [(features(i.stem, [o.text for o in i.options]), i.answer, i.chain) for i in chosen]
+        examples[split] = [(features(i.stem, [o.text for o in i.options]), i.answer, i.doc) for i in chosen]
     dev = examples["dev"]
     folds = [[e for e in dev if int(digest(["fold", e[2]])[:8], 16) % FOLDS == h] for h in range(FOLDS)]
     crossed = [(classifier_score(fit([e[:2] for k, f in enumerate(folds) if k != h for e in f]),

@@ -33,15 +33,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..config import BenchConfig
 from ..hashing import digest
 from ..records import Chain, Concept, DroppedItem, Item, Statement, make
 from . import baselines
 from .edits import Pool, adjacency, inversion, norm
-from .options import OPERATORS, Base, Layout, candidates, choose
+from .options import OPERATORS, Base, Choice, Layout, balance, candidates, ranked
 
-__all__ = ["OPERATORS", "items_for_chain"]
+__all__ = ["OPERATORS", "items_for_chain", "items_for_document"]
 
 _OPENER = re.compile(r"^(?:therefore|thus|hence|consequently|accordingly|as\s+a\s+(?:result|consequence)|in\s+turn"
                      r"|so|then|finally|next|also|however|in\s+addition|because\s+of\s+this|for\s+this\s+reason"
@@ -97,7 +98,7 @@ def _stem(chain: Chain, hidden: int, variant: str, unshown: frozenset[int]) -> s
 
 
 def _base(text: str, step: int, statements: Sequence[Statement], pool: Pool, reason: str, seed: str,
-          stem_words: set[str], context: set[str]) -> Base:
+          stem_words: set[str], context: set[str], longer: bool) -> Base:
     """A sentence and its edits, best first for a symmetric set:
 
     1. those that keep how many of the stem's words the sentence shares (an edit that swaps a word of
@@ -105,14 +106,13 @@ def _base(text: str, step: int, statements: Sequence[Statement], pool: Pool, rea
     2. those that swap as many distinct words as they remove (a word said twice stays in the sentence
        when one occurrence is edited, and the edited sentence then overlaps every other option more);
     3. those that keep how many words it shares with the other sentence the options are made from;
-    4. those that lengthen (or shorten, by a hash of the sentence) it, so over many items the answer
+    4. those that lengthen it (``longer``; else those that shorten it), so over many items the answer
        is the longer of an edited pair half the time;
     5. those that change its length least, then a hash order (not the extractor's order).
 
     Edits meeting 1 and 2 are *clean*."""
     covering = [s for s in statements if step in s.steps]
     edits = {"adjacency": adjacency(text, pool), "inversion": inversion(text, covering)}
-    longer = int(digest([seed, "longer", text])[:2], 16) % 2 == 0
 
     def shared(t: str, words: set[str]) -> int:
         return len(baselines.content(t) & words)
@@ -145,9 +145,17 @@ def _why(variant: str, step: int, hidden: int, last: int) -> str:
     return f"is step {step + 1} of the chain, not the missing step {hidden + 1}"
 
 
+class _Prepared(NamedTuple):
+    common: dict
+    keys: tuple[list[str], list[str]]  # the chain's statement and concept keys
+    choices: list[Choice]  # best first; empty: dropped
+    dropped: DroppedItem | None
+
+
 def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept], pool: Pool,
-             cfg: BenchConfig, variant: str, hidden: int, split: str):
+             cfg: BenchConfig, variant: str, hidden: int, split: str) -> _Prepared:
     seed = digest(["bench", chain.key, variant])
+    longer = int(digest([seed, "longer"])[:2], 16) % 2 == 0  # do this item's edits rather lengthen or shorten
     n = len(chain.steps)
     texts = [_clean(s.text) for s in chain.steps]
     answer_words = baselines.content(texts[hidden])
@@ -163,6 +171,7 @@ def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[C
             unshown = frozenset({hidden, i})
             offers.append((_stem(chain, hidden, variant, unshown), texts[i], i, _why(variant, i, hidden, n - 1),
                            unshown))
+
     def share(words: set[str], stem_words: set[str]) -> float:
         return len(words & stem_words) / max(1, len(words))
 
@@ -173,38 +182,68 @@ def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[C
         scored.append(((gap, digest([seed, text])), stem, text, i, why, unshown))
     scored.sort(key=lambda x: x[0])
     plain_words = baselines.content(plain_stem)
-    layouts = [Layout(plain_stem, _base(texts[hidden], hidden, statements, pool, "", seed, plain_words, plain_words),
+    layouts = [Layout(plain_stem, _base(texts[hidden], hidden, statements, pool, "", seed, plain_words, plain_words,
+                                        longer),
                       None, {norm(chain.steps[i].text) for i in range(n) if i != hidden})]
     for _, stem, text, i, why, unshown in scored[:_TRUNCATION_LAYOUTS]:
         stem_words = baselines.content(stem)
         answer = _base(texts[hidden], hidden, statements, pool, "", seed, stem_words,
-                       stem_words | baselines.content(text))
-        offered = _base(text, i, statements, pool, why, seed, stem_words, stem_words | answer_words)
+                       stem_words | baselines.content(text), longer)
+        offered = _base(text, i, statements, pool, why, seed, stem_words, stem_words | answer_words, longer)
         forbidden = {norm(chain.steps[j].text) for j in range(n) if j not in unshown}
         layouts.append(Layout(stem, answer, offered, forbidden))
     common = dict(discipline=chain.discipline, chain=chain.key, doc=chain.doc, variant=variant, split=split)
-    best = choose(candidates(layouts, max(2, cfg.options), seed), seed)
-    if best is None:
-        have = [op for op in ("adjacency", "inversion") if layouts[0].answer.edits[op]] + \
-            (["truncation"] if len(layouts) > 1 else [])
-        return make(DroppedItem, **common, reason="no_symmetric_set",
-                    detail=f"operators that apply: {', '.join(have) or 'none'}; a symmetric set of "
-                           f"{cfg.options} options needs two edits that apply", stem=plain_stem, options=[])
-    return make(Item, **common, statements=sorted(s.key for s in statements),
-                concepts=sorted({c.key for c in concepts}), stem=best.stem, options=best.options, answer=best.answer)
+    keys = (sorted(s.key for s in statements), sorted({c.key for c in concepts}))
+    choices = ranked(candidates(layouts, max(2, cfg.options), seed), seed)
+    if choices:
+        return _Prepared(common, keys, choices, None)
+    have = [op for op in ("adjacency", "inversion") if layouts[0].answer.edits[op]] + \
+        (["truncation"] if len(layouts) > 1 else [])
+    dropped = make(DroppedItem, **common, reason="no_symmetric_set",
+                   detail=f"operators that apply: {', '.join(have) or 'none'}; a symmetric set of "
+                          f"{cfg.options} options needs two edits that apply", stem=plain_stem, options=[])
+    return _Prepared(common, keys, [], dropped)
+
+
+def _variants(chain: Chain, cfg: BenchConfig) -> list[tuple[str, int]]:
+    if len(chain.steps) < 2:
+        return []
+    out = [("conclusion", len(chain.steps) - 1)]
+    if cfg.middle_items and len(chain.steps) >= 3:
+        out.append(("middle", (len(chain.steps) - 1) // 2))
+    return out
+
+
+Unit = tuple[Chain, Sequence[Statement], Sequence[Concept], Sequence[Concept]]
+
+
+def items_for_document(units: Sequence[Unit], cfg: BenchConfig, split: str = "dev") -> list:
+    """The benchmark items of a document's chains — (chain, its statements, its concepts, the
+    document's concepts) each — and a ``DroppedItem`` for each variant that could not be kept. The
+    option sets are chosen for the whole document at once (:func:`proda.bench.options.balance`).
+    ``split`` goes on every record (the bench stage builds with "" and sets it per document group)."""
+    prepared = []
+    for chain, statements, concepts, neighbours in sorted(units, key=lambda u: u[0].key):
+        statements = sorted(statements, key=lambda s: s.key)
+        concepts = sorted(concepts, key=lambda c: c.key)
+        pool = Pool(concepts, neighbours)
+        prepared += [_variant(chain, statements, concepts, pool, cfg, v, h, split) for v, h in _variants(chain, cfg)]
+    seed = digest(["bench", sorted(u[0].doc for u in units)])
+    picked = iter(balance([p.choices for p in prepared if p.choices], seed))
+    out = []
+    for p in prepared:
+        if p.dropped is not None:
+            out.append(p.dropped)
+            continue
+        choice = next(picked)
+        out.append(make(Item, **p.common, statements=p.keys[0], concepts=p.keys[1], stem=choice.stem,
+                        options=choice.options, answer=choice.answer))
+    return out
 
 
 def items_for_chain(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept],
                     neighbours: Sequence[Concept], cfg: BenchConfig, split: str = "dev") -> list:
     """The benchmark items of one chain (``conclusion`` always, ``middle`` for chains of 3+ steps),
-    and a ``DroppedItem`` for each variant that could not be kept. ``split`` goes on every record
-    (the bench stage builds with "" and sets it per document group afterwards)."""
-    if len(chain.steps) < 2:
-        return []
-    statements = sorted(statements, key=lambda s: s.key)
-    concepts = sorted(concepts, key=lambda c: c.key)
-    variants = [("conclusion", len(chain.steps) - 1)]
-    if cfg.middle_items and len(chain.steps) >= 3:
-        variants.append(("middle", (len(chain.steps) - 1) // 2))
-    pool = Pool(concepts, neighbours)
-    return [_variant(chain, statements, concepts, pool, cfg, v, h, split) for v, h in variants]
+    and a ``DroppedItem`` for each variant that could not be kept: :func:`items_for_document` for a
+    document of one chain."""
+    return items_for_document([(chain, statements, concepts, neighbours)], cfg, split)

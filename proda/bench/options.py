@@ -14,10 +14,11 @@ A different number of options takes a bigger or smaller cube: its corners are ch
 item, the answer among them, so the answer's place in the set is exchangeable with the others'.
 
 Among the candidate sets an item allows (which concept, which neighbour, which relation, which
-step), :func:`choose` keeps the one whose option-only baseline scores best match targets drawn per
-item at the chance rate — adversarial filtering that makes each baseline hit as often as a guess
-would, neither more (it would read the answer off the options) nor less (never-the-longest is a tell
-too).
+step), those on which the negation and stem-overlap rules could tell options apart are not kept;
+the rest are ranked by how little the other rules can decide (:func:`ranked`, blind to the answer),
+and :func:`balance` picks one per item over a whole document so that each rule picks the answer as
+often as a guess would — adversarial filtering towards chance, neither more (the rule would read the
+answer off the options) nor less (never-the-longest is a tell too).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from .edits import Edit, apply, norm, overlap
 OPERATORS = ("adjacency", "inversion", "truncation")
 _PER_FACTOR = 5  # alternatives tried per edit
 _MAX_CANDIDATES = 32
+_BALANCE_CHOICES = 12  # best-ranked candidates of an item that balancing may choose among
+_BALANCED = ("most_similar", "longest", "shortest")  # the rules that can decide (the others must tie)
 
 
 class Base(NamedTuple):
@@ -135,12 +138,12 @@ def _sets(layout: Layout, factors: Sequence[str], wanted: int, seed: str) -> lis
     return out
 
 
-def _slot_sets(layout: Layout, wanted: int, seed: str) -> list[Candidate]:
+def _slot_sets(layout: Layout, wanted: int) -> list[Candidate]:
     """Sets of ``wanted`` fillers of one concept slot: the answer names X, each distractor puts a
     different neighbour of X's category in X's place, so every option differs from every other by
-    one edit of the same kind and none is the centre. Only clean swaps (see :class:`Base`) qualify,
-    and the fillers are a window of the length order around X in which X's place is drawn by hash:
-    X is the longest of the set as often as any other place."""
+    one edit of the same kind and none is the centre. Only clean swaps (see :class:`Base`) qualify.
+    The fillers are a window of the length order around X: one set for each number of fillers
+    longer than X that the neighbours allow (:func:`balance` then picks among them)."""
     by_slot: dict[tuple[int, str], list[Edit]] = {}
     for e in layout.answer.edits.get("adjacency", []):
         if e in layout.answer.clean:
@@ -151,18 +154,17 @@ def _slot_sets(layout: Layout, wanted: int, seed: str) -> list[Candidate]:
         longer = sorted((e for e in edits if size(e) > 0), key=lambda e: (size(e), e.text))
         shorter = sorted((e for e in edits if size(e) < 0), key=lambda e: (-size(e), e.text))
         same = sorted((e for e in edits if size(e) == 0), key=lambda e: e.text)
-        above = int(digest([seed, "slot", list(slot)])[:8], 16) % wanted  # fillers longer than X
-        up = longer[:above]
-        down = shorter[:wanted - 1 - above]
-        fill = same[:wanted - 1 - len(up) - len(down)]  # as long as X: a tie, either side
-        chosen = up + down + fill
-        if len(chosen) < wanted - 1 or len(up) + len(fill) < above or len(down) + len(fill) < wanted - 1 - above:
-            continue
-        options = [Option(text=layout.answer.text, operator="", reason="")]
-        options += [Option(text=apply(layout.answer.text, [e]), operator="adjacency", reason=e.reason)
-                    for e in chosen]
-        if valid(options, layout.forbidden):
-            out.append(Candidate(layout.stem, options))
+        for above in range(wanted):
+            up, down = longer[:above], shorter[:wanted - 1 - above]
+            fill = same[:wanted - 1 - len(up) - len(down)]  # as long as X: a tie, either side
+            chosen = up + down + fill
+            if len(chosen) < wanted - 1 or (len(up) < above and not fill) or (len(down) < wanted - 1 - above and not fill):
+                continue
+            options = [Option(text=layout.answer.text, operator="", reason="")]
+            options += [Option(text=apply(layout.answer.text, [e]), operator="adjacency", reason=e.reason)
+                        for e in chosen]
+            if valid(options, layout.forbidden):
+                out.append(Candidate(layout.stem, options))
     return out
 
 
@@ -181,8 +183,8 @@ def candidates(layouts: Sequence[Layout], wanted: int, seed: str) -> list[Candid
         for factors in choices:
             out.extend(_sets(layout, factors, wanted, seed))
         if layout.truncation is None:
-            out.extend(_slot_sets(layout, wanted, seed))
-    out = [c for c in out if decided(c) == []]
+            out.extend(_slot_sets(layout, wanted))
+    out = [c for c in {(c.stem, tuple(o.text for o in c.options)): c for c in out}.values() if decided(c) == []]
     out.sort(key=lambda c: digest([seed, c.stem, [o.text for o in c.options]]))
     return out[:_MAX_CANDIDATES]
 
@@ -222,14 +224,50 @@ class Choice(NamedTuple):
     stem: str
     options: list[Option]
     answer: int
+    spread: float
 
 
-def choose(sets: Sequence[Candidate], seed: str) -> Choice | None:
-    """The candidate on which the rule baselines can decide least (:func:`spread`), chosen without
-    looking at which option is the answer — a choice that looked would bias the rules' hit rates."""
-    if not sets:
-        return None
-    best = min(sets, key=lambda c: (round(spread(c.stem, [o.text for o in c.options]), 9),
-                                    digest([seed, c.stem, [o.text for o in c.options]])))
-    ordered, answer = order(best.options, seed)
-    return Choice(best.stem, ordered, answer)
+def ranked(sets: Sequence[Candidate], seed: str, keep: int = _BALANCE_CHOICES) -> list[Choice]:
+    """The ``keep`` candidates on which the rule baselines can decide least (:func:`spread`), best
+    first, each in its option order. The ranking does not look at which option is the answer."""
+    scored = sorted(((round(spread(c.stem, [o.text for o in c.options]), 9),
+                      digest([seed, c.stem, [o.text for o in c.options]]), c) for c in sets), key=lambda x: x[:2])
+    out = []
+    for value, _, c in scored[:keep]:
+        ordered, answer = order(c.options, seed)
+        out.append(Choice(c.stem, ordered, answer, value))
+    return out
+
+
+def balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice]:
+    """One choice per item (each list best first) such that, over these items, the undecided rule
+    baselines pick the answer as often as chance would — not more (they would read the answer off
+    the options) and not less (never-the-longest is a tell too).
+
+    Items are taken in order, as in systematic sampling: a rule's target count of hits after ``t``
+    items is ``floor(u + expected_t)``, with ``u`` drawn in [0, 1) per rule from ``seed`` — so the
+    count is right in expectation for any number of items — and each item gets the choice that keeps
+    the rules' hits nearest their targets (ties: the better-ranked choice). Balancing a document's
+    items at once keeps each split, made of whole documents, at chance with far less scatter than
+    independent choices would."""
+    import math
+
+    start = {n: int(digest([seed, "balance", n])[:8], 16) / 16**8 for n in _BALANCED}
+    hits = {n: 0.0 for n in _BALANCED}
+    expected = 0.0
+    out = []
+    for choices in items:
+        expected += 1 / len(choices[0].options)
+        target = {n: math.floor(start[n] + expected) for n in _BALANCED}
+        best = None
+        for rank, choice in enumerate(choices):
+            credit = baselines.credits(choice.stem, [o.text for o in choice.options], choice.answer)
+            cost = sum((hits[n] + credit[n] - target[n]) ** 2 for n in _BALANCED)
+            key = (round(cost, 9), choice.spread, rank)
+            if best is None or key < best[0]:
+                best = (key, choice, credit)
+        _, choice, credit = best
+        for n in _BALANCED:
+            hits[n] += credit[n]
+        out.append(choice)
+    return out

@@ -1,4 +1,5 @@
-"""The units bench memoises: one per chain, with exactly what that chain's items may depend on."""
+"""The units bench memoises: one per document — its chains, each with exactly what its items may
+depend on (the items of a document are chosen together, see proda/bench/options.py)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,11 @@ def _view(concept: Concept, statements, aliases: bool = True) -> Concept:
 
     return msgspec.structs.replace(concept, definition="", aliases=concept.aliases if aliases else [],
                                    statements=[k for k in concept.statements if k in statements])
+
+
+def document_units(records):
+    """(doc key, [chain unit, ...]) for every document with chains, in the records' order."""
+    by_doc: dict[str, list] = {}
+    for unit in chain_units(records):
+        by_doc.setdefault(unit[0].doc, []).append(unit)
+    yield from by_doc.items()

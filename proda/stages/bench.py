@@ -9,7 +9,7 @@ as a ``DroppedItem`` with its reason.
 The split is by document: documents that share a chain sentence form one group, and each group goes
 whole to ``dev`` or ``holdout`` (proda/bench/split.py), so no sentence is in both. The groups are
 made from every discipline's chains, so each shard depends on all extract and ingest manifests.
-Items are memoised per chain without their split, which is set afterwards (groups go, largest first,
+Items are memoised per document (its items are chosen together) without their split, which is set afterwards (groups go, largest first,
 to the split short of its share of items, so every discipline with items in two groups is tested on
 both splits): editing one document rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
 """
@@ -32,7 +32,7 @@ _plans: dict[str, dict[str, str]] = {}  # the split plan of the last set of upst
 
 class Bench(Stage):
     name = "bench"
-    version = 5  # bump when bench_items' output changes (5: factorial options, split by document group)
+    version = 5  # bump when the items' output changes (5: symmetric option sets, split by document group)
     sections = ("bench",)
 
     def file_deps(self, project: "Project", shard):
@@ -44,11 +44,12 @@ class Bench(Stage):
         import msgspec
 
         from ..bench.split import assign
-        from ..bench.units import chain_units
+        from ..bench.units import document_units
         from ..records import Item
 
-        units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]])]), u) for u in chain_units(ctx.upstream("extract"))]
-        records = ctx.map(units, functools.partial(chain_items, cfg=ctx.config.bench), label="chain")
+        units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]]) for u in chains]), chains)
+                 for _, chains in document_units(ctx.upstream("extract"))]
+        records = ctx.map(units, functools.partial(document_items, cfg=ctx.config.bench), label="document")
         of, documents = document_groups(ctx)
         counts: dict = {}
         for r in records:
@@ -61,11 +62,12 @@ class Bench(Stage):
         return records
 
 
-def chain_items(unit, *, cfg):
-    """A memo unit: the items of one (chain, statements, concepts, neighbours), split not yet set."""
-    from ..bench.items import items_for_chain
+def document_items(chains, *, cfg):
+    """A memo unit: the items of one document's (chain, statements, concepts, neighbours), split not
+    yet set."""
+    from ..bench.items import items_for_document
 
-    return items_for_chain(unit[0], unit[1], unit[2], unit[3], cfg, split="")
+    return items_for_document(chains, cfg, split="")
 
 
 _groups: dict[str, tuple[dict, dict]] = {}  # the document groups of the last upstream seen, per process
