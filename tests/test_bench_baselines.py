@@ -42,7 +42,7 @@ def _items(rng: random.Random, n: int, planted: bool) -> list[Item]:
             words[answer] += ", indeed"
         options = [Option(text=w + ".", operator="" if i == answer else "adjacency", reason="")
                    for i, w in enumerate(words)]
-        out.append(make(Item, discipline="d", chain=f"c{k}", doc="x", statements=[], concepts=[],
+        out.append(make(Item, discipline="d", chain=f"c{k}", doc=f"doc{k % 40}", statements=[], concepts=[],
                         variant="conclusion", split="dev" if k % 2 else "holdout", stem="?", options=options,
                         answer=answer))
     return out
