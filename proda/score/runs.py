@@ -50,7 +50,7 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
         if reading:
             return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
                     "failed": len(results) - passed, "selected": len(items), "run": None,
-                    "accuracy": accuracy(items, results)}
+                    "accuracy": accuracy(items, results), "question": question(items, results)}
         run_id = cat.query("SELECT nextval('test_run_ids')")[0][0]
         cat.execute("INSERT INTO test_runs (id, checkpoint, origin, ran, reused, passed, failed) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
