@@ -123,3 +123,19 @@ def test_the_demo_story_fits_on_one_screen_at_the_example_projects_size():
              + outcome_lines(diff, {"passed": 1870, "selected": 3690}) + table(diff).splitlines())
     assert len(lines) <= 36 and max(map(len, lines)) <= 100, "\n".join(lines)
     assert any("3680 new samples in the discipline shards" in line for line in lines)
+
+
+def test_integer_bar_charts_have_an_axis_that_covers_the_longest_bar():
+    # an 11-count bar once ran past its axis (ticks 0, 5, 10) and its value label out of the chart
+    import re
+
+    from proda.report.svg import hbars, nice_ticks
+
+    for top in (1, 3, 7, 11, 13, 99, 356):
+        ticks = nice_ticks(0.0, top, 5, integer=True)
+        assert ticks[-1] >= top and all(t == int(t) for t in ticks), (top, ticks)
+    page = hbars("failure-types", "t", ["concept gap", "undetermined"], [("v1", [11, 3])], "count",
+                 integer=True, value_labels=True)
+    bars = [float(x) + float(w) for x, w in re.findall(r'class="bar"[^>]* x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"', page)]
+    ticks = [float(x) for x in re.findall(r'class="tick" x="([0-9.]+)"', page)]
+    assert len(bars) == 2 and max(bars) <= max(ticks) + 1e-6  # the longest bar ends inside the axis

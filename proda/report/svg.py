@@ -25,13 +25,17 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten apart)."""
+def nice_ticks(low: float, high: float, count: int = 5, integer: bool = False) -> list[float]:
+    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten apart; with
+    ``integer``, whole-number steps only, so the last tick still covers ``high``)."""
     if high <= low:
         high = low + 1.0
     raw = (high - low) / max(1, count)
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    steps = [m * power for m in (1, 2, 2.5, 5, 10)]
+    if integer:
+        steps = [s for s in steps if s >= 1 and s == int(s)] or [1.0]
+    step = next((s for s in steps if s >= raw), steps[-1])
     start = math.floor(low / step + 1e-9) * step
     ticks, value = [], start
     while value <= high + step * 1e-6:
@@ -73,9 +77,7 @@ def hbars(chart: str, title: str, groups: Sequence[str], series: Sequence[tuple[
     plot_h = row_h * max(1, len(groups))
     values = [v for _, vs in series for v in vs]
     top_value = high if high is not None else max(values + [reference[1] if reference else 0, 1e-9])
-    ticks = nice_ticks(0.0, top_value, 4 if integer and top_value < 4 else 5)
-    if integer:
-        ticks = [t for t in ticks if t == int(t)] or [0, 1]
+    ticks = nice_ticks(0.0, top_value, 4 if integer and top_value < 4 else 5, integer=integer)
     hi = ticks[-1]
 
     def sx(v: float) -> float:
