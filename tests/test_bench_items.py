@@ -9,7 +9,7 @@ import re
 import msgspec
 import pytest
 
-from proda.bench import baselines
+from proda.bench import baselines, options
 from proda.bench.edits import Pool, adjacency, article_for, inversion, pluralise, singularise
 from proda.bench.items import items_for_chain, items_for_document
 from proda.config import BenchConfig
@@ -45,14 +45,14 @@ B_STMTS = [stmt(BUFFER, "hydrogen ions", "causes", "conjugate base", [1]),
            stmt(BUFFER, "conjugate base", "produces", "weak acid", [2]),
            stmt(BUFFER, "buffer", "prevents", "pH change", [3]),
            stmt(BUFFER, "strong acid", "increases", "hydrogen ions", [0, 1])]
-B_CONCEPTS = [concept("chemistry", "buffer", "solution", B_STMTS[2:3]),
+B_CONCEPTS = [concept("chemistry", "buffer", "mixture", B_STMTS[2:3]),
               concept("chemistry", "conjugate base", "species", B_STMTS[:2]),
               concept("chemistry", "weak acid", "species", B_STMTS[1:2]),
               concept("chemistry", "hydrogen ions", "species", [B_STMTS[0], B_STMTS[3]], ["hydrogen ion"]),
               concept("chemistry", "pH", "quantity", B_STMTS[2:3]),
               concept("chemistry", "strong acid", "species", B_STMTS[3:])]
 B_NEIGHBOURS = [concept("chemistry", n, c) for n, c in [
-    ("catalyst", "species"), ("temperature", "quantity"), ("hydroxide ions", "species"), ("salt solution", "solution"),
+    ("catalyst", "species"), ("temperature", "quantity"), ("hydroxide ions", "species"), ("solution", "mixture"),
 ]] + B_CONCEPTS
 CFG = BenchConfig()
 
@@ -94,21 +94,34 @@ def test_items_keep_provenance_and_shape():
 def test_the_options_are_a_square_no_option_is_the_source():
     """Two edits and their combination: every option differs from two others by one edit."""
     for item in buffer_items():
-        ops = by_operator(item)
-        labels = sorted(ops)
-        assert len(labels) == 4 and labels[0] == ""
-        first, second = [label for label in labels[1:] if "+" not in label]
-        both = next(label for label in labels if "+" in label)
-        assert set(both.split("+")) == {first, second} | ({"truncation"} if "truncation" in both else set())
+        labels = sorted(o.operator for o in item.options)
+        assert len(labels) == 4 and labels[0] == "" and labels[1]
+        if len(set(labels)) == 4:  # two operators: the double edit is made of the single ones
+            first, second = [label for label in labels[1:] if "+" not in label]
+            both = next(label for label in labels if "+" in label)
+            assert set(both.split("+")) == {first, second} | ({"truncation"} if "truncation" in both else set())
         # each single edit, applied to the other single-edit option, gives the double edit
-        words = {k: re.findall(r"\w+", v.lower()) for k, v in ops.items()}
+        words = [re.findall(r"\w+", o.text.lower()) for o in item.options]
 
         def distance(a, b):
             return sum(x != y for x, y in zip(words[a], words[b])) + abs(len(words[a]) - len(words[b]))
 
-        for label in labels:
-            near = sorted(distance(label, other) for other in labels if other != label)
-            assert near[0] > 0 and near[2] > near[0], (label, near, ops)
+        for a in range(4):
+            near = sorted(distance(a, b) for b in range(4) if b != a)
+            assert near[0] > 0 and near[2] > near[0], (a, near, [o.text for o in item.options])
+
+
+def test_no_option_has_more_distinct_words_than_another():
+    """'buffer' -> 'salt solution' adds a word to the edited options and never to the answer, which
+    would then be (one of) the options of fewest words: such a set is not kept; 'solution' is."""
+    salty = [c for c in B_NEIGHBOURS if c.name != "solution"] + [concept("chemistry", "salt solution", "mixture")]
+    for neighbours, swapped in ((B_NEIGHBOURS, True), (salty, False)):
+        first = items_for_chain(BUFFER, B_STMTS, B_CONCEPTS, neighbours, CFG, split="dev")[0]
+        assert all("salt solution" not in o.text for o in getattr(first, "options", []))
+        assert isinstance(first, Item) == swapped
+        if swapped:
+            assert any("of the solution" in o.text for o in first.options)
+            assert options.even([o.text for o in first.options])
 
 
 def test_inversion_states_the_opposite_relation_and_never_adds_not():
@@ -233,5 +246,6 @@ def test_option_only_baselines_score_chance_on_synthetic_chains():
         assert abs(sum(by_split[s] * n[s] for s in n) / len(items) - 0.25) <= 0.05, (name, by_split)
         for split, value in by_split.items():
             assert abs(value - 0.25) <= 0.05 + 1.96 * math.sqrt(0.25 * 0.75 / n[split]), (name, split, value)
+    assert all(options.even([o.text for o in i.options]) for i in items)
     positions = [i.answer for i in items]
     assert all(positions.count(p) / len(positions) > 0.18 for p in range(4))

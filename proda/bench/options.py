@@ -14,7 +14,8 @@ A different number of options takes a bigger or smaller cube: its corners are ch
 item, the answer among them, so the answer's place in the set is exchangeable with the others'.
 
 Among the candidate sets an item allows (which concept, which neighbour, which relation, which
-step), those on which the negation and stem-overlap rules could tell options apart are not kept;
+step), those on which the negation and stem-overlap rules could tell options apart are not kept,
+nor those whose options differ in how many distinct words they have (:func:`even`);
 the rest are ranked by how little the other rules can decide (:func:`ranked`, blind to the answer),
 and :func:`balance` picks one per item over a whole document so that each rule picks the answer as
 often as a guess would — adversarial filtering towards chance, neither more (the rule would read the
@@ -64,18 +65,24 @@ def _pick_corners(factors: Sequence[str], wanted: int, seed: str) -> list[frozen
 
 
 def _varied(edits: Sequence[Edit], limit: int | None, clean: frozenset[Edit] = frozenset()) -> list[Edit]:
-    """The first ``limit`` edits (best first), taking the best that keeps the length, the best two that
-    lengthen and the best two that shorten before any others: choice enough to balance a set. Clean
-    edits only, when there are any."""
+    """Per thing edited (a concept, a relation word), the first ``limit`` edits (best first), taking
+    the best that keeps the length, the best two that lengthen and the best two that shorten before
+    any others: choice enough to balance a set. Clean edits only, where a thing has any. Each thing
+    is chosen for on its own, so that a second thing to edit (a factor used twice) is among them."""
     if limit is None:
         return list(edits)
-    edits = [e for e in edits if e in clean] or list(edits)
-    ways: dict[int, list[Edit]] = {}
+    things: dict[str, list[Edit]] = {}
     for e in edits:
-        change = len(e.text) - (e.end - e.start)
-        ways.setdefault((change > 0) - (change < 0), []).append(e)
-    picked = ways.get(0, [])[:1] + ways.get(1, [])[:2] + ways.get(-1, [])[:2]
-    return sorted(picked, key=edits.index)[:limit]
+        things.setdefault(e.change[0], []).append(e)
+    picked = []
+    for found in things.values():
+        found = [e for e in found if e in clean] or found
+        ways: dict[int, list[Edit]] = {}
+        for e in found:
+            change = len(e.text) - (e.end - e.start)
+            ways.setdefault((change > 0) - (change < 0), []).append(e)
+        picked += (ways.get(0, [])[:1] + ways.get(1, [])[:2] + ways.get(-1, [])[:2])[:limit]
+    return sorted(picked, key=edits.index)
 
 
 class Layout(NamedTuple):
@@ -171,7 +178,8 @@ def _slot_sets(layout: Layout, wanted: int) -> list[Candidate]:
 def candidates(layouts: Sequence[Layout], wanted: int, seed: str) -> list[Candidate]:
     """Every option set the layouts allow: ``m`` factor slots with ``2**m >= wanted`` — adjacency and
     inversion, each possibly twice (two different concepts or relations), and truncation exactly
-    when the layout hides a step to offer — each edit tried in its ``_PER_FACTOR`` best forms."""
+    when the layout hides a step to offer — each edit tried in its ``_PER_FACTOR`` best forms; only
+    sets on which the ``MUST_TIE`` rules tie and whose options are :func:`even`."""
     m = max(1, (wanted - 1).bit_length())
     out: list[Candidate] = []
     for layout in layouts:
@@ -184,7 +192,8 @@ def candidates(layouts: Sequence[Layout], wanted: int, seed: str) -> list[Candid
             out.extend(_sets(layout, factors, wanted, seed))
         if layout.truncation is None:
             out.extend(_slot_sets(layout, wanted))
-    out = [c for c in {(c.stem, tuple(o.text for o in c.options)): c for c in out}.values() if decided(c) == []]
+    out = [c for c in {(c.stem, tuple(o.text for o in c.options)): c for c in out}.values()
+           if decided(c) == [] and even([o.text for o in c.options])]
     out.sort(key=lambda c: digest([seed, c.stem, [o.text for o in c.options]]))
     return out[:_MAX_CANDIDATES]
 
@@ -225,6 +234,18 @@ class Choice(NamedTuple):
     options: list[Option]
     answer: int
     spread: float
+
+
+def even(texts: Sequence[str]) -> bool:
+    """Whether the options have as many distinct words, and distinct content words, each. An edit that
+    leaves a word it replaces elsewhere in the sentence ("rock families ... the rock cycle"), swaps a
+    function word for a content word ("more" -> "less") or one word for two ("buffer" -> "salt
+    solution") mostly adds a word type to the edited options, never to the answer, so in an uneven set
+    the answer tends to be the option of fewest types — the one the others were made from — and a
+    classifier on option features reads it off their overlaps (on the example and OpenStax items of
+    bench v5: the answer's least overlap with another option and its share of stem words, t = 2 to 4).
+    Only even sets are kept."""
+    return len({len(set(baselines.words(t))) for t in texts}) == 1 and len({len(baselines.content(t)) for t in texts}) == 1
 
 
 def ranked(sets: Sequence[Candidate], seed: str, keep: int = _BALANCE_CHOICES) -> list[Choice]:

@@ -32,7 +32,8 @@ _plans: dict[str, dict[str, str]] = {}  # the split plan of the last set of upst
 
 class Bench(Stage):
     name = "bench"
-    version = 5  # bump when the items' output changes (5: symmetric option sets, split by document group)
+    version = 6  # bump when the items' output changes (5: symmetric option sets, split by document group;
+    # 6: options with as many distinct words and content words each)
     sections = ("bench",)
 
     def file_deps(self, project: "Project", shard):
