@@ -38,7 +38,7 @@ _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|without)\b|n'
 _PRONOUN = re.compile(r"^\s*(?:it|they|this|these|that|those|he|she|its|their)\b", re.IGNORECASE)
 STOP = frozenset("""a an the of to in on at by for with from and or but as is are was were be been being it its
     this that these those which who whom whose what when where how than then so such into onto over under
-    can could may might must shall should will would do does did has have had not no also very more most
+    can could may might must shall should will would do does did has have had not no also very more most less least fewer
     their there they them he she his her we our you your i about after before between during through""".split())
 
 

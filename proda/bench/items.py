@@ -18,10 +18,11 @@ paper's three operators:
 - ``truncation``: another step of the chain, one the stem does not show.
 
 Among the sets the chain allows, the one whose option-only baselines (:mod:`proda.bench.baselines`)
-score closest to chance is kept; an item without any set of distinct, stem-free options is dropped,
-and so is one that the baselines still solve against their targets in every set — both as a
-``DroppedItem`` with the reason. Option order is a hash of the item and the option text. Pure
-functions: no I/O, no global randomness.
+score closest to chance is kept. An item without any set of distinct, stem-free options is dropped
+(reason ``no_symmetric_set``), and so is one whose every set the options alone give away — the
+stem-overlap or negation rule tells its options apart, or they differ in how many distinct words
+they have (reason ``options_tell``, with the closest set) — both as a ``DroppedItem``. Option order
+is a hash of the item and the option text. Pure functions: no I/O, no global randomness.
 
 Run alone::
 
@@ -32,6 +33,7 @@ Run alone::
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -40,7 +42,7 @@ from ..hashing import digest
 from ..records import Chain, Concept, DroppedItem, Item, Statement, make
 from . import baselines
 from .edits import Pool, adjacency, inversion, norm
-from .options import OPERATORS, Base, Choice, Layout, balance, candidates, ranked
+from .options import OPERATORS, Base, Choice, Layout, balance, candidates, order, ranked, tells
 
 __all__ = ["OPERATORS", "items_for_chain", "items_for_document"]
 
@@ -48,6 +50,8 @@ _OPENER = re.compile(r"^(?:therefore|thus|hence|consequently|accordingly|as\s+a\
                      r"|so|then|finally|next|also|however|in\s+addition|because\s+of\s+this|for\s+this\s+reason"
                      r"|first|second|third|lastly)\b\s*,?\s*", re.IGNORECASE)
 _TRUNCATION_LAYOUTS = 2  # steps tried as the truncation distractor
+_TELLS = {"stem_overlap": "an option shares more of the stem's words", "no_negation": "options differ in negation",
+          "word_counts": "options differ in how many distinct words they have"}
 
 
 def _clean(text: str) -> str:
@@ -123,7 +127,10 @@ def _base(text: str, step: int, statements: Sequence[Statement], pool: Pool, rea
         rest = set(baselines.words(text[:e.start] + " " + text[e.end:]))
         removed = set(baselines.words(text[e.start:e.end])) - rest
         added = set(baselines.words(e.text)) - rest
-        uneven = len(added) != len(removed) or not removed  # word overlaps tie only for a clean swap
+        # word overlaps tie only for a clean swap: as many distinct words, and content words, in as
+        # out ("more" -> "less" puts a content word in place of a function word; see options.even)
+        uneven = len(added) != len(removed) or not removed or \
+            len(baselines.content(" ".join(added))) != len(baselines.content(" ".join(removed)))
         old = text[e.start:e.end]
         return (shared(e.text, stem_words) != shared(old, stem_words), uneven,
                 abs(shared(e.text, context) - shared(old, context)), wrong_way, abs(change),
@@ -194,9 +201,18 @@ def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[C
         layouts.append(Layout(stem, answer, offered, forbidden))
     common = dict(discipline=chain.discipline, chain=chain.key, doc=chain.doc, variant=variant, split=split)
     keys = (sorted(s.key for s in statements), sorted({c.key for c in concepts}))
-    choices = ranked(candidates(layouts, max(2, cfg.options), seed), seed)
+    rejected: list = []
+    choices = ranked(candidates(layouts, max(2, cfg.options), seed, rejected), seed)
     if choices:
         return _Prepared(common, keys, choices, None)
+    if rejected:  # sets were built, but the options alone told each one's answer: keep the closest
+        told = Counter(t for c in rejected for t in tells(c))
+        closest = min(rejected, key=lambda c: len(tells(c)))
+        dropped = make(DroppedItem, **common, reason="options_tell",
+                       detail=f"every symmetric set ({len(rejected)}) can be told from its options alone: "
+                              + ", ".join(f"{_TELLS[t]} in {n}" for t, n in sorted(told.items())),
+                       stem=closest.stem, options=order(closest.options, seed)[0])
+        return _Prepared(common, keys, [], dropped)
     have = [op for op in ("adjacency", "inversion") if layouts[0].answer.edits[op]] + \
         (["truncation"] if len(layouts) > 1 else [])
     dropped = make(DroppedItem, **common, reason="no_symmetric_set",

@@ -175,11 +175,11 @@ def _slot_sets(layout: Layout, wanted: int) -> list[Candidate]:
     return out
 
 
-def candidates(layouts: Sequence[Layout], wanted: int, seed: str) -> list[Candidate]:
+def candidates(layouts: Sequence[Layout], wanted: int, seed: str, rejected: list | None = None) -> list[Candidate]:
     """Every option set the layouts allow: ``m`` factor slots with ``2**m >= wanted`` — adjacency and
     inversion, each possibly twice (two different concepts or relations), and truncation exactly
     when the layout hides a step to offer — each edit tried in its ``_PER_FACTOR`` best forms; only
-    sets on which the ``MUST_TIE`` rules tie and whose options are :func:`even`."""
+    sets without :func:`tells` (those with go to ``rejected``, when given)."""
     m = max(1, (wanted - 1).bit_length())
     out: list[Candidate] = []
     for layout in layouts:
@@ -192,10 +192,12 @@ def candidates(layouts: Sequence[Layout], wanted: int, seed: str) -> list[Candid
             out.extend(_sets(layout, factors, wanted, seed))
         if layout.truncation is None:
             out.extend(_slot_sets(layout, wanted))
-    out = [c for c in {(c.stem, tuple(o.text for o in c.options)): c for c in out}.values()
-           if decided(c) == [] and even([o.text for o in c.options])]
+    out = list({(c.stem, tuple(o.text for o in c.options)): c for c in out}.values())
     out.sort(key=lambda c: digest([seed, c.stem, [o.text for o in c.options]]))
-    return out[:_MAX_CANDIDATES]
+    told = [bool(tells(c)) for c in out]
+    if rejected is not None:
+        rejected.extend(c for c, t in zip(out, told) if t)
+    return [c for c, t in zip(out, told) if not t][:_MAX_CANDIDATES]
 
 
 def valid(options: Sequence[Option], forbidden: set[str]) -> bool:
@@ -222,6 +224,12 @@ def decided(candidate: Candidate) -> list[str]:
     return [name for name in MUST_TIE if len(picks[name]) < len(texts)]
 
 
+def tells(candidate: Candidate) -> list[str]:
+    """What tells this set's answer from its options alone, so that it is not kept: the ``MUST_TIE``
+    rules that can tell the options apart, and ``word_counts`` when the options are not :func:`even`."""
+    return decided(candidate) + ([] if even(candidate.options) else ["word_counts"])
+
+
 def spread(stem: str, texts: Sequence[str]) -> float:
     """How decidedly the rule baselines pick among the options, whatever the answer: 0 when every
     rule ties all options, more the fewer options each rule's pick holds."""
@@ -236,16 +244,25 @@ class Choice(NamedTuple):
     spread: float
 
 
-def even(texts: Sequence[str]) -> bool:
-    """Whether the options have as many distinct words, and distinct content words, each. An edit that
-    leaves a word it replaces elsewhere in the sentence ("rock families ... the rock cycle"), swaps a
-    function word for a content word ("more" -> "less") or one word for two ("buffer" -> "salt
-    solution") mostly adds a word type to the edited options, never to the answer, so in an uneven set
-    the answer tends to be the option of fewest types — the one the others were made from — and a
-    classifier on option features reads it off their overlaps (on the example and OpenStax items of
-    bench v5: the answer's least overlap with another option and its share of stem words, t = 2 to 4).
-    Only even sets are kept."""
-    return len({len(set(baselines.words(t))) for t in texts}) == 1 and len({len(baselines.content(t)) for t in texts}) == 1
+def types(text: str) -> tuple[int, int]:
+    """How many distinct words and distinct content words a sentence has."""
+    return len(set(baselines.words(text))), len(baselines.content(text))
+
+
+def even(options: Sequence[Option]) -> bool:
+    """Whether every option has as many distinct words, and distinct content words, as the sentence
+    it was edited from (the answer; for a truncation corner, the other step). An edit that swaps one
+    word for two ("buffer" -> "salt solution"), a function word for a content word ("more" ->
+    "less"), or leaves the word it replaces elsewhere in the sentence ("rock families ... the rock
+    cycle") mostly adds a word type to the edited options and never to the answer, so in an uneven
+    set the answer tends to be the option of fewest types — the one the others were made from — and
+    a classifier on option features reads it off their overlaps (on the example and OpenStax items of
+    bench v5: the answer's least overlap with another option and its share of stem words, t = 2 to
+    4). Only even sets are kept."""
+    bases: dict[bool, set[tuple[int, int]]] = {}
+    for o in options:
+        bases.setdefault("truncation" in o.operator, set()).add(types(o.text))
+    return all(len(counts) == 1 for counts in bases.values())
 
 
 def ranked(sets: Sequence[Candidate], seed: str, keep: int = _BALANCE_CHOICES) -> list[Choice]:
