@@ -8,7 +8,8 @@ from collections import Counter
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from proda.corpus.quality import _STRIP, _SENT_END, MARKER_WORDS, _word_stats, shingles, signature
+from proda.corpus.quality import (_STRIP, _SENT_END, MARKER_PHRASES, MARKER_WORDS, _word_stats, phrase_hits,
+                                  shingles, signature)
 from proda.corpus.tokens import tokens
 
 PIECES = ["abc", "DEF", ".", ",", ";", " ", "!", "?", "(", ")", '"', "'", "é", "ß", "123", "because",
@@ -42,3 +43,41 @@ def test_shingles_see_words_not_case_or_punctuation():
     assert not np.array_equal(shingles(a), shingles(a.replace("membrane", "wall")))
     same = signature(shingles(a * 3)) == signature(shingles(a * 3 + " Extra words here now."))
     assert same.mean() > 0.6
+
+
+def reference_hash(token: str) -> int:
+    """The token hash one token at a time: a polynomial over the stripped, ASCII-lower-cased
+    characters (code point + 1), then splitmix64's finaliser (what signatures were built from)."""
+    mask, m = (1 << 64) - 1, 0x9E3779B97F4A7C15
+    h = 0
+    for j, c in enumerate(token.translate(_STRIP)):
+        code = ord(c) + 32 if "A" <= c <= "Z" else ord(c)
+        h = (h + (code + 1) * pow(m, j, 1 << 64)) & mask
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & mask
+    return h ^ (h >> 31)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=200), st.booleans())
+def test_token_arrays_match_one_token_at_a_time(pieces, ascii_only):
+    """ASCII text (bytes tables) and BMP text (code point tables) give the same arrays as plain
+    str methods: lengths, word and ASCII flags, and hashes, value for value."""
+    text = "".join(p for p in pieces if p.isascii() or not ascii_only)
+    found, words = tokens(text), text.split()
+    assert found.count == len(words)
+    assert found.stripped_len.tolist() == [len(w.translate(_STRIP)) for w in words]
+    assert found.word.tolist() == [w.translate(_STRIP).isalpha() for w in words]
+    assert found.ascii.tolist() == [w.isascii() for w in words]
+    assert found.hashes.tolist() == [reference_hash(w) for w in words]
+
+
+PHRASE_PIECES = sorted({w for p in MARKER_PHRASES for w in p.split()} | {" ", "  ", "s", "\n", "x"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PHRASE_PIECES + list(MARKER_PHRASES)), max_size=60))
+def test_phrase_hits_count_each_phrase_as_str_count(pieces):
+    text = "".join(pieces)
+    assert phrase_hits(text) == sum(text.count(p) for p in MARKER_PHRASES)
+    assert phrase_hits(" is a is an which leads to a result in due to") == 6

@@ -102,12 +102,21 @@ def decode(data: bytes) -> str:
 
 
 def title_of(text: str, fallback: str) -> str:
-    for line in text.split("\n"):
+    for line in _lines(text):
         if line.startswith("# "):
             return line[2:].strip()
         if line.strip():
             return line.strip()[:80]
     return fallback
+
+
+def _lines(text: str):
+    """The lines of ``text``, as text.split("\n") gives them, one at a time (a title needs the first few)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def load(path: Path, max_bytes: int) -> bytes | list:
@@ -236,9 +245,9 @@ def _document(discipline, where, body, title, data, cfg, drop):
         return [drop("empty", "no text after normalisation", where)]
     from .quality import assess
 
-    verdict, signature = assess(text, cfg)
+    verdict, signature, words = assess(text, cfg)
     if verdict:
         return [drop("quality", verdict, where)]
     return [make(Document, discipline=discipline, path=where, title=title or title_of(text, where),
-                 text=text, source_hash=digest_bytes(data), words=len(text.split())),
+                 text=text, source_hash=digest_bytes(data), words=words),
             make(MinHash, path=where, signature=signature.astype("<u8").tobytes())]

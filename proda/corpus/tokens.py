@@ -38,34 +38,51 @@ class Tokens(NamedTuple):
 _SPACE, _STRIPPED, _ALPHA, _END = 1, 2, 4, 8  # bits of the character class table
 
 
-def _table(name: str) -> np.ndarray:
-    """``class``: a bit set per BMP code point; ``lower``: ASCII-lower-cased code point + 1."""
-    tables = _tables.get("bmp")
+def _table(key: str, which: str) -> np.ndarray:
+    """Lookup tables over the BMP (``bmp``) and over ASCII (``ascii``, the same tables' first 128
+    entries, for the common all-ASCII text): ``class``, a bit set per code point; ``kept``, 1 for a
+    character kept in a stripped token (neither whitespace nor STRIP); ``odd``, 1 for a kept
+    character that is not a letter; ``lower``: the ASCII-lower-cased code point + 1 for a kept
+    character, 0 for any other (so a hash needs no mask)."""
+    tables = _tables.get(key)
     if tables is None:
         with _guard:  # doit's -j threads may tokenise at once: build once, publish whole
-            tables = _tables.get("bmp")
+            tables = _tables.get(key)
             if tables is None:
-                chars = [chr(c) for c in range(0x10000)]
-                cls = np.fromiter(map(str.isspace, chars), dtype=np.uint8, count=0x10000) * np.uint8(_SPACE)
-                cls |= np.fromiter(map(str.isalpha, chars), dtype=np.uint8, count=0x10000) * np.uint8(_ALPHA)
-                cls[[ord(c) for c in STRIP]] |= _STRIPPED
-                cls[[ord(c) for c in ".!?"]] |= _END
-                lower = np.arange(0x10000, dtype=np.uint64)
-                lower[ord("A"):ord("Z") + 1] += np.uint64(32)
-                # +1: no character contributes zero to a hash
-                tables = _tables["bmp"] = {"class": cls, "lower": lower + np.uint64(1)}
-    return tables[name]
+                bmp = _tables.get("bmp")
+                if bmp is None:
+                    chars = [chr(c) for c in range(0x10000)]
+                    cls = np.fromiter(map(str.isspace, chars), dtype=np.uint8, count=0x10000) * np.uint8(_SPACE)
+                    cls |= np.fromiter(map(str.isalpha, chars), dtype=np.uint8, count=0x10000) * np.uint8(_ALPHA)
+                    cls[[ord(c) for c in STRIP]] |= _STRIPPED
+                    cls[[ord(c) for c in ".!?"]] |= _END
+                    kept = ((cls & (_SPACE | _STRIPPED)) == 0).astype(np.uint8)
+                    odd = kept & ((cls & _ALPHA) == 0)
+                    lower = np.arange(0x10000, dtype=np.uint64)
+                    lower[ord("A"):ord("Z") + 1] += np.uint64(32)
+                    # +1: no kept character contributes zero to a hash
+                    bmp = _tables["bmp"] = {"class": cls, "kept": kept, "odd": odd,
+                                            "lower": (lower + np.uint64(1)) * kept}
+                if key == "ascii":  # bytes.translate tables: 256 bytes, of which ASCII text uses 128
+                    tables = _tables["ascii"] = {k: v[:128].astype(np.uint8).tobytes() + bytes(128)
+                                                 for k, v in bmp.items()}
+                else:
+                    tables = bmp
+    return tables[which]
 
 
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """M**k and M**-k modulo 2**64 for k < n (cached, grown on demand; one tuple, swapped whole)."""
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """M**k and M**-k modulo 2**64 for k < n, and M**(k-1) for 0 < k <= n (0 at k = 0), cached,
+    grown on demand; one tuple, swapped whole."""
     have = _tables.get("powers")
     if have is None or len(have[0]) < n:
         size = max(n, 1 << 16, 2 * (len(have[0]) if have is not None else 0))
         with np.errstate(over="ignore"):
             pw = np.cumprod(np.full(size, _M, dtype=np.uint64))
             inv = np.cumprod(np.full(size, _M_INV, dtype=np.uint64))
-        have = (np.concatenate(([np.uint64(1)], pw[:-1])), np.concatenate(([np.uint64(1)], inv[:-1])))
+        one = np.ones(1, dtype=np.uint64)
+        pw = np.concatenate((one, pw[:-1]))
+        have = (pw, np.concatenate((one, inv[:-1])), np.concatenate((np.zeros(1, dtype=np.uint64), pw)))
         _tables["powers"] = have
     return have
 
@@ -84,41 +101,59 @@ def hash_word(word: str) -> int:
     return int(found.hashes[0]) if found is not None and found.count else 0
 
 
+def _per_token(flags: np.ndarray, firsts: np.ndarray, dtype=np.int32) -> tuple[np.ndarray, np.ndarray]:
+    """(per-token sums of ``flags``, the running sum): differences of the running sum taken at
+    token starts (whitespace in between has no flags)."""
+    running = np.cumsum(flags, dtype=dtype)
+    before = np.take(running, firsts) - np.take(flags, firsts)
+    return np.diff(before, append=running[-1]), running
+
+
 def tokens(text: str) -> Tokens | None:
     """The token arrays of ``text``, or None when it has code points beyond the BMP.
 
-    Per-token counts are differences of running sums taken at token starts (whitespace in between
-    adds nothing); ``np.take`` rather than fancy indexing, which costs about three times as much here.
+    Per-token counts are differences of running sums taken at token starts; ``np.take`` rather
+    than fancy indexing, which costs about three times as much here. All-ASCII text (most prose)
+    is viewed as bytes and looked up in 128-entry tables.
     """
-    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if cp.size and int(cp.max()) > 0xFFFF:
-        return None
-    cls = np.take(_table("class"), cp)
-    space = (cls & _SPACE).astype(bool)
+    if text.isascii():
+        data = text.encode("ascii")
+        cp = np.frombuffer(data, dtype=np.uint8)
+        look = lambda which: np.frombuffer(data.translate(_table("ascii", which)), dtype=np.uint8)  # noqa: E731
+        key = "ascii"
+    else:
+        cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if cp.size and int(cp.max()) > 0xFFFF:
+            return None
+        key = "bmp"
+        look = lambda which: np.take(_table("bmp", which), cp)  # noqa: E731
+    cls = look("class")
+    space = (cls & _SPACE).view(bool)
     start = ~space
     start[1:] &= space[:-1]
     firsts = np.flatnonzero(start)
     count = len(firsts)
-    after = np.ones_like(space)
-    after[:-1] = space[1:]
-    sentence_ends = int(np.count_nonzero((cls & _END).astype(bool) & after))
+    end = (cls & _END).astype(bool)
+    sentence_ends = int(np.count_nonzero(end[:-1] & space[1:])) + int(end.size > 0 and end[-1])
     if count == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Tokens(0, empty, empty.astype(bool), empty.astype(bool), empty.astype(np.uint64), sentence_ends)
-    kept = (cls & (_SPACE | _STRIPPED)) == 0
-    rank = np.cumsum(kept) - kept  # kept characters before each character
-    total = int(rank[-1]) + int(kept[-1])
-    stripped_len = np.diff(np.append(np.take(rank, firsts), total))
-    # non-letters among the kept characters (low 32 bits) and non-ASCII characters (high), summed
-    # per token as differences of one running sum
-    flags = (kept & ((cls & _ALPHA) == 0)).astype(np.int64) | (((cp >= 128) & ~space).astype(np.int64) << 32)
-    running = np.cumsum(flags)
-    per_token = np.diff(np.append(np.take(running, firsts) - np.take(flags, firsts), running[-1]))
-    not_alpha, non_ascii = per_token & 0xFFFFFFFF, per_token >> 32
-    word = (stripped_len > 0) & (not_alpha == 0)
-    pw, inv = _powers(total + 1)
+    wide = np.int32 if cp.size < (1 << 31) else np.int64
+    kept = look("kept")
+    stripped_len, rank = _per_token(kept, firsts, wide)  # rank: kept characters up to each, inclusive
+    total = int(rank[-1])
+    word = stripped_len > 0
+    word &= _per_token(look("odd"), firsts, wide)[0] == 0
+    if key == "ascii":
+        ascii_ = np.ones(count, dtype=bool)
+    else:
+        ascii_ = _per_token((cp >= 128) & ~space, firsts, wide)[0] == 0
+    pw, inv, pw_before = _powers(total + 1)
     with np.errstate(over="ignore"):
-        values = np.take(_table("lower"), cp) * np.take(pw, rank) * kept
-        sums = np.add.reduceat(values, firsts)
-        hashes = _finalise(sums * np.take(inv, np.take(rank, firsts)))
-    return Tokens(count, stripped_len, word, non_ascii == 0, hashes, sentence_ends)
+        # a kept character at inclusive rank r weighs M**(r-1); the others weigh 0 (lower is 0)
+        values = look("lower") * np.take(pw_before, rank)
+        running = np.cumsum(values)  # wraps modulo 2**64, as the hash does
+        before = np.take(running, firsts) - np.take(values, firsts)
+        sums = np.diff(before, append=running[-1])
+        hashes = _finalise(sums * np.take(inv, np.take(rank, firsts) - np.take(kept, firsts)))
+    return Tokens(count, stripped_len.astype(np.int64), word, ascii_, hashes, sentence_ends)
