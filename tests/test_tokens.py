@@ -81,3 +81,29 @@ def test_phrase_hits_count_each_phrase_as_str_count(pieces):
     text = "".join(pieces)
     assert phrase_hits(text) == sum(text.count(p) for p in MARKER_PHRASES)
     assert phrase_hits(" is a is an which leads to a result in due to") == 6
+
+
+def reference_normalise(text: str) -> str:
+    """normalise one rewrite after another, each over the whole text (what it did before its
+    fast paths)."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(dict.fromkeys(c for c in range(32) if c not in (9, 10)))
+    text = text.replace("\t", " ").replace("\u00a0", " ")
+    lines = map(str.strip, re.sub("  +", " ", text).split("\n"))
+    return re.sub("\n\n\n+", "\n\n", "\n".join(lines)).strip()
+
+
+NORMALISE_PIECES = ["a", "B", " ", "  ", "\t", "\r", "\r\n", "\n", "\n\n\n", "\x00", "\x07", "\x0b", "\x0c",
+                    "\x1c", "\x1f", "\x7f", "\u00a0", "é", "ﬁ", "\u2003", "\u3000", "\x85", "\u2028", "Ⅸ", "."]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(NORMALISE_PIECES), max_size=80))
+def test_normalise_fast_paths_change_nothing(pieces):
+    from proda.corpus.readers import normalise
+
+    text = "".join(pieces)
+    assert normalise(text) == reference_normalise(text)

@@ -42,16 +42,25 @@ def phrase_hits(lower: str) -> int:
             + sum(map(lower.count, _PHRASE_COUNTS)))
 
 
-_MARKER_HASHES: np.ndarray | None = None
+_MARKER_HASHES: tuple[np.ndarray, np.uint64] | None = None
 _UNSET = object()
 
 
-def _marker_hashes() -> np.ndarray:
+def _marker_hashes() -> tuple[np.ndarray, np.uint64]:
+    """A lookup table of the MARKER_WORDS' token hashes, indexed by a hash's top bits (as few as
+    keep the markers apart), and the shift that takes those bits: a token is a marker word when
+    the slot its hash picks holds that hash. Unused slots hold a marker's hash too (one with
+    another slot), so a match always means a marker. One gather instead of np.isin's sort."""
     global _MARKER_HASHES
     if _MARKER_HASHES is None:
         from .tokens import hash_word
 
-        _MARKER_HASHES = np.array(sorted(hash_word(w) for w in MARKER_WORDS), dtype=np.uint64)
+        hashes = sorted({hash_word(w) for w in MARKER_WORDS})
+        bits = next(b for b in range(1, 65) if len({h >> (64 - b) for h in hashes}) == len(hashes))
+        table = np.full(1 << bits, hashes[0], dtype=np.uint64)
+        for h in hashes:
+            table[h >> (64 - bits)] = h
+        _MARKER_HASHES = (table, np.uint64(64 - bits))
     return _MARKER_HASHES
 
 
@@ -67,7 +76,8 @@ def _word_stats(text: str, found) -> tuple[int, int, int, int, int]:
         return (len(text.split()), len(words), sum(counts[w] for w in MARKER_WORDS),
                 sum(1 for w in words if len(w) >= 8), len(_SENT_END.findall(text)))
     word = found.word
-    markers = word & found.ascii & np.isin(found.hashes, _marker_hashes())
+    table, shift = _marker_hashes()
+    markers = word & found.ascii & (np.take(table, found.hashes >> shift) == found.hashes)
     return (found.count, int(np.count_nonzero(word)), int(np.count_nonzero(markers)),
             int(np.count_nonzero(word & (found.stripped_len >= 8))), found.sentence_ends)
 
@@ -100,7 +110,7 @@ def quality(text: str, cfg, found=_UNSET) -> str:
     alpha = n_words / n
     sentences = max(1, ends)
     mean_len = n / sentences
-    lines = [line for line in text.split("\n") if line.strip()]
+    lines = list(filter(str.strip, text.split("\n")))
     unique = len(set(lines)) / max(1, len(lines))
     lower = text.lower()
     hits = marker_words + phrase_hits(lower)
@@ -178,7 +188,8 @@ def near_duplicates(documents, threshold: float, signatures: dict[str, np.ndarra
         if sig is None:
             sig = signature(shingles(doc.text))
         candidates = set()
-        keys = [(b, sig[b * 4:(b + 1) * 4].tobytes()) for b in range(16)]
+        raw = sig.tobytes()  # band b: values 4b..4b+3, as bytes (slicing bytes beats 16 array slices)
+        keys = [(b, raw[b * 32:(b + 1) * 32]) for b in range(16)]
         for key in keys:
             candidates.update(bands.get(key, ()))
         match = None

@@ -23,15 +23,43 @@ _MD_EMPH = re.compile(r"(\*\*|__|\*|`)")
 _SPACES = re.compile("  +")
 _BLANKS = re.compile("\n\n\n+")
 _CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+_CONTROL_BYTES = bytes(_CONTROL)
+_TAB_TO_SPACE = bytes.maketrans(b"\t", b" ")
+_SPACES_BYTES = re.compile(b"  +")
 
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_CONTROL)
-    # one pass over the whole text (the pattern never crosses a newline), then each line stripped
-    text = text.replace("\t", " ").replace("\u00a0", " ")
-    lines = map(str.strip, _SPACES.sub(" ", text).split("\n"))
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    """NFKC; CR and CRLF as LF; control characters but tab and LF removed; tabs and no-break
+    spaces as spaces, runs of spaces as one; lines stripped; at most one blank line in a row.
+
+    Each rewrite runs only where a scan finds something for it to do, and all-ASCII text (most
+    prose) goes through bytes: one ``bytes.translate`` turns tabs into spaces and deletes control
+    characters, and doubled spaces are looked for with numpy (``"  " in text`` tests every space).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii():
+        data = text.encode("ascii").translate(_TAB_TO_SPACE, _CONTROL_BYTES)
+        if _doubled_space(data):
+            data = _SPACES_BYTES.sub(b" ", data)
+        text = data.decode("ascii")
+    else:
+        text = text.translate(_CONTROL).replace("\t", " ").replace("\u00a0", " ")
+        if "  " in text:  # one pass over the whole text (the pattern never crosses a newline)
+            text = _SPACES.sub(" ", text)
+    lines = list(map(str.strip, text.split("\n")))
+    text = "\n".join(lines)
+    if lines.count("") > 1:  # a run of three newlines needs two empty lines
+        text = _BLANKS.sub("\n\n", text)
+    return text.strip()
+
+
+def _doubled_space(data: bytes) -> bool:
+    import numpy as np
+
+    space = np.frombuffer(data, dtype=np.uint8) == 32
+    return bool(np.count_nonzero(space[1:] & space[:-1]))
 
 
 def markdown_to_text(text: str) -> str:
