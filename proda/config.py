@@ -131,15 +131,15 @@ class TestConfig(Section, frozen=True, kw_only=True):
 
 class DebugConfig(Section, frozen=True, kw_only=True):
     samples_per_error: Annotated[int, Meta(ge=1, le=10_000)] = 20
-    replay_ratio: Annotated[float, Meta(ge=0, le=100)] = 0.5  # replay samples per patch sample
+    replay_ratio: Annotated[float, Meta(ge=0, le=100)] = 2.0  # replay samples per patch sample (measured: docs/config.md)
     # phase 2: "error" splits samples_per_error x failures over disciplines by dev error rate;
     # "per_error" gives every failure samples_per_error
     allocation: Literal["error", "per_error"] = "error"
     diagnosis: Literal["probes", "llm"] = "probes"  # llm: the paper's LLM judge (needs llm.backend)
     # contrast: lessons may refute false claims and name the confused concept (the paper's contrastive
     # samples); positive: only true statements (a small LM trained on every token learns the rest too)
-    lessons: Literal["contrast", "positive"] = "contrast"
-    paraphrases: Annotated[int, Meta(ge=0, le=4)] = 0  # extra wordings of each relation taught
+    lessons: Literal["contrast", "positive"] = "positive"
+    paraphrases: Annotated[int, Meta(ge=0, le=4)] = 2  # extra wordings of each relation taught
     min_probes: Annotated[int, Meta(ge=1, le=100)] = 3  # valid probes an item needs before it can be labelled
     alpha: Rate = 0.1  # significance of "below the base rate" / "above chance"
 
