@@ -38,36 +38,38 @@ class Tokens(NamedTuple):
 _SPACE, _STRIPPED, _ALPHA, _END = 1, 2, 4, 8  # bits of the character class table
 
 
-def _table(key: str, which: str) -> np.ndarray:
-    """Lookup tables over the BMP (``bmp``) and over ASCII (``ascii``, the same tables' first 128
-    entries, for the common all-ASCII text): ``class``, a bit set per code point; ``kept``, 1 for a
-    character kept in a stripped token (neither whitespace nor STRIP); ``odd``, 1 for a kept
-    character that is not a letter; ``lower``: the ASCII-lower-cased code point + 1 for a kept
-    character, 0 for any other (so a hash needs no mask)."""
+def _classes(size: int) -> dict[str, np.ndarray]:
+    """The tables over the first ``size`` code points: ``class``, a bit set per code point;
+    ``kept``, 1 for a character kept in a stripped token (neither whitespace nor STRIP); ``odd``,
+    1 for a kept character that is not a letter; ``lower``: the ASCII-lower-cased code point + 1
+    for a kept character, 0 for any other (so a hash needs no mask)."""
+    chars = [chr(c) for c in range(size)]
+    cls = np.fromiter(map(str.isspace, chars), dtype=np.uint8, count=size) * np.uint8(_SPACE)
+    cls |= np.fromiter(map(str.isalpha, chars), dtype=np.uint8, count=size) * np.uint8(_ALPHA)
+    cls[[ord(c) for c in STRIP]] |= _STRIPPED
+    cls[[ord(c) for c in ".!?"]] |= _END
+    kept = ((cls & (_SPACE | _STRIPPED)) == 0).astype(np.uint8)
+    odd = kept & ((cls & _ALPHA) == 0)
+    lower = np.arange(size, dtype=np.uint64)
+    lower[ord("A"):ord("Z") + 1] += np.uint64(32)
+    # +1: no kept character contributes zero to a hash
+    return {"class": cls, "kept": kept, "odd": odd, "lower": (lower + np.uint64(1)) * kept}
+
+
+def _table(key: str, which: str) -> Any:
+    """Lookup tables (:func:`_classes`) over the BMP (``bmp``: arrays for ``np.take``) or over
+    ASCII (``ascii``: 256-byte ``bytes.translate`` tables, of which ASCII text uses the first 128;
+    all-ASCII text, most prose, never needs the BMP's, which take ~20 ms to build)."""
     tables = _tables.get(key)
     if tables is None:
         with _guard:  # doit's -j threads may tokenise at once: build once, publish whole
             tables = _tables.get(key)
             if tables is None:
-                bmp = _tables.get("bmp")
-                if bmp is None:
-                    chars = [chr(c) for c in range(0x10000)]
-                    cls = np.fromiter(map(str.isspace, chars), dtype=np.uint8, count=0x10000) * np.uint8(_SPACE)
-                    cls |= np.fromiter(map(str.isalpha, chars), dtype=np.uint8, count=0x10000) * np.uint8(_ALPHA)
-                    cls[[ord(c) for c in STRIP]] |= _STRIPPED
-                    cls[[ord(c) for c in ".!?"]] |= _END
-                    kept = ((cls & (_SPACE | _STRIPPED)) == 0).astype(np.uint8)
-                    odd = kept & ((cls & _ALPHA) == 0)
-                    lower = np.arange(0x10000, dtype=np.uint64)
-                    lower[ord("A"):ord("Z") + 1] += np.uint64(32)
-                    # +1: no kept character contributes zero to a hash
-                    bmp = _tables["bmp"] = {"class": cls, "kept": kept, "odd": odd,
-                                            "lower": (lower + np.uint64(1)) * kept}
-                if key == "ascii":  # bytes.translate tables: 256 bytes, of which ASCII text uses 128
-                    tables = _tables["ascii"] = {k: v[:128].astype(np.uint8).tobytes() + bytes(128)
-                                                 for k, v in bmp.items()}
+                if key == "ascii":
+                    tables = {k: v.astype(np.uint8).tobytes() + bytes(128) for k, v in _classes(128).items()}
                 else:
-                    tables = bmp
+                    tables = _classes(0x10000)
+                _tables[key] = tables
     return tables[which]
 
 
