@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from proda.corpus.quality import (_STRIP, _SENT_END, MARKER_PHRASES, MARKER_WORDS, _word_stats, phrase_hits,
-                                  shingles, signature)
+from proda.corpus.quality import (_STRIP, _SENT_END, MARKER_PHRASES, MARKER_WORDS, _word_stats, _words,
+                                  phrase_hits, shingles, signature)
 from proda.corpus.tokens import tokens
 
 PIECES = ["abc", "DEF", ".", ",", ";", " ", "!", "?", "(", ")", '"', "'", "é", "ß", "123", "because",
@@ -72,15 +72,34 @@ def test_token_arrays_match_one_token_at_a_time(pieces, ascii_only):
     assert found.hashes.tolist() == [reference_hash(w) for w in words]
 
 
-PHRASE_PIECES = sorted({w for p in MARKER_PHRASES for w in p.split()} | {" ", "  ", "s", "\n", "x"})
+PHRASE_PIECES = sorted({w for p in MARKER_PHRASES for w in p.split()} | {" ", "  ", "s", "\n", "x", ",", "(", "."}
+                       | {w.upper() for p in MARKER_PHRASES for w in p.split()})
+
+
+def reference_phrase_hits(text: str) -> int:
+    """Occurrences of each marker phrase as a sequence of words (whitespace tokens stripped of
+    punctuation, ASCII-lower-cased, empty ones left out), one phrase at a time."""
+    lower = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    words = [w for w in (t.translate(_STRIP).translate(lower) for t in text.split()) if w]
+    hits = 0
+    for phrase in MARKER_PHRASES:
+        seq = phrase.split()
+        hits += sum(words[i:i + len(seq)] == seq for i in range(len(words) - len(seq) + 1))
+    return hits
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(PHRASE_PIECES + list(MARKER_PHRASES)), max_size=60))
-def test_phrase_hits_count_each_phrase_as_str_count(pieces):
+def test_phrase_hits_count_word_sequences(pieces):
     text = "".join(pieces)
-    assert phrase_hits(text) == sum(text.count(p) for p in MARKER_PHRASES)
-    assert phrase_hits(" is a is an which leads to a result in due to") == 6
+    assert phrase_hits(_words(text, tokens(text))) == reference_phrase_hits(text)
+
+
+def test_phrases_are_words_not_substrings():
+    count = lambda text: phrase_hits(_words(text, tokens(text)))  # noqa: E731
+    assert count("It is a cell, which leads to growth; as a result, it divides due\nto heat.") == 5
+    assert count("Also that mislead tom: this is a") == 1  # "is a" at the end; no "so that", "lead to"
+    assert count("IS AN (Which Means)") == 2
 
 
 def reference_normalise(text: str) -> str:
