@@ -153,9 +153,10 @@ def tokens(text: str) -> Tokens | None:
     pw, inv, pw_before = _powers(total + 1)
     with np.errstate(over="ignore"):
         # a kept character at inclusive rank r weighs M**(r-1); the others weigh 0 (lower is 0)
-        values = look("lower") * np.take(pw_before, rank)
-        running = np.cumsum(values)  # wraps modulo 2**64, as the hash does
-        before = np.take(running, firsts) - np.take(values, firsts)
-        sums = np.diff(before, append=running[-1])
+        values = np.take(pw_before, rank)
+        values *= look("lower")
+        at_first = np.take(values, firsts)
+        np.cumsum(values, out=values)  # in place (one array fewer); wraps modulo 2**64, as the hash does
+        sums = np.diff(np.take(values, firsts) - at_first, append=values[-1])
         hashes = _finalise(sums * np.take(inv, np.take(rank, firsts) - np.take(kept, firsts)))
     return Tokens(count, stripped_len.astype(np.int64), word, ascii_, hashes, sentence_ends)
