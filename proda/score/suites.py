@@ -57,6 +57,10 @@ def model_args(model_dir: Path) -> str:
     return f"pretrained={model_dir},dtype=float32"
 
 
+# Keys lm-eval puts beside the metrics that are not scores (0.4.13 added the task's sample count).
+_BOOKKEEPING = frozenset({"sample_len", "samples", "n-samples"})
+
+
 def run_suite(project: "Project", model_dir: Path, suite: str) -> list[tuple[str, str, float, float | None]]:
     """Score one checkpoint on one suite with lm-eval: [(task, metric, value, stderr)]."""
     tasks, folder = resolve(project, suite)
@@ -83,7 +87,7 @@ def run_suite(project: "Project", model_dir: Path, suite: str) -> list[tuple[str
     for task, metrics in sorted(results.items()):
         for name, value in sorted(metrics.items()):
             metric, _, _filter = name.partition(",")
-            if metric.endswith("_stderr") or not isinstance(value, (int, float)):
+            if metric.endswith("_stderr") or metric in _BOOKKEEPING or not isinstance(value, (int, float)):
                 continue
             err = metrics.get(f"{metric}_stderr,{_filter}" if _filter else f"{metric}_stderr")
             rows.append((task, metric, float(value), float(err) if isinstance(err, (int, float)) else None))
