@@ -24,6 +24,18 @@ def test_each_rule_finds_its_tell():
                                                           "Dogs bark.", "Rain falls."])["stem_overlap"] == [0]
 
 
+def test_affirmative_picks_the_rising_direction_and_ties_otherwise():
+    """The direction prior: inversion makes 'blocks' of the answer's 'causes', and a rule (or a model)
+    that prefers the rising side wins when answers state what happens."""
+    factorial = ["Heat causes melting.", "Heat blocks melting.", "Cold causes melting.", "Cold blocks melting."]
+    assert baselines.affirmative(factorial) == [0, 2]
+    assert baselines.credit(baselines.affirmative(factorial), 0) == 0.5  # answer rising: twice chance
+    assert baselines.credit(baselines.affirmative(factorial), 1) == 0.0  # answer falling: never
+    assert baselines.affirmative(["More heat.", "Less heat.", "Fewer cells.", "Higher rates."]) == [0, 3]
+    assert baselines.affirmative(["It is red.", "It is tan.", "It is big."]) == [0, 1, 2]  # no direction: a tie
+    assert baselines.direction("Releases absorb heat") == 0  # release/absorb go both ways in the tables: neither
+
+
 def test_a_tie_scores_chance():
     same = ["It is red.", "It is tan.", "It is big.", "It is old."]
     picks = baselines.picks("?", same)
