@@ -139,3 +139,20 @@ def test_integer_bar_charts_have_an_axis_that_covers_the_longest_bar():
     bars = [float(x) + float(w) for x, w in re.findall(r'class="bar"[^>]* x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"', page)]
     ticks = [float(x) for x in re.findall(r'class="tick" x="([0-9.]+)"', page)]
     assert len(bars) == 2 and max(bars) <= max(ticks) + 1e-6  # the longest bar ends inside the axis
+
+
+def test_status_text_names_a_stage_with_many_stale_shards_once():
+    """One edited document makes every bench shard stale for one reason: the text says so in one
+    line (``--json`` keeps every task)."""
+    from proda.commands.build import condensed
+
+    shards = [f"d{i}" for i in range(5)]
+    stale = [{"task": "ingest:d0", "reason": "data: specs/corpus/d0/a.md changed"}]
+    stale += [{"task": f"bench:{d}", "reason": "upstream: extract:d0 will rebuild"} for d in shards]
+    stale += [{"task": "synth:d0", "reason": "upstream: " + ", ".join(f"bench:{d}" for d in shards) + " will rebuild"}]
+    lines = condensed(stale)
+    assert lines == [("ingest:d0", "data: specs/corpus/d0/a.md changed"),
+                     ("bench (5 shards)", "upstream: extract:d0 will rebuild"),
+                     ("synth:d0", "upstream: bench (5 shards) will rebuild")]
+    two = condensed([{"task": "bench:a", "reason": "x"}, {"task": "bench:b", "reason": "x"}])
+    assert two == [("bench:a", "x"), ("bench:b", "x")]  # a pair is named, not counted

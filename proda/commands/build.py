@@ -81,6 +81,42 @@ def status(project_dir, overrides, as_json):
     def text(r):
         if r["up_to_date"]:
             return f"up to date (version {r['version']})"
-        return "\n".join(f"{s['task']:<24} {s['reason']}" for s in r["stale"])
+        return "\n".join(f"{task:<24} {reason}" for task, reason in condensed(r["stale"]))
 
     emit(result, as_json, text)
+
+
+def _shards(names: list[str]) -> str:
+    """``stage:a, stage:b, ...`` with a stage's many shards said once: ``bench (16 shards)``."""
+    by_stage: dict[str, list[str]] = {}
+    for name in names:
+        by_stage.setdefault(name.split(":", 1)[0], []).append(name)
+    out = []
+    for stage, tasks in by_stage.items():
+        out += tasks if len(tasks) <= 3 else [f"{stage} ({len(tasks)} shards)"]
+    return ", ".join(out)
+
+
+def condensed(stale: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """Status lines for a reader: upstream lists name a stage's many shards once, and the shards of a
+    stage that are stale for the same reasons share one line (``--json`` keeps every task)."""
+    import re
+
+    def short(reason: str) -> str:
+        m = re.fullmatch(r"upstream: (.*) will rebuild", reason)
+        return f"upstream: {_shards(m.group(1).split(', '))} will rebuild" if m else reason
+
+    lines: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    reasons: dict[str, list[str]] = {}
+    for s in stale:
+        reasons.setdefault(s["task"], []).append(short(s["reason"]))
+    for task, why in reasons.items():
+        stage = task.split(":", 1)[0]
+        lines.setdefault((stage, tuple(why)), []).append(task)
+    out = []
+    for (stage, why), tasks in lines.items():
+        if len(tasks) <= 2:
+            out += [(t, w) for t in tasks for w in why]
+        else:
+            out += [(f"{stage} ({len(tasks)} shards)", w) for w in why]
+    return out
