@@ -156,3 +156,28 @@ def test_status_text_names_a_stage_with_many_stale_shards_once():
                      ("synth:d0", "upstream: bench (5 shards) will rebuild")]
     two = condensed([{"task": "bench:a", "reason": "x"}, {"task": "bench:b", "reason": "x"}])
     assert two == [("bench:a", "x"), ("bench:b", "x")]  # a pair is named, not counted
+
+
+def test_demo_seeds_continue_earlier_seed_folders_and_fresh_makes_them_anew(tmp_path, monkeypatch):
+    """``--seeds`` keeps an earlier run's seed folders (each shown or continued, as a single demo is);
+    ``--fresh`` resets the demo folder and makes every seed copy again, with its own seed."""
+    from proda.commands import demo as D
+
+    ran = []
+
+    def fake_run_demo(folder, verbose=False, **_):
+        ran.append(folder)
+        return {"from": "a", "to": "b", "accuracy": {}, "repair": {},
+                "groups": {"dev_failed": {"delta": 0.1 * len(ran), "p": 0.5}}}
+
+    monkeypatch.setattr(D, "run_demo", fake_run_demo)
+    root = tmp_path / "demo"
+    out = D.run_seeds(root, 2)
+    copy = tmp_path / "demo-seed1"
+    assert ran == [root, copy] and 'seed = 1' in (copy / "specs" / "proda.toml").read_text()
+    assert out["seeds"]["summary"]["dev_failed"]["deltas"] == [0.1, 0.2]
+    (copy / "left-by-an-earlier-run").write_text("x")
+    D.run_seeds(root, 2)
+    assert (copy / "left-by-an-earlier-run").exists()  # continued, not remade
+    D.run_seeds(root, 2, fresh=True)
+    assert not (copy / "left-by-an-earlier-run").exists() and 'seed = 1' in (copy / "specs" / "proda.toml").read_text()

@@ -53,7 +53,7 @@ def demo(directory, fresh, verbose, seeds, as_json):
     if seeds == 1:
         result = run_demo(Path(directory), fresh=fresh, verbose=verbose)
     else:
-        result = run_seeds(Path(directory), seeds)
+        result = run_seeds(Path(directory), seeds, fresh=fresh, verbose=verbose)
     emit(result, as_json, lambda r: table(r) + _render_seeds(r))
 
 
@@ -271,14 +271,18 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_seeds(directory: Path, seeds: int) -> dict[str, Any]:
-    """The demo once per training seed; the first seed's diff, plus ``seeds`` (runs and summary)."""
+def run_seeds(directory: Path, seeds: int, fresh: bool = False, verbose: bool = False) -> dict[str, Any]:
+    """The demo once per training seed; the first seed's diff, plus ``seeds`` (runs and summary).
+    A seed's folder left by an earlier run is continued (a finished one shown again) unless ``fresh``:
+    then the folder is reset and every seed copy made anew."""
     import statistics
 
     from ..make import build
     from ..project import Project, init_project
 
     started = time.perf_counter()
+    if fresh and (directory / "specs" / "proda.toml").exists():
+        _reset(directory, _say)
     if not (directory / "specs" / "proda.toml").exists():
         init_project(directory, example=True)
         (directory / MARKER).write_text("made by `proda demo`; `proda demo --fresh DIR` starts it over\n")
@@ -289,6 +293,9 @@ def run_seeds(directory: Path, seeds: int) -> dict[str, Any]:
     folders = [directory]
     for s in range(1, seeds):
         copy = directory.with_name(f"{directory.name}-seed{s}")
+        if fresh and copy.exists():
+            _reset(copy, _say)  # refuses a folder the demo did not make
+            shutil.rmtree(copy)
         if not copy.exists():
             shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("*.lock"))
             _set_seed(copy / "specs" / "proda.toml", base + s)
@@ -296,7 +303,7 @@ def run_seeds(directory: Path, seeds: int) -> dict[str, Any]:
     runs = []
     for s, folder in enumerate(folders):
         _say(f"seed {base + s}: {folder}")
-        runs.append(run_demo(folder))
+        runs.append(run_demo(folder, verbose=verbose))
     summary = {}
     for g in runs[0].get("groups", {}):
         deltas = [r["groups"][g]["delta"] for r in runs]
