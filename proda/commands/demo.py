@@ -227,8 +227,8 @@ def v2_lines(v2: dict[str, Any], d: dict[str, Any] | None, dropped: int, seconds
     if synth > from_patch:
         lines.append(f"      and {synth - from_patch} new samples in the discipline shards (their budgets moved)")
     c, t = stages["compile"], stages["test"]
-    lines.append(f"      compile built {c['built']} checkpoint, trained on from V1's ({c['reused']} reused); "
-                 f"test built {t['built']} results")
+    lines.append(f"      compile built {c['built']} checkpoint{'s' if c['built'] != 1 else ''} (training went on from "
+                 f"V1's, {c['reused']} reused); test built {t['built']} results")
     return lines
 
 
