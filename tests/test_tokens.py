@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from proda.corpus.quality import (_STRIP, _SENT_END, MARKER_PHRASES, MARKER_WORDS, _word_stats, _words,
-                                  phrase_hits, shingles, signature)
+from proda.corpus.quality import (_MIX, _SALTS, _STRIP, _SENT_END, MARKER_PHRASES, MARKER_WORDS, _word_stats,
+                                  _words, phrase_hits, shingles, signature)
 from proda.corpus.tokens import tokens
 
 PIECES = ["abc", "DEF", ".", ",", ";", " ", "!", "?", "(", ")", '"', "'", "é", "ß", "123", "because",
@@ -43,6 +43,16 @@ def test_shingles_see_words_not_case_or_punctuation():
     assert not np.array_equal(shingles(a), shingles(a.replace("membrane", "wall")))
     same = signature(shingles(a * 3)) == signature(shingles(a * 3 + " Extra words here now."))
     assert same.mean() > 0.6
+
+
+def test_signature_in_blocks_matches_one_array():
+    """The signature mixed a block of shingles at a time is the one from the whole 64 x n array."""
+    rng = np.random.default_rng(3)
+    for n in (1, 5, 1023, 1024, 1025, 2048, 2049, 5000):
+        hashes = rng.integers(0, 1 << 61, size=n, dtype=np.uint64)
+        mixed = hashes[None, :] ^ _SALTS[:, None]
+        mixed *= _MIX[0]
+        assert np.array_equal(signature(hashes), mixed.min(axis=1))
 
 
 def reference_hash(token: str) -> int:

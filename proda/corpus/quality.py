@@ -198,12 +198,32 @@ def _words(text: str, found) -> np.ndarray:
     return np.array([hash_word(w) for w in text.translate(_STRIP).lower().split()], dtype=np.uint64)
 
 
+_BLOCK = 1024  # shingles per block: a 64 x 1024 block and the salts' tile (512 KB each) stay in cache
+_TILE: np.ndarray | None = None
+
+
 def signature(hashes: np.ndarray) -> np.ndarray:
-    """64 MinHash values: the minimum of the shingle hashes under 64 salted xor-multiply mixes
-    (multiplied in place: one 64 x n array instead of two; ~20% less time between other passes)."""
-    mixed = hashes[None, :] ^ _SALTS[:, None]
-    mixed *= _MIX[0]
-    return mixed.min(axis=1)
+    """64 MinHash values: the minimum of the shingle hashes under 64 salted xor-multiply mixes.
+
+    Mixed a block of shingles at a time, in place in one buffer that stays in the CPU cache (a
+    whole document's 64 x n array does not), against a tile of the salts: xor of two same-shaped
+    arrays costs about half of xor with a salt broadcast along each row."""
+    global _TILE
+    if _TILE is None:
+        _TILE = np.repeat(_SALTS, _BLOCK).reshape(64, _BLOCK)
+    if len(hashes) <= _BLOCK:
+        mixed = _TILE[:, :len(hashes)] ^ hashes
+        mixed *= _MIX[0]
+        return mixed.min(axis=1)
+    buffer = np.empty((64, _BLOCK), dtype=np.uint64)
+    lows = np.empty((-(-len(hashes) // _BLOCK), 64), dtype=np.uint64)
+    for i, start in enumerate(range(0, len(hashes), _BLOCK)):
+        block = hashes[start:start + _BLOCK]
+        mixed = buffer[:, :len(block)]
+        np.bitwise_xor(_TILE[:, :len(block)], block, out=mixed)
+        mixed *= _MIX[0]
+        np.minimum.reduce(mixed, axis=1, out=lows[i])
+    return lows.min(axis=0)
 
 
 def near_duplicates(documents, threshold: float, signatures: dict[str, np.ndarray] | None = None):
