@@ -66,6 +66,9 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally}
         argv = ["run", "-n", str(max(1, jobs))] + names
         try:
+            from .engine import executors
+
+            executors.prewarm(project.config.run)  # worker processes start while doit plans the tasks
             rc = run_doit(project, argv)
             from .engine import catalog
 

@@ -48,9 +48,7 @@ class Synth(Stage):
         from ..synth.orthogonality import contaminated, counts
 
         samples = self._patches(ctx) if ctx.shard == PATCHES else self._discipline(ctx)
-        items = [r for d in ctx.project.disciplines() for r in ctx.upstream("bench", d)
-                 if isinstance(r, Item)]
-        bad = contaminated(items, samples, ctx.config.synth.ngram)
+        bad = contaminated(all_items(ctx), samples, ctx.config.synth.ngram)
         ctx.extra["contaminated"] = len(bad)
         ctx.extra["contaminated_by"] = counts(bad)
         return [s for s in samples if s.key not in bad]
@@ -72,9 +70,13 @@ class Synth(Stage):
                                      cfg.budget)[ctx.shard]
             units = budget_windows(units, budget, seed=ctx.shard)
         concept_of: dict[str, list[Concept]] = {}
+        at: dict[int, dict[str, list[int]]] = {}  # per concept: statement key -> its places in c.statements
         for c in concepts:
-            for k in c.statements:
-                concept_of.setdefault(k, []).append(c)
+            places = at[id(c)] = {}
+            for i, k in enumerate(c.statements):
+                places.setdefault(k, []).append(i)
+            for k in places:
+                concept_of.setdefault(k, []).extend([c] * len(places[k]))
 
         def payload(window):
             import msgspec
@@ -85,7 +87,11 @@ class Synth(Stage):
                 for c in concept_of.get(s.key, []):
                     if c.key not in seen:  # as the window sees it: parents elsewhere do not matter
                         seen.add(c.key)
-                        mine.append(msgspec.structs.replace(c, statements=[k for k in c.statements if k in keys]))
+                        # c.statements that are in the window, in c's order: found by the window's
+                        # keys (a few) instead of a pass over every statement of the concept
+                        places = at[id(c)]
+                        kept = sorted(i for k in keys if k in places for i in places[k])
+                        mine.append(msgspec.structs.replace(c, statements=[c.statements[i] for i in kept]))
             return window, mine
 
         from ..hashing import digest
@@ -101,6 +107,25 @@ class Synth(Stage):
         files = ctx.project.patch_files()
         jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
         return _unique(ctx.map(jobs, patch_samples, label="patch"))
+
+
+_items: dict[str, list[Item]] = {}  # every benchmark item, for the last set of bench manifests seen
+
+
+def all_items(ctx) -> list[Item]:
+    """Every benchmark item of both splits, in discipline order: read once per set of bench
+    manifests and process (the 17 synth shards of a build check against the same items)."""
+    from ..engine.outputs import read_manifest
+    from ..hashing import digest
+
+    project = ctx.project
+    shards = project.disciplines()
+    key = digest([(read_manifest(project.build, "bench", d) or {}).get("object") for d in shards])
+    if key not in _items:
+        items = [r for d in shards for r in ctx.upstream("bench", d) if isinstance(r, Item)]
+        _items.clear()
+        _items[key] = items
+    return _items[key]
 
 
 def window_samples(unit, *, cfg, shard):

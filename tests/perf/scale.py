@@ -4,6 +4,7 @@ processes and a 2-CPU local Ray cluster; the endpoint fleet's calls/s; a project
 
     python tests/perf/scale.py                      # default size: about 5 minutes here
     python tests/perf/scale.py --documents 117000   # the paper's scale (hours on 2 cores)
+    python tests/perf/scale.py --paragraphs 24      # documents of about 19 KB instead of 2 KB
 
 For each executor (``local`` with 1 worker, ``processes`` with 2, ``ray`` with 2) a fresh copy of
 one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2 KB each)
@@ -101,14 +102,14 @@ print(json.dumps(result))
 """
 
 
-def write_corpus(root: Path, documents: int) -> int:
+def write_corpus(root: Path, documents: int, paragraphs: int = 3) -> int:
     from conftest import doc
 
     written = 0
     for i in range(documents):
         folder = root / DISCIPLINES[i % len(DISCIPLINES)]
         folder.mkdir(parents=True, exist_ok=True)
-        text = doc(f"topic{i}x{i * 7919 % 10007}", 3)
+        text = doc(f"topic{i}x{i * 7919 % 10007}", paragraphs)
         (folder / f"doc{i:06}.md").write_text(text, encoding="utf-8")
         written += len(text.encode())
     return written
@@ -170,6 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=320)
     parser.add_argument("--executors", default="local,processes,ray")
+    # 3 paragraphs: about 2.4 KB a document (the default figure); more: larger documents, more
+    # work per unit and per shard (a figure beside the default one, not instead of it)
+    parser.add_argument("--paragraphs", type=int, default=3)
     parser.add_argument("--fleet-calls", type=int, default=120)
     parser.add_argument("--capacity", type=int, default=4)
     # an extraction call (hundreds of generated JSON tokens) takes seconds on a real server
@@ -186,12 +190,13 @@ def main() -> None:
             wanted.remove("ray")
     from proda.project import init_project
 
-    out: dict = {"documents": args.documents, "cores": os.cpu_count(), "docs_per_s": {}, "seconds": {},
+    out: dict = {"documents": args.documents, "paragraphs": args.paragraphs, "cores": os.cpu_count(),
+                 "docs_per_s": {}, "seconds": {},
                  "peak_rss_mb": {}}
     versions = {}
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
-        corpus_bytes = write_corpus(corpus, args.documents)
+        corpus_bytes = write_corpus(corpus, args.documents, args.paragraphs)
         out["corpus_mb"] = round(corpus_bytes / 1e6, 2)
         for kind in wanted:
             root = Path(tmp) / kind
