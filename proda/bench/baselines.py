@@ -98,7 +98,7 @@ def _direction_words() -> tuple[frozenset[str], frozenset[str]]:
     from ..text import relations as R
 
     pairs = [p for r in ("increases", "causes", "produces", "enables") for p in R.OPPOSITE_VERBS[r].items()]
-    pairs += [(a, b) if a != "fewer" else (b, a) for a, b in R._POLARITY]  # ("fewer", "more") is falling first
+    pairs += [(a, b) if a != "fewer" else (b, a) for a, b in R.POLARITY_PAIRS]  # ("fewer", "more"): falling first
     pairs = [(a, b) for a, b in pairs if " " not in a + b]
     rising, falling = {a for a, _ in pairs}, {b for _, b in pairs}
     return frozenset(rising - falling), frozenset(falling - rising)  # absorb/release: both ways, neither

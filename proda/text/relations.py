@@ -163,6 +163,7 @@ _POLARITY = [
     ("stable", "unstable"), ("easier", "harder"), ("warmer", "cooler"), ("hotter", "colder"),
     ("longer", "shorter"), ("wider", "narrower"), ("heavier", "lighter"), ("denser", "less dense"),
 ]
+POLARITY_PAIRS: tuple[tuple[str, str], ...] = tuple(_POLARITY)  # (rising, falling) but ("fewer", "more")
 POLARITY: dict[str, str] = {**dict(_POLARITY), **{b: a for a, b in _POLARITY if " " not in b}}
 # Words that are also common nouns ("a release", "the cause"): flipped only where a verb can stand,
 # never right after a determiner or preposition. increase/decrease, rise/fall read well as nouns.
