@@ -121,11 +121,12 @@ def all_items(ctx) -> list[Item]:
     project = ctx.project
     shards = project.disciplines()
     key = digest([(read_manifest(project.build, "bench", d) or {}).get("object") for d in shards])
-    if key not in _items:
+    items = _items.get(key)
+    if items is None:  # (doit's -j threads may race here: each then reads the same items)
         items = [r for d in shards for r in ctx.upstream("bench", d) if isinstance(r, Item)]
         _items.clear()
         _items[key] = items
-    return _items[key]
+    return items
 
 
 def window_samples(unit, *, cfg, shard):
