@@ -110,12 +110,17 @@ def _tags(project) -> set[str]:
         return {row[0] for row in cat.query("SELECT name FROM tags")}
 
 
-def _reset(directory: Path, say) -> None:
+def _ours(directory: Path) -> None:
+    """Refuse a folder `proda demo` did not create (--fresh resets only demo folders)."""
     from ..errors import UsageError
 
     if not (directory / MARKER).exists():
         raise UsageError(f"{directory} holds a project that `proda demo` did not create, and --fresh "
                          "only resets demo folders", "give the demo another folder")
+
+
+def _reset(directory: Path, say) -> None:
+    _ours(directory)
     say(f"starting over in {directory}: its build/ and specs/patches/*.jsonl are deleted")
     shutil.rmtree(directory / "build", ignore_errors=True)
     for patch in (directory / "specs" / "patches").glob("*.jsonl"):
@@ -293,8 +298,9 @@ def run_seeds(directory: Path, seeds: int, fresh: bool = False, verbose: bool = 
     folders = [directory]
     for s in range(1, seeds):
         copy = directory.with_name(f"{directory.name}-seed{s}")
-        if fresh and copy.exists():
-            _reset(copy, _say)  # refuses a folder the demo did not make
+        if fresh and copy.exists():  # made again from the reset folder, with its seed
+            _ours(copy)
+            _say(f"starting over in {copy}: deleted, copied again")
             shutil.rmtree(copy)
         if not copy.exists():
             shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("*.lock"))

@@ -58,7 +58,7 @@ def model_args(model_dir: Path) -> str:
 
 
 # Keys lm-eval puts beside the metrics that are not scores (0.4.13 added the task's sample count).
-_BOOKKEEPING = frozenset({"sample_len", "samples", "n-samples"})
+_BOOKKEEPING = frozenset({"sample_len"})
 
 
 def run_suite(project: "Project", model_dir: Path, suite: str) -> list[tuple[str, str, float, float | None]]:
