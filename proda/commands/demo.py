@@ -38,7 +38,7 @@ def _say(text: str) -> None:
 @click.command()
 @click.argument("directory", default="proda-demo", type=click.Path(file_okay=False))
 @click.option("--fresh", is_flag=True,
-              help="Start over in a folder an earlier demo made (deletes its build/ and patches).")
+              help="Start over in a folder an earlier demo made (deletes its build/ and patches; with --seeds, its seed copies are made again).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each build's stage lines.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Repeat the loop with this many training seeds; report mean and sd of each delta.")
