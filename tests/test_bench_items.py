@@ -251,3 +251,71 @@ def test_option_only_baselines_score_chance_on_synthetic_chains():
     assert all(options.even(i.options) for i in items)
     positions = [i.answer for i in items]
     assert all(positions.count(p) / len(positions) > 0.18 for p in range(4))
+
+
+# --- a document's items across splits, and what no choice of sets can balance ----------------------
+
+
+def test_a_document_of_two_chain_groups_puts_them_on_both_splits_and_a_group_on_one():
+    rng = random.Random(5)
+    units = [synthetic(rng, k) for k in range(4)]
+    units = [(msgspec.structs.replace(ch, doc="doc", steps=[msgspec.structs.replace(
+        s, span=Span(start=1000 * k + s.span.start, end=1000 * k + s.span.end)) for s in ch.steps]), st, cs, nb)
+        for k, (ch, st, cs, nb) in enumerate(units)]
+    records = items_for_document(units, CFG, split="")
+    made = [r for r in records if isinstance(r, Item)]
+    assert len({r.chain for r in made}) >= 2
+    assert {r.split for r in made} == {"dev", "holdout"}
+    for key in {r.chain for r in records}:  # one chain: one split
+        assert len({r.split for r in records if r.chain == key}) == 1
+    # given a split, every record carries it
+    assert {r.split for r in items_for_document(units, CFG, split="holdout")} == {"holdout"}
+
+
+def test_an_option_is_never_another_sentence_the_document_states():
+    rising = chain("doc-p", "economics", "A shortage", [],
+                   ["Buyers compete for the few goods.", "The price rises toward equilibrium."])
+    falling = chain("doc-p", "economics", "A surplus", [],
+                    ["Sellers cut their stock.", "The price falls toward equilibrium."])
+    statements = {c.key: [stmt(c, "price", "increases" if c is rising else "decreases", "equilibrium", [1])]
+                  for c in (rising, falling)}
+    names = [("price", "quantity"), ("equilibrium", "state"), ("buyers", "agent"), ("sellers", "agent"),
+             ("demand", "quantity"), ("supply", "quantity")]
+    pool = [concept("economics", n, c) for n, c in names]
+    units = [(c, statements[c.key], pool[:2], pool) for c in (rising, falling)]
+    alone = items_for_document(units[:1], CFG, split="dev")  # the falling sentence is not stated: offered
+    together = items_for_document(units, CFG, split="dev")
+    texts = {o.text for r in together if isinstance(r, Item) for o in r.options}
+    assert "The price falls toward equilibrium." in {o.text for r in alone if isinstance(r, Item) for o in r.options}
+    assert not any(o.text == "The price falls toward equilibrium." and r.chain == rising.key
+                   for r in together if isinstance(r, Item) for o in r.options)
+    assert not any(o.text == "The price rises toward equilibrium." and r.chain == falling.key
+                   for r in together if isinstance(r, Item) for o in r.options), texts
+
+
+def test_items_whose_every_set_the_direction_rule_answers_are_dropped_until_it_is_at_chance():
+    """A document of "causes" answers whose only sets invert them: the direction rule picks the
+    answer among two rising options in every set (credit 0.5 each, chance 0.25); keeping them all
+    would put the rule at 0.5. Enough are dropped that it can be brought to chance."""
+    def choice(n: int) -> options.Choice:
+        texts = [f"Heat {n} causes the rise.", f"Cold {n} causes the rise.", f"Heat {n} blocks the rise.",
+                 f"Cold {n} blocks the rise."]
+        return options.Choice(stem=f"Step {n}?", options=[make_option(t) for t in texts], answer=0, spread=0.0)
+
+    fixed = [[choice(n)] for n in range(8)]
+    kept = options.balance(fixed, "seed")
+    assert 0 < sum(c is not None for c in kept) < len(fixed)
+    got = [c for c in kept if c is not None]
+    score = sum(baselines.credit(baselines.affirmative([o.text for o in c.options]), c.answer) for c in got)
+    assert score - 0.25 * len(got) <= options._SLACK
+    # with sets that can go either way, nothing is dropped
+    free = [[choice(n), options.Choice(stem=f"Step {n}?", options=[make_option(t) for t in (
+        f"Heat {n} blocks the rise.", f"Cold {n} blocks the rise.", f"Heat {n} causes the rise.",
+        f"Cold {n} causes the rise.")], answer=0, spread=0.0)] for n in range(8)]
+    assert all(c is not None for c in options.balance(free, "seed"))
+
+
+def make_option(text: str):
+    from proda.records import Option
+
+    return Option(text=text, operator="", reason="")

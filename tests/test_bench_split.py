@@ -1,65 +1,100 @@
-"""The dev/holdout split: by document group, so no sentence is in both splits."""
+"""The dev/holdout split: by chain group, so no sentence is in both splits."""
 
 from __future__ import annotations
 
-from proda.bench.split import assign, groups, shared_sentences, split_texts
+from proda.bench.split import assign, components, disciplines, groups, shared_sentences, sides, split_texts
 from proda.records import Chain, Item, Option, Span, Step, make
 
 
-def chain(doc: str, steps: list[str], discipline: str = "physics") -> Chain:
+def chain(doc: str, steps: list[str], discipline: str = "physics", start: int = 0) -> Chain:
     return make(Chain, chunk=f"{doc}-{steps[0][:5]}", doc=doc, discipline=discipline, process="p",
-                preconditions=[], steps=[Step(text=t, span=Span(start=0, end=len(t))) for t in steps])
+                preconditions=[], steps=[Step(text=t, span=Span(start=start, end=start + len(t))) for t in steps])
 
 
 def docs(n: int, discipline: str = "physics") -> dict[str, tuple[str, str]]:
     return {f"{discipline}{i}": (discipline, f"{discipline}/doc{i}.md") for i in range(n)}
 
 
-def test_documents_sharing_a_sentence_are_one_group():
+def test_chains_sharing_a_sentence_are_one_group_across_documents():
     documents = docs(4)
     chains = [chain("physics0", ["Heat flows.", "The bar warms."]),
               chain("physics1", ["THE BAR WARMS!", "It expands."]),  # shared with physics0, as normalised
               chain("physics2", ["It expands.", "Stress builds."]),  # with physics1: all three together
               chain("physics3", ["Light bends.", "A rainbow forms."])]
     of = groups(chains, documents)
-    assert of["physics0"] == of["physics1"] == of["physics2"] == ("physics", "physics/doc0.md")
-    assert of["physics3"] == ("physics", "physics/doc3.md")
+    assert of[chains[0].key] == of[chains[1].key] == of[chains[2].key] == ("physics", "physics/doc0.md", 0)
+    assert of[chains[3].key] == ("physics", "physics/doc3.md", 0)
+
+
+def test_a_documents_chains_sharing_no_sentence_are_groups_of_their_own_named_in_order():
+    documents = docs(1)
+    first = chain("physics0", ["Heat flows.", "The bar warms."], start=0)
+    linked = chain("physics0", ["The bar warms.", "It expands."], start=40)  # the chunk overlap: same group
+    apart = chain("physics0", ["Light bends.", "A rainbow forms."], start=900)
+    of = groups([apart, linked, first], documents)
+    assert of[first.key] == of[linked.key] == ("physics", "physics/doc0.md", 0)
+    assert of[apart.key] == ("physics", "physics/doc0.md", 1)
+    assert [len(g) for g in components([first, linked, apart])] == [2, 1]
+
+
+def test_a_document_of_several_groups_splits_them_itself_both_ways():
+    for counts in ([1, 1], [9, 1], [3, 3, 3], [5, 1, 1, 1, 1, 1]):
+        got = sides(counts, 0.5, "doc")
+        assert set(got) == {"dev", "holdout"} and got == sides(counts, 0.5, "doc")
+    got = sides([4, 3, 2, 1], 0.5, "doc")
+    assert sum(n for n, s in zip([4, 3, 2, 1], got) if s == "holdout") == 5
+
+
+def names(n: int, discipline: str = "physics") -> list[tuple[str, str, int]]:
+    return [(discipline, f"{discipline}/doc{i}.md", 0) for i in range(n)]
 
 
 def test_groups_share_items_by_the_ratio_and_a_discipline_has_both_splits():
-    documents = docs(6)
-    of = groups([], documents)
-    g = [("physics", f"physics/doc{i}.md") for i in range(6)]
+    g = names(6)
+    spread = {x: {"physics"} for x in g}
     for counts in ({g[1]: 1, g[4]: 30}, {g[0]: 30, g[1]: 10, g[2]: 1}, {x: 5 for x in g}):
-        splits = assign(of, documents, "physics", counts, 0.5)
+        splits = assign(spread, "physics", counts, 0.5)
         assert {splits[x] for x in counts} == {"dev", "holdout"}
-        assert set(splits) == set(of.values())
-    splits = assign(of, documents, "physics", {g[0]: 30, g[1]: 20, g[2]: 10, g[3]: 10}, 0.5)
-    assert sum(n for x, n in {g[0]: 30, g[1]: 20, g[2]: 10, g[3]: 10}.items() if splits[x] == "holdout") in (30, 40)
+        assert set(splits) == set(g)
+    counts = {g[0]: 30, g[1]: 20, g[2]: 10, g[3]: 10}
+    splits = assign(spread, "physics", counts, 0.5)
+    assert sum(n for x, n in counts.items() if splits[x] == "holdout") in (30, 40)
     # a share of about ``ratio`` of many groups' items; the same answer every time
-    many = docs(400)
-    of = groups([], many)
-    counts = {x: 1 + i % 7 for i, x in enumerate(sorted(set(of.values())))}
-    splits = assign(of, many, "physics", counts, 0.3)
+    many = names(400)
+    counts = {x: 1 + i % 7 for i, x in enumerate(many)}
+    splits = assign({x: {"physics"} for x in many}, "physics", counts, 0.3)
     share = sum(n for x, n in counts.items() if splits[x] == "holdout") / sum(counts.values())
-    assert 0.29 < share < 0.31 and splits == assign(of, many, "physics", counts, 0.3)
+    assert 0.29 < share < 0.31 and splits == assign({x: {"physics"} for x in many}, "physics", counts, 0.3)
 
 
-def test_the_split_depends_on_paths_not_contents():
+def test_groups_a_document_placed_keep_their_split_and_count_towards_the_shares():
+    g = names(4)
+    spread = {x: {"physics"} for x in g}
+    counts = {g[0]: 10, g[1]: 10, g[2]: 10, g[3]: 10}
+    splits = assign(spread, "physics", counts, 0.5, placed={g[0]: "holdout", g[1]: "holdout"})
+    assert splits[g[0]] == splits[g[1]] == "holdout" and splits[g[2]] == splits[g[3]] == "dev"
+
+
+def test_the_split_depends_on_paths_and_places_not_contents():
     documents = docs(5)
-    before = assign(groups([chain("physics0", ["A."])], documents), documents, "physics", {}, 0.5)
+    before = groups([chain("physics0", ["A."])], documents)
     edited = {"physics0-edited" if k == "physics0" else k: v for k, v in documents.items()}  # new content key
-    after = assign(groups([chain("physics0-edited", ["B."])], edited), edited, "physics", {}, 0.5)
-    assert before == after
+    after = groups([chain("physics0-edited", ["B."])], edited)
+    assert list(before.values()) == list(after.values())
+    spread = {x: {"physics"} for x in before.values()}
+    assert assign(spread, "physics", {}, 0.5) == assign({x: {"physics"} for x in after.values()}, "physics", {}, 0.5)
 
 
 def test_a_group_spanning_disciplines_is_placed_alike_by_each_shard():
     documents = {**docs(3, "physics"), **docs(3, "chemistry")}
-    of = groups([chain("physics0", ["Energy is conserved."]), chain("chemistry2", ["Energy is conserved."])],
-                documents)
-    group = of["physics0"]
-    assert of["chemistry2"] == group
-    assert assign(of, documents, "physics", {group: 3}, 0.5)[group] == assign(of, documents, "chemistry", {}, 0.5)[group]
+    chains = [chain("physics0", ["Energy is conserved."]), chain("chemistry2", ["Energy is conserved."], "chemistry")]
+    of = groups(chains, documents)
+    group = of[chains[0].key]
+    assert of[chains[1].key] == group
+    spread = disciplines(of, chains)
+    assert spread[group] == {"physics", "chemistry"}
+    assert assign(spread, "physics", {group: 3}, 0.5, placed={group: "dev"})[group] == \
+        assign(spread, "chemistry", {}, 0.5)[group]
 
 
 def test_shared_sentences_counts_item_and_chain_text_in_both_splits():

@@ -21,7 +21,9 @@ Among the sets the chain allows, the one whose option-only baselines (:mod:`prod
 score closest to chance is kept. An item without any set of distinct, stem-free options is dropped
 (reason ``no_symmetric_set``), and so is one whose every set the options alone give away — the
 stem-overlap or negation rule tells its options apart, or they differ in how many distinct words
-they have (reason ``options_tell``, with the closest set) — both as a ``DroppedItem``. Option order
+they have (reason ``options_tell``, with the closest set) — both as a ``DroppedItem``; so is one
+whose every set an option-only rule answers (or never answers) beyond what the other items of its
+document and split can offset (``options_tell`` too). Option order
 is a hash of the item and the option text. Pure functions: no I/O, no global randomness.
 
 Run alone::
@@ -37,12 +39,15 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import msgspec
+
 from ..config import BenchConfig
 from ..hashing import digest
 from ..records import Chain, Concept, DroppedItem, Item, Statement, make
 from . import baselines
 from .edits import Pool, adjacency, inversion, norm
 from .options import OPERATORS, Base, Choice, Layout, balance, candidates, order, ranked, tells
+from .split import components, sides
 
 __all__ = ["OPERATORS", "items_for_chain", "items_for_document"]
 
@@ -159,8 +164,17 @@ class _Prepared(NamedTuple):
     dropped: DroppedItem | None
 
 
+def _stated(chains: Sequence[Chain]) -> set[str]:
+    """Every sentence the document's chains state (steps, context, preconditions), normalised as
+    written and as an option would be: an edited distractor must not be one of them (it would be a
+    true statement of the text, and it would put one sentence in the items of two chain groups,
+    which may fall on different splits)."""
+    texts = [s.text for c in chains for s in (*c.steps, *c.context)] + [p for c in chains for p in c.preconditions]
+    return {k for t in texts for k in (norm(t), norm(_clean(t))) if k}
+
+
 def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept], pool: Pool,
-             cfg: BenchConfig, variant: str, hidden: int, split: str) -> _Prepared:
+             cfg: BenchConfig, variant: str, hidden: int, split: str, stated: set[str] = frozenset()) -> _Prepared:
     seed = digest(["bench", chain.key, variant])
     longer = int(digest([seed, "longer"])[:2], 16) % 2 == 0  # do this item's edits rather lengthen or shorten
     n = len(chain.steps)
@@ -189,15 +203,19 @@ def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[C
         scored.append(((gap, digest([seed, text])), stem, text, i, why, unshown))
     scored.sort(key=lambda x: x[0])
     plain_words = baselines.content(plain_stem)
+
+    def own(*steps: int) -> set[str]:  # the sentences these options are: stated, but not forbidden
+        return {norm(t) for i in steps for t in (chain.steps[i].text, texts[i])}
+
     layouts = [Layout(plain_stem, _base(texts[hidden], hidden, statements, pool, "", seed, plain_words, plain_words,
                                         longer),
-                      None, {norm(chain.steps[i].text) for i in range(n) if i != hidden})]
+                      None, {norm(chain.steps[i].text) for i in range(n) if i != hidden} | (stated - own(hidden)))]
     for _, stem, text, i, why, unshown in scored[:_TRUNCATION_LAYOUTS]:
         stem_words = baselines.content(stem)
         answer = _base(texts[hidden], hidden, statements, pool, "", seed, stem_words,
                        stem_words | baselines.content(text), longer)
         offered = _base(text, i, statements, pool, why, seed, stem_words, stem_words | answer_words, longer)
-        forbidden = {norm(chain.steps[j].text) for j in range(n) if j not in unshown}
+        forbidden = {norm(chain.steps[j].text) for j in range(n) if j not in unshown} | (stated - own(hidden, i))
         layouts.append(Layout(stem, answer, offered, forbidden))
     common = dict(discipline=chain.discipline, chain=chain.key, doc=chain.doc, variant=variant, split=split)
     keys = (sorted(s.key for s in statements), sorted({c.key for c in concepts}))
@@ -235,24 +253,54 @@ Unit = tuple[Chain, Sequence[Statement], Sequence[Concept], Sequence[Concept]]
 
 def items_for_document(units: Sequence[Unit], cfg: BenchConfig, split: str = "dev") -> list:
     """The benchmark items of a document's chains — (chain, its statements, its concepts, the
-    document's concepts) each — and a ``DroppedItem`` for each variant that could not be kept. The
-    option sets are chosen for the whole document at once (:func:`proda.bench.options.balance`).
-    ``split`` goes on every record (the bench stage builds with "" and sets it per document group)."""
+    document's concepts) each — and a ``DroppedItem`` for each variant that could not be kept.
+
+    ``split`` goes on every record. The bench stage builds with ``split=""``: a document whose
+    chains fall into two groups or more with items (chains sharing no sentence,
+    :func:`proda.bench.split.components`) then splits them itself (:func:`proda.bench.split.sides`)
+    and its items carry their group's split; a document of one such group leaves it to the stage
+    (""), which places it with the discipline's other groups. The option sets are chosen together
+    for the items that go to one split (:func:`proda.bench.options.balance`), so the option-only
+    rules are at chance over each split's share of every document."""
     prepared = []
-    for chain, statements, concepts, neighbours in sorted(units, key=lambda u: u[0].key):
+    stated = _stated([u[0] for u in units])
+    units = sorted(units, key=lambda u: u[0].key)
+    for chain, statements, concepts, neighbours in units:
         statements = sorted(statements, key=lambda s: s.key)
         concepts = sorted(concepts, key=lambda c: c.key)
         pool = Pool(concepts, neighbours)
-        prepared += [_variant(chain, statements, concepts, pool, cfg, v, h, split) for v, h in _variants(chain, cfg)]
-    seed = digest(["bench", sorted(u[0].doc for u in units)])
-    picked = iter(balance([p.choices for p in prepared if p.choices], seed))
+        prepared += [_variant(chain, statements, concepts, pool, cfg, v, h, split, stated)
+                     for v, h in _variants(chain, cfg)]
+    side = {p.common["chain"]: split for p in prepared}
+    if not split:
+        groups = [[c.key for c in g] for g in components([u[0] for u in units])]
+        counts = [sum(1 for p in prepared if p.choices and p.common["chain"] in g) for g in groups]
+        filled = [n for n, c in enumerate(counts) if c]
+        if len(filled) >= 2:
+            got = sides([counts[n] for n in filled], cfg.holdout, digest([u[0].key for u in units]))
+            side.update((key, s) for n, s in zip(filled, got) for key in groups[n])
+    docs = sorted({u[0].doc for u in units})
+    picked: dict[int, Choice | None] = {}
+    for bucket in sorted(set(side.values())):
+        mine = [n for n, p in enumerate(prepared) if p.choices and side[p.common["chain"]] == bucket]
+        chosen = balance([prepared[n].choices for n in mine], digest(["bench", docs, bucket] if bucket else ["bench", docs]))
+        picked.update(zip(mine, chosen))
     out = []
-    for p in prepared:
+    for n, p in enumerate(prepared):
+        common = {**p.common, "split": side[p.common["chain"]]}
         if p.dropped is not None:
-            out.append(p.dropped)
+            out.append(msgspec.structs.replace(p.dropped, split=common["split"]))
             continue
-        choice = next(picked)
-        out.append(make(Item, **p.common, statements=p.keys[0], concepts=p.keys[1], stem=choice.stem,
+        choice = picked[n]
+        if choice is None:
+            closest = p.choices[0]
+            out.append(make(DroppedItem, **common, reason="options_tell",
+                            detail="every option set it has would take an option-only rule off chance over "
+                                   "the items of its document and split (longest, shortest, most similar or "
+                                   "the rising direction picks the answer too often or too seldom)",
+                            stem=closest.stem, options=closest.options))
+            continue
+        out.append(make(Item, **common, statements=p.keys[0], concepts=p.keys[1], stem=choice.stem,
                         options=choice.options, answer=choice.answer))
     return out
 

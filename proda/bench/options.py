@@ -17,7 +17,7 @@ Among the candidate sets an item allows (which concept, which neighbour, which r
 step), those on which the negation and stem-overlap rules could tell options apart are not kept,
 nor those whose options differ in how many distinct words they have (:func:`even`);
 the rest are ranked by how little the other rules can decide (:func:`ranked`, blind to the answer),
-and :func:`balance` picks one per item over a whole document so that each rule picks the answer as
+and :func:`balance` picks one per item over the items a document gives one split so that each rule picks the answer as
 often as a guess would — adversarial filtering towards chance, neither more (the rule would read the
 answer off the options) nor less (never-the-longest is a tell too).
 """
@@ -37,7 +37,8 @@ OPERATORS = ("adjacency", "inversion", "truncation")
 _PER_FACTOR = 5  # alternatives tried per edit
 _MAX_CANDIDATES = 32
 _BALANCE_CHOICES = 12  # best-ranked candidates of an item that balancing may choose among
-_BALANCED = ("most_similar", "longest", "shortest")  # the rules that can decide (the others must tie)
+_BALANCED = ("most_similar", "longest", "shortest", "affirmative")  # the rules that can decide (the others must tie)
+_SLACK = 0.5  # hits a rule may stay off chance over a document's split when no choice can help (see feasible)
 
 
 class Base(NamedTuple):
@@ -91,7 +92,7 @@ class Layout(NamedTuple):
     stem: str
     answer: Base
     truncation: Base | None
-    forbidden: set[str]  # normalised sentences the stem shows: no option may be one of them
+    forbidden: set[str]  # normalised sentences no option may be: those the stem shows, and the document's others
 
 
 class Candidate(NamedTuple):
@@ -201,7 +202,8 @@ def candidates(layouts: Sequence[Layout], wanted: int, seed: str, rejected: list
 
 
 def valid(options: Sequence[Option], forbidden: set[str]) -> bool:
-    """Distinct options, none of them a sentence the stem shows."""
+    """Distinct options, none of them a forbidden sentence (one the stem shows, or another the
+    document states)."""
     keys = [norm(o.text) for o in options]
     return len(set(keys)) == len(keys) and all(k and k not in forbidden for k in keys)
 
@@ -277,35 +279,92 @@ def ranked(sets: Sequence[Candidate], seed: str, keep: int = _BALANCE_CHOICES) -
     return out
 
 
-def balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice]:
-    """One choice per item (each list best first) such that, over these items, the undecided rule
-    baselines pick the answer as often as chance would — not more (they would read the answer off
-    the options) and not less (never-the-longest is a tell too).
+def feasible(items: Sequence[Sequence[Choice]], slack: float | None = None) -> list[bool]:
+    """Which items to keep so that each rule of ``_BALANCED`` *can* pick the answer as often as
+    chance over the kept items: an item's choices give each rule a least and a most credit, and when
+    the items' least credits sum above what chance gives them (or their most credits below it) by
+    more than ``slack`` hits, no choice of sets can bring the rule back, so the item furthest off
+    (whose every set that rule answers, or never answers — e.g. a "causes" answer whose inverted
+    distractors all say "prevents") is dropped, and so on until every rule can reach chance.
+    Adversarial filtering of what :func:`balance` cannot fix by choosing."""
+    slack = _SLACK if slack is None else slack
+    ranges = []
+    for choices in items:
+        credits = [baselines.credits(c.stem, [o.text for o in c.options], c.answer) for c in choices]
+        ranges.append({n: (min(c[n] for c in credits), max(c[n] for c in credits)) for n in _BALANCED})
+    keep = [True] * len(items)
+    while True:
+        alive = [i for i in range(len(items)) if keep[i]]
+        chance = {i: 1 / len(items[i][0].options) for i in alive}
+        worst = None
+        for n in _BALANCED:
+            low = sum(ranges[i][n][0] - chance[i] for i in alive)
+            high = sum(ranges[i][n][1] - chance[i] for i in alive)
+            if low > slack:
+                off = max(alive, key=lambda i: (ranges[i][n][0] - chance[i], -i))
+                gap = low
+            elif high < -slack:
+                off = max(alive, key=lambda i: (chance[i] - ranges[i][n][1], -i))
+                gap = -high
+            else:
+                continue
+            if worst is None or gap > worst[0]:
+                worst = (gap, off)
+        if worst is None:
+            return keep
+        keep[worst[1]] = False
+
+
+def balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice | None]:
+    """One choice per item (each list best first), or None for an item dropped: :func:`feasible`
+    drops what no choice can bring to chance, :func:`_balance` chooses for the rest."""
+    keep = feasible(items)
+    picked = iter(_balance([c for c, k in zip(items, keep) if k], seed))
+    return [next(picked) if k else None for k in keep]
+
+
+def _balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice]:
+    """One choice per item such that, over these items (those a document gives one split), the rule
+    baselines that can decide pick the answer as often as chance would — not more (they would read
+    the answer off the options) and not less (never-the-longest is a tell too).
 
     Items are taken in order, as in systematic sampling: a rule's target count of hits after ``t``
     items is ``floor(u + expected_t)``, with ``u`` drawn in [0, 1) per rule from ``seed`` — so the
     count is right in expectation for any number of items — and each item gets the choice that keeps
-    the rules' hits nearest their targets (ties: the better-ranked choice). Balancing a document's
-    items at once keeps each split, made of whole documents, at chance with far less scatter than
+    the rules' hits nearest their targets (ties: the better-ranked choice). Then single items'
+    choices are changed while that brings the totals nearer their final targets. Balancing the
+    items of a document and split at once keeps each split at chance with far less scatter than
     independent choices would."""
     import math
 
     start = {n: int(digest([seed, "balance", n])[:8], 16) / 16**8 for n in _BALANCED}
+    credits = [[baselines.credits(c.stem, [o.text for o in c.options], c.answer) for c in choices] for choices in items]
     hits = {n: 0.0 for n in _BALANCED}
     expected = 0.0
-    out = []
-    for choices in items:
+    picked = []
+    for choices, credit in zip(items, credits):
         expected += 1 / len(choices[0].options)
         target = {n: math.floor(start[n] + expected) for n in _BALANCED}
-        best = None
-        for rank, choice in enumerate(choices):
-            credit = baselines.credits(choice.stem, [o.text for o in choice.options], choice.answer)
-            cost = sum((hits[n] + credit[n] - target[n]) ** 2 for n in _BALANCED)
-            key = (round(cost, 9), choice.spread, rank)
-            if best is None or key < best[0]:
-                best = (key, choice, credit)
-        _, choice, credit = best
+        best = min(range(len(choices)), key=lambda r: (
+            round(sum((hits[n] + credit[r][n] - target[n]) ** 2 for n in _BALANCED), 9), choices[r].spread, r))
         for n in _BALANCED:
-            hits[n] += credit[n]
-        out.append(choice)
-    return out
+            hits[n] += credit[best][n]
+        picked.append(best)
+    # then, what a split sees: the totals. Change single items' choices while that brings the rules'
+    # totals nearer their final targets (the running targets above can leave a last item stranded)
+    target = {n: math.floor(start[n] + expected) for n in _BALANCED}
+
+    def cost(h: dict) -> float:
+        return round(sum((h[n] - target[n]) ** 2 for n in _BALANCED), 9)
+
+    for _ in range(3):
+        moved = False
+        for i, credit in enumerate(credits):
+            now = cost(hits)
+            for r in range(len(credit)):
+                trial = {n: hits[n] - credit[picked[i]][n] + credit[r][n] for n in _BALANCED}
+                if cost(trial) < now:
+                    hits, now, picked[i], moved = trial, cost(trial), r, True
+        if not moved:
+            break
+    return [choices[r] for choices, r in zip(items, picked)]

@@ -1,26 +1,32 @@
-"""The dev/holdout split, by document, with no sentence in both halves.
+"""The dev/holdout split, by groups of chains, with no sentence in both halves.
 
 ``dev`` is what the debugger may diagnose and patch; ``holdout`` it never sees. An item leaks when its
 text, or a step of its chain, also sits in the other half: a patch written for a dev chain then
 teaches a holdout answer. Chunks overlap (``chunk.overlap``), so one sentence can be a step of
-several chains of a document; the same boilerplate sentence can open several documents. So the
-unit of the split is a *group* of documents: documents that share a chain sentence (normalised) are
-one group (:func:`groups`), and every group goes whole to one side (:func:`assign`).
+several chains of a document; a chain also carries the context sentences of its chunk, which other
+chains of that chunk may carry too; the same boilerplate sentence can open several documents. So the
+unit of the split is a *group* of chains: chains that share a sentence (normalised: steps,
+preconditions, context), directly or through other chains, of any document, are one group
+(:func:`groups`), and every group goes whole to one side (:func:`assign`). A document with several
+groups can be tested on both sides — what the dev side teaches about its concepts can then show on
+holdout questions about the same concepts, in other sentences (the repair report's
+``holdout_related`` group) — and no sentence is on both.
 
 Within each discipline the groups with items go, largest first, to the split furthest below its
 share of the items (``bench.holdout`` for holdout), so the splits get items in about that proportion
 and every discipline with items from two groups or more is tested on both; groups without items are
-dealt by a hash of their first document's path. A group spanning disciplines (rare: a sentence
-shared across them) is placed by its hash alone. Editing a document can move a group only by
-changing how many items the groups have, and then only the ``split`` field of items changes, never
-their content (items are memoised without it).
+dealt by a hash of their name. A group spanning disciplines (rare: a sentence shared across them) is
+placed by its hash alone. A group is named by its first document's path and its place among the
+groups that start in that document (:data:`Group`), never by content, and items are memoised without
+their split: editing a document can move a group only by changing the groups or their item counts,
+and then only the ``split`` field of items changes, never their content.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ..hashing import digest
 from ..records import Chain
@@ -53,62 +59,104 @@ def _deal(n: int, ratio: float, start: float) -> list[str]:
     return out
 
 
-Group = tuple[str, str]  # (discipline, path) of a group's first document: content-free
+Group = tuple[str, str, int]  # (discipline, path) of a group's first document, and its place among the groups starting there
 
 
-def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]]) -> dict[str, Group]:
-    """doc key -> its group, for every document of ``documents`` (key -> (discipline, path)):
-    documents sharing a chain sentence, directly or through others, are one group."""
-    parent = {d: d for d in documents}
+def components(chains: Sequence[Chain]) -> list[list[Chain]]:
+    """The chains in groups: chains sharing a sentence, directly or through others, are one group;
+    groups in the order of their first chain, chains in their given order."""
+    parent = {c.key: c.key for c in chains}
 
-    def find(d: str) -> str:
-        while parent[d] != d:
-            parent[d] = parent[parent[d]]
-            d = parent[d]
-        return d
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
 
     seen: dict[str, str] = {}
     for chain in chains:
-        if chain.doc not in parent:
-            continue
         for sentence in chain_sentences(chain):
-            a, b = find(seen.setdefault(sentence, chain.doc)), find(chain.doc)
+            a, b = find(seen.setdefault(sentence, chain.key)), find(chain.key)
             if a != b:
                 parent[max(a, b)] = min(a, b)
-    members: dict[str, list[str]] = {}
-    for d in documents:
-        members.setdefault(find(d), []).append(d)
+    members: dict[str, list[Chain]] = {}
+    for c in chains:
+        members.setdefault(find(c.key), []).append(c)
+    return list(members.values())
+
+
+def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]]) -> dict[str, Group]:
+    """chain key -> its group, for every chain of a document of ``documents`` (key -> (discipline,
+    path)): chains sharing a sentence, directly or through others, are one group."""
+
+    def where(c: Chain) -> tuple:  # a chain's place: its document, then its first step's offset
+        return (*documents[c.doc], min((s.span.start for s in c.steps), default=0), c.key)
+
+    found = components([c for c in chains if c.doc in documents])
     out: dict[str, Group] = {}
-    for docs in members.values():
-        first = documents[min(docs, key=lambda d: documents[d])]
-        out.update((d, first) for d in docs)
+    place: dict[tuple[str, str], int] = {}
+    for first, members in sorted(((min(map(where, m)), m) for m in found), key=lambda x: x[0]):
+        doc = first[:2]
+        name = (*doc, place.setdefault(doc, 0))
+        place[doc] += 1
+        out.update((c.key, name) for c in members)
     return out
 
 
-def assign(of: Mapping[str, Group], documents: Mapping[str, tuple[str, str]], discipline: str,
-           items: Mapping[Group, int], ratio: float) -> dict[Group, str]:
-    """The split of every group with a document in ``discipline``. ``of`` maps every document of the
-    project to its group, ``documents`` every document to (discipline, path); ``items`` counts the
-    items of each group.
+def sides(counts: Sequence[int], ratio: float, seed: str) -> list[str]:
+    """The split of each of one document's chain groups (``counts``: their items): largest first
+    (ties: by order), each to the split furthest below its share of the document's items, the first
+    placed by ``seed``. Two groups with items or more always get both splits."""
+    order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
+    total = sum(counts)
+    goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
+    have = {"dev": 0, "holdout": 0}
+    first = "holdout" if int(digest(["sides", seed])[:8], 16) % 2 else "dev"
+    out = [""] * len(counts)
+    for i in order:
+        split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
+        out[i] = split
+        have[split] += counts[i]
+    return out
 
-    Groups with items go, largest first (ties by hash), to the split furthest below its share of the
+
+def disciplines(of: Mapping[str, Group], chains: Iterable[Chain]) -> dict[Group, set[str]]:
+    """The disciplines each group's chains come from."""
+    out: dict[Group, set[str]] = {}
+    for c in chains:
+        if c.key in of:
+            out.setdefault(of[c.key], set()).add(c.discipline)
+    return out
+
+
+def assign(spread: Mapping[Group, set[str]], discipline: str, items: Mapping[Group, int],
+           ratio: float, placed: Mapping[Group, str] | None = None) -> dict[Group, str]:
+    """The split of every group with a chain in ``discipline``. ``spread`` maps every group of the
+    project to the disciplines of its chains (:func:`disciplines`); ``items`` counts the items of
+    each group; ``placed`` holds the groups whose document already chose their split (a document of
+    several groups splits them itself, :func:`sides`).
+
+    A group spanning disciplines is placed by its hash alone, so that each discipline's shard places
+    it alike without seeing the others' items. The placed groups keep their split; the other groups
+    with items go, largest first (ties by hash), to the split furthest below its share of the
     discipline's items (``ratio`` for holdout): the splits get items in about that proportion, and
-    both get some whenever two groups have items. Groups without items are dealt by hash. A group
-    spanning disciplines is placed by its hash alone, so that each discipline's shard places it
-    alike without seeing the others' items."""
-    spread: dict[Group, set[str]] = {}
-    for d, group in of.items():
-        spread.setdefault(group, set()).add(documents[d][0])
-    relevant = {group for d, group in of.items() if documents[d][0] == discipline}
+    both get some whenever two groups have items. Groups without items are dealt by hash."""
+    placed = placed or {}
+    relevant = {group for group, found in spread.items() if discipline in found}
     out: dict[Group, str] = {}
     for group in relevant:
         if len(spread[group]) > 1:
             fraction = int(digest(["split", *group])[:12], 16) / 16**12
             out[group] = "holdout" if fraction < ratio else "dev"
+        elif group in placed:
+            out[group] = placed[group]
     mine = sorted(relevant - set(out), key=lambda g: digest(["split", *g]))
     counted = sorted((g for g in mine if items.get(g, 0) > 0), key=lambda g: -items[g])  # stable: hash order on ties
-    total = sum(items[g] for g in counted)
+    total = sum(items.get(g, 0) for g in counted + [g for g in out if len(spread[g]) == 1])
     have = {"dev": 0, "holdout": 0}
+    for g, split in out.items():
+        if len(spread[g]) == 1:
+            have[split] += items.get(g, 0)
     goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
     first = "holdout" if int(digest(["split-first", discipline])[:8], 16) % 2 else "dev"  # who wins a tie
     for group in counted:

@@ -6,12 +6,13 @@ substitution, relation inversion, chain truncation — chosen so that option-onl
 decide it (proda/bench/items.py, options.py, baselines.py); a variant that cannot be made so is kept
 as a ``DroppedItem`` with its reason.
 
-The split is by document: documents that share a chain sentence form one group, and each group goes
-whole to ``dev`` or ``holdout`` (proda/bench/split.py), so no sentence is in both. The groups are
-made from every discipline's chains, so each shard depends on all extract and ingest manifests.
-Items are memoised per document (its items are chosen together) without their split, which is set afterwards (groups go, largest first,
-to the split short of its share of items, so every discipline with items in two groups is tested on
-both splits): editing one document rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
+The split is by groups of chains: chains that share a sentence (of any document) form one group,
+and each group goes whole to ``dev`` or ``holdout`` (proda/bench/split.py), so no sentence is in
+both. The groups are made from every discipline's chains, so each shard depends on all extract and
+ingest manifests. Items are memoised per document (its items are chosen together) without their
+split, which is set afterwards (groups go, largest first, to the split short of its share of items,
+so every discipline with items in two groups is tested on both splits): editing one document
+rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from ..hashing import digest
 if TYPE_CHECKING:
     from ..project import Project
 
-_plans: dict[str, dict[str, str]] = {}  # the split plan of the last set of upstream manifests seen
 
 
 class Bench(Stage):
     name = "bench"
-    version = 6  # bump when the items' output changes (5: symmetric option sets, split by document group;
-    # 6: options with as many distinct words and content words each)
+    version = 11  # bump when the items' output changes (5: symmetric option sets, split by document group;
+    # 6: options with as many distinct words and content words each; 7: split by chain group, the
+    # direction rule balanced too, items no choice of sets can balance dropped)
     sections = ("bench",)
 
     def file_deps(self, project: "Project", shard):
@@ -51,13 +52,16 @@ class Bench(Stage):
         units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]]) for u in chains]), chains)
                  for _, chains in document_units(ctx.upstream("extract"))]
         records = ctx.map(units, functools.partial(document_items, cfg=ctx.config.bench), label="document")
-        of, documents = document_groups(ctx)
+        of, spread, documents = chain_groups(ctx)
         counts: dict = {}
-        for r in records:
-            if isinstance(r, Item) and r.doc in of:
-                counts[of[r.doc]] = counts.get(of[r.doc], 0) + 1
-        splits = assign(of, documents, ctx.shard, counts, ctx.config.bench.holdout)
-        records = [msgspec.structs.replace(r, split=splits.get(of.get(r.doc), "dev")) for r in records]
+        placed: dict = {}  # groups a document of several groups placed itself; the first document's word holds
+        for r in sorted(records, key=lambda r: (documents.get(r.doc, ("", "")), r.chain)):
+            if isinstance(r, Item) and r.chain in of:
+                counts[of[r.chain]] = counts.get(of[r.chain], 0) + 1
+                if r.split:
+                    placed.setdefault(of[r.chain], r.split)
+        splits = assign(spread, ctx.shard, counts, ctx.config.bench.holdout, placed)
+        records = [msgspec.structs.replace(r, split=splits.get(of.get(r.chain), "dev")) for r in records]
         ctx.extra["splits"] = {s: sum(1 for r in records if isinstance(r, Item) and r.split == s)
                                for s in ("dev", "holdout")}
         return records
@@ -71,13 +75,13 @@ def document_items(chains, *, cfg):
     return items_for_document(chains, cfg, split="")
 
 
-_groups: dict[str, tuple[dict, dict]] = {}  # the document groups of the last upstream seen, per process
+_groups: dict[str, tuple[dict, dict, dict]] = {}  # the chain groups of the last upstream seen, per process
 
 
-def document_groups(ctx) -> tuple[dict, dict]:
-    """(doc key -> group, doc key -> (discipline, path)) over every discipline (proda/bench/split.py),
-    computed once per set of upstream manifests and process."""
-    from ..bench.split import groups
+def chain_groups(ctx) -> tuple[dict, dict, dict]:
+    """(chain key -> group, group -> its disciplines, doc key -> (discipline, path)) over every
+    discipline (proda/bench/split.py), computed once per set of upstream manifests and process."""
+    from ..bench.split import disciplines, groups
     from ..engine.outputs import read_manifest
     from ..records import Chain, Document
 
@@ -89,8 +93,9 @@ def document_groups(ctx) -> tuple[dict, dict]:
         documents = {r.key: (r.discipline, r.path) for d in shards for r in ctx.upstream("ingest", d)
                      if isinstance(r, Document)}
         chains = [r for d in shards for r in ctx.upstream("extract", d) if isinstance(r, Chain)]
+        of = groups(chains, documents)
         _groups.clear()
-        _groups[key] = (groups(chains, documents), documents)
+        _groups[key] = (of, disciplines(of, chains), documents)
     return _groups[key]
 
 
