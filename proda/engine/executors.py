@@ -5,8 +5,8 @@ HTTP-bound maps), ``processes`` (a pool of ``run.workers`` processes on this mac
 (a local Ray cluster of ``run.workers`` CPUs, or the cluster at ``run.address``). The driver —
 :meth:`proda.engine.runner.Context.map` — keeps what it owns: the recipe keys, the memo journal and the
 manifest written last. It sends only the units that are not memoised, in batches, and journals each
-unit's records as its batch comes back, so a killed driver or a lost worker loses only the units
-in flight. Workers return each unit's records already encoded (the journal's bytes), so nothing is
+batch's records as it comes back (one journal write per batch), so a killed driver or a lost worker
+loses only the units in flight. Workers return each unit's records already encoded (the journal's bytes), so nothing is
 pickled twice. Outputs are placed by unit index: the same inputs give the same records and the
 same version id whatever the executor and the worker count.
 
@@ -121,6 +121,11 @@ class Local:
         except skip as exc:
             return index, SKIP, None, str(exc)
 
+    def run_batches(self, fn, payloads, skip, threads: int = 1) -> Iterator[list[Outcome]]:
+        """One unit at a time (a batch of one: a killed build loses at most the unit running)."""
+        for outcome in self.run(fn, payloads, skip, threads):
+            yield [outcome]
+
     def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
         def one(index: int) -> Outcome:
             return self.one(fn, payloads, skip, index)
@@ -198,6 +203,11 @@ class Processes:
         return True
 
     def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
+        for batch in self.run_batches(fn, payloads, skip, threads):
+            yield from batch
+
+    def run_batches(self, fn, payloads, skip, threads: int = 1) -> Iterator[list[Outcome]]:
+        """Each batch's outcomes as it comes back (in completion order; indices place them)."""
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
@@ -215,15 +225,13 @@ class Processes:
                     if todo and self._warming():
                         # no worker is up yet (their interpreters still import): a batch here
                         # meanwhile, as the local executor would run it
-                        for index in todo.pop():
-                            yield LOCAL.one(fn, payloads, skip, index)
+                        yield [LOCAL.one(fn, payloads, skip, index) for index in todo.pop()]
                         continue
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         results = future.result()  # raises BrokenProcessPool before the pop
                         batch = pending.pop(future)
-                        for index, (kind, value) in zip(batch, results):
-                            yield (index, OK, None, value) if kind == OK else (index, SKIP, None, value)
+                        yield [(index, kind, None, value) for index, (kind, value) in zip(batch, results)]
             except BrokenProcessPool:
                 # a worker died (killed, out of memory): its batches and the others in flight are
                 # sent again to a fresh pool; everything already yielded is journalled
@@ -287,6 +295,10 @@ class Ray:
         self._task = ray.remote(run_batch).options(max_retries=3, retry_exceptions=False)
 
     def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
+        for batch in self.run_batches(fn, payloads, skip, threads):
+            yield from batch
+
+    def run_batches(self, fn, payloads, skip, threads: int = 1) -> Iterator[list[Outcome]]:
         ray = self._ray
         fn_ref = ray.put(fn)
         todo = batches(len(payloads), self.workers)
@@ -308,8 +320,7 @@ class Ray:
                         raise StageError(f"Ray could not run a batch of {len(batch)} unit(s): {exc}",
                                          "look at the cluster's health (ray status), then rerun: "
                                          "finished units are kept") from exc
-                    for index, (kind, value) in zip(batch, results):
-                        yield (index, OK, None, value) if kind == OK else (index, SKIP, None, value)
+                    yield [(index, kind, None, value) for index, (kind, value) in zip(batch, results)]
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

@@ -68,17 +68,17 @@ def say(text: str) -> None:
 
 
 @contextlib.contextmanager
-def units(description: str, total: int, minimum: int = 200) -> Iterator[Callable[[], None]]:
+def units(description: str, total: int, minimum: int = 200) -> Iterator[Callable[..., None]]:
     """A bar over ``total`` units of one task (only for long lists, only on a terminal): a second
-    row under the build's bar when there is one, else a bar of its own."""
+    row under the build's bar when there is one, else a bar of its own. ``advance(n=1)``."""
     if total < minimum or not on_terminal():
-        yield lambda: None
+        yield lambda n=1: None
         return
     bar = _live
     if bar is not None:
         task = bar.add_task(f"  {description}", total=total)
         try:
-            yield lambda: bar.advance(task)
+            yield lambda n=1: bar.advance(task, n)
         finally:
             bar.remove_task(task)
         return
@@ -87,4 +87,4 @@ def units(description: str, total: int, minimum: int = 200) -> Iterator[Callable
 
     with Progress(transient=True, console=Console(stderr=True)) as own:
         task = own.add_task(description, total=total)
-        yield lambda: own.advance(task)
+        yield lambda n=1: own.advance(task, n)

@@ -72,12 +72,17 @@ class Context:
         self.live[recipe] = payload
         return recipe, records
 
-    def _store(self, recipe: str, records: list[Record], payload: bytes | None = None) -> None:
-        payload = storage.encode_records(records) if payload is None else payload
-        self.journal.append(recipe, payload)
-        self.live[recipe] = payload
-        self.memo[recipe] = payload
-        self.counts.built += _published(records)
+    def _store(self, entries: list[tuple[str, list[Record], bytes | None]]) -> None:
+        """Journal a batch of units' (recipe, records, encoded records or None) in one write."""
+        frames = []
+        for recipe, records, payload in entries:
+            payload = storage.encode_records(records) if payload is None else payload
+            frames.append((recipe, payload))
+            self.live[recipe] = payload
+            self.memo[recipe] = payload
+            self.counts.built += _published(records)
+        if frames:
+            self.journal.append_many(frames)
 
     def map(
         self,
@@ -92,7 +97,8 @@ class Context:
 
         Units that are not memoised go to the project's executor (proda/engine/executors.py: this
         process, worker processes or Ray); ``concurrency`` > 1 runs them on that many threads here
-        instead (HTTP-bound work). Each unit's records are journalled as they arrive. A unit
+        instead (HTTP-bound work). Units' records are journalled as their batch arrives (one
+        journal write per batch; one unit per batch in this process). A unit
         raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its repair
         round) is left out with its reason instead of failing the stage; it is not memoised, so
         the next build retries it (the shard stays stale until none is skipped)."""
@@ -112,17 +118,20 @@ class Context:
         executor = executors.choose(self.config.run, fn, len(todo), concurrency)
         payloads = [payload for _, _, payload in todo]
         with progress.units(f"{self.stage.name}:{self.shard} {label}".strip(), len(todo)) as advance:
-            for position, kind, records, value in executor.run(fn, payloads, skip, threads=concurrency):
-                index, recipe, _ = todo[position]
-                if kind == executors.SKIP:
-                    self.skipped.append({"unit": f"{label}:{units[index][0][:12]}", "reason": value})
-                    results[index] = []
-                else:
-                    if records is None:  # from another process: encoded there
-                        records = storage.decode_records(value)
-                    self._store(recipe, records, value)
-                    results[index] = records
-                advance()
+            for batch in executor.run_batches(fn, payloads, skip, threads=concurrency):
+                done = []
+                for position, kind, records, value in batch:
+                    index, recipe, _ = todo[position]
+                    if kind == executors.SKIP:
+                        self.skipped.append({"unit": f"{label}:{units[index][0][:12]}", "reason": value})
+                        results[index] = []
+                    else:
+                        if records is None:  # from another process: encoded there
+                            records = storage.decode_records(value)
+                        done.append((recipe, records, value))
+                        results[index] = records
+                self._store(done)  # the batch's units, journalled in one write
+                advance(len(batch))
         return [record for group in results if group is not None for record in group]
 
     def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:

@@ -226,12 +226,17 @@ class Journal:
         return _frame.pack(_MAGIC, len(blob), xxhash.xxh3_64_intdigest(blob)) + blob
 
     def append(self, recipe: str, payload: bytes) -> None:
+        self.append_many([(recipe, payload)])
+
+    def append_many(self, entries: Iterable[tuple[str, bytes]]) -> None:
+        """Append a batch of (recipe, payload) frames with one write: each frame stays whole and
+        checksummed, so a kill mid-write tears at most the tail (dropped on read)."""
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")
             if self._fh.tell() == 0:
                 self._fh.write(_HEADER)
-        self._fh.write(self._frame_bytes(recipe, payload))
+        self._fh.write(b"".join(self._frame_bytes(recipe, payload) for recipe, payload in entries))
         self._fh.flush()
 
     def rewrite(self, live: dict[str, bytes]) -> None:
