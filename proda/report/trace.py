@@ -110,7 +110,8 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
     if isinstance(record, Document):
         span = ""
         if chain is not None:
-            start, end = chain.steps[0].span.start, chain.steps[-1].span.end
+            # a chain's steps follow its reasoning, not always the text: its span covers them all
+            start, end = min(s.span.start for s in chain.steps), max(s.span.end for s in chain.steps)
             span = f" chars {start}-{end}:\n" + record.text[start:end]
         add(record, f"{record.path} — {record.title}{span}")
     # drop repeated concept lines, keep order
