@@ -73,6 +73,15 @@ def _clean(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _sentence(text: str) -> str:
+    """A step as the stem shows it: capitalised and ending in a full stop, like a sentence (a step cut
+    from a longer sentence — "When the Sun is low" — would otherwise run into the next one)."""
+    text = " ".join(text.split()).rstrip(" ,;:")
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text[:1].upper() + text[1:]
+
+
 def _said(text: str, steps: Sequence[str], hidden: Sequence[str]) -> bool:
     """Whether a step already says ``text`` (repeated) or a hidden step nearly does (a give-away)."""
     key = f" {norm(text)} "
@@ -98,7 +107,7 @@ def _stem(chain: Chain, hidden: int, variant: str, unshown: frozenset[int]) -> s
         if i == hidden and variant == "middle":
             parts.append(f"Step {i + 1}: [missing]")
         elif i not in unshown:
-            parts.append(f"Step {i + 1}: {step.text.strip()}")
+            parts.append(f"Step {i + 1}: {_sentence(step.text)}")
     if variant == "conclusion":
         parts.append("Which statement is the conclusion the chain finally reaches?")
     else:
