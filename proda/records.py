@@ -176,7 +176,7 @@ class DroppedItem(Record, frozen=True, kw_only=True):
     doc: str
     variant: str  # conclusion | middle
     split: str  # dev | holdout
-    reason: str  # no_symmetric_set | options_tell
+    reason: str  # no_symmetric_set | options_tell | unbalanceable | shared_sentence
     detail: str
     stem: str
     options: list[Option]  # the closest candidate set, if any was built

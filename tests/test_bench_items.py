@@ -286,30 +286,36 @@ def test_an_option_is_never_another_sentence_the_document_states():
     alone = items_for_document(units[:1], CFG, split="dev")  # the falling sentence is not stated: offered
     together = items_for_document(units, CFG, split="dev")
     texts = {o.text for r in together if isinstance(r, Item) for o in r.options}
-    assert "The price falls toward equilibrium." in {o.text for r in alone if isinstance(r, Item) for o in r.options}
+    assert "The price falls toward equilibrium." in {o.text for r in alone for o in r.options}  # kept or not
     assert not any(o.text == "The price falls toward equilibrium." and r.chain == rising.key
                    for r in together if isinstance(r, Item) for o in r.options)
     assert not any(o.text == "The price rises toward equilibrium." and r.chain == falling.key
                    for r in together if isinstance(r, Item) for o in r.options), texts
 
 
-def test_items_whose_every_set_the_direction_rule_answers_are_dropped_until_it_is_at_chance():
+def test_items_whose_every_set_the_direction_rule_answers_are_dropped_unless_others_offset_them():
     """A document of "causes" answers whose only sets invert them: the direction rule picks the
     answer among two rising options in every set (credit 0.5 each, chance 0.25); keeping them all
-    would put the rule at 0.5. Enough are dropped that it can be brought to chance."""
-    def choice(n: int) -> options.Choice:
-        texts = [f"Heat {n} causes the rise.", f"Cold {n} causes the rise.", f"Heat {n} blocks the rise.",
-                 f"Cold {n} blocks the rise."]
+    would put the rule at 0.5. Items are dropped until the rule could be within the slack of chance;
+    "blocks" answers (the rule never picks them) offset them one for one."""
+    def choice(n: int, rising: bool) -> options.Choice:
+        verb, other = ("causes", "blocks") if rising else ("blocks", "causes")
+        texts = [f"Heat {n} {verb} the rise.", f"Cold {n} {verb} the rise.", f"Heat {n} {other} the rise.",
+                 f"Cold {n} {other} the rise."]
         return options.Choice(stem=f"Step {n}?", options=[make_option(t) for t in texts], answer=0, spread=0.0)
 
-    fixed = [[choice(n)] for n in range(8)]
-    kept = options.balance(fixed, "seed")
-    assert 0 < sum(c is not None for c in kept) < len(fixed)
-    got = [c for c in kept if c is not None]
-    score = sum(baselines.credit(baselines.affirmative([o.text for o in c.options]), c.answer) for c in got)
-    assert score - 0.25 * len(got) <= options._SLACK
+    def surplus(kept) -> float:
+        return sum(baselines.credit(baselines.affirmative([o.text for o in c.options]), c.answer) - 0.25
+                   for c in kept if c is not None)
+
+    rising = options.balance([[choice(n, True)] for n in range(8)], "seed")
+    assert 0 < sum(c is not None for c in rising) < 8 and surplus(rising) <= options._SLACK
+    mixed = options.balance([[choice(n, n % 2 == 0)] for n in range(8)], "seed")
+    assert all(c is not None for c in mixed) and surplus(mixed) == 0
+    six = options.balance([[choice(n, n < 6)] for n in range(8)], "seed")  # 6 rising, 2 falling
+    assert sum(c is not None for c in six) == 6 and surplus(six) == options._SLACK
     # with sets that can go either way, nothing is dropped
-    free = [[choice(n), options.Choice(stem=f"Step {n}?", options=[make_option(t) for t in (
+    free = [[choice(n, True), options.Choice(stem=f"Step {n}?", options=[make_option(t) for t in (
         f"Heat {n} blocks the rise.", f"Cold {n} blocks the rise.", f"Heat {n} causes the rise.",
         f"Cold {n} causes the rise.")], answer=0, spread=0.0)] for n in range(8)]
     assert all(c is not None for c in options.balance(free, "seed"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from proda.bench.split import assign, components, disciplines, groups, shared_sentences, sides, split_texts
+from proda.bench.split import (assign, components, disciplines, groups, joined, sentence_groups, shared_sentences,
+                               sides, split_texts)
 from proda.records import Chain, Item, Option, Span, Step, make
 
 
@@ -41,6 +42,7 @@ def test_a_document_of_several_groups_splits_them_itself_both_ways():
     for counts in ([1, 1], [9, 1], [3, 3, 3], [5, 1, 1, 1, 1, 1]):
         got = sides(counts, 0.5, "doc")
         assert set(got) == {"dev", "holdout"} and got == sides(counts, 0.5, "doc")
+    assert set(sides([1, 1], 0.1, "doc")) == set(sides([20, 1], 0.02, "doc")) == {"dev", "holdout"}  # small ratios
     got = sides([4, 3, 2, 1], 0.5, "doc")
     assert sum(n for n, s in zip([4, 3, 2, 1], got) if s == "holdout") == 5
 
@@ -109,3 +111,33 @@ def test_shared_sentences_counts_item_and_chain_text_in_both_splits():
     assert shared_sentences(split_texts([item(a, "dev", "X."), item(b, "holdout", "Y.")], chains)) == 1
     assert shared_sentences(split_texts([item(a, "dev", "X."), item(b, "dev", "Y.")], chains)) == 0
     assert shared_sentences({"dev": ["One.", "Two"], "holdout": ["two!"]}) == 1
+
+
+def _item(ch: Chain, *texts: str) -> Item:
+    return make(Item, discipline=ch.discipline, chain=ch.key, doc=ch.doc, statements=[], concepts=[],
+                variant="conclusion", split="", stem="?", answer=0,
+                options=[Option(text=t, operator="", reason="") for t in texts])
+
+
+def test_options_join_the_groups_whose_sentences_they_are_or_share():
+    documents = {**docs(3), **docs(1, "chemistry")}
+    rises = chain("physics0", ["Demand grows.", "The price rises toward equilibrium."])
+    falls = chain("physics1", ["Supply grows.", "The price falls toward equilibrium."])
+    other = chain("physics2", ["Light bends.", "A rainbow forms."])
+    far = chain("chemistry0", ["Acid is added.", "The pH falls."], "chemistry")
+    chains = [rises, falls, other, far]
+    of = groups(chains, documents)
+    spread, stated = disciplines(of, chains), sentence_groups(of, chains)
+    assert len({of[c.key] for c in chains}) == 4
+    # an inverted option that is another group's sentence, compared as the splits compare it (the Δ)
+    items = [_item(rises, "The price rises toward equilibrium.", "The price falls toward equilibrium (Δ)."),
+             _item(other, "A rainbow forms.", "A halo forms."), _item(falls, "The price falls.", "A halo forms!")]
+    root, crossing = joined(items, of, stated, spread, "physics")
+    assert root[of[rises.key]] == root[of[falls.key]] == root[of[other.key]]  # the halo: a shared distractor
+    assert not crossing
+    splits = assign({root.get(g, g): spread[g] for g in spread}, "physics", {root[of[rises.key]]: 3}, 0.5)
+    assert splits[root[of[rises.key]]] in ("dev", "holdout")
+    # an option that is a sentence of another discipline's chains cannot be joined from this shard: dropped
+    item = _item(other, "A rainbow forms.", "The pH falls.")
+    root, crossing = joined([item], of, stated, spread, "physics")
+    assert crossing == {item.key} and root.get(of[other.key], of[other.key]) == of[other.key]

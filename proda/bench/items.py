@@ -23,7 +23,7 @@ score closest to chance is kept. An item without any set of distinct, stem-free 
 stem-overlap or negation rule tells its options apart, or they differ in how many distinct words
 they have (reason ``options_tell``, with the closest set) — both as a ``DroppedItem``; so is one
 whose every set an option-only rule answers (or never answers) beyond what the other items of its
-document and split can offset (``options_tell`` too). Option order
+document and split can offset (``unbalanceable``). Option order
 is a hash of the item and the option text. Pure functions: no I/O, no global randomness.
 
 Run alone::
@@ -46,7 +46,7 @@ from ..hashing import digest
 from ..records import Chain, Concept, DroppedItem, Item, Statement, make
 from . import baselines
 from .edits import Pool, adjacency, inversion, norm
-from .options import OPERATORS, Base, Choice, Layout, balance, candidates, order, ranked, tells
+from .options import OPERATORS, Base, Choice, Layout, balance, candidates, order, ranked, tells, text_keys
 from .split import components, sides
 
 __all__ = ["OPERATORS", "items_for_chain", "items_for_document"]
@@ -70,7 +70,14 @@ def _clean(text: str) -> str:
     text = text.rstrip(" ,;:")
     if text and text[-1] not in ".!?":
         text += "."
-    return text[:1].upper() + text[1:]
+    return _capital(text)
+
+
+def _capital(text: str) -> str:
+    """The text with its first letter capitalised, unless its first word already has a capital
+    inside ("pH", "mRNA", "iPhone" stay as they are)."""
+    first = text.split(" ", 1)[0]
+    return text if any(c.isupper() for c in first[1:]) else text[:1].upper() + text[1:]
 
 
 def _sentence(text: str) -> str:
@@ -79,7 +86,7 @@ def _sentence(text: str) -> str:
     text = " ".join(text.split()).rstrip(" ,;:")
     if text and text[-1] not in ".!?":
         text += "."
-    return text[:1].upper() + text[1:]
+    return _capital(text)
 
 
 def _said(text: str, steps: Sequence[str], hidden: Sequence[str]) -> bool:
@@ -179,7 +186,7 @@ def _stated(chains: Sequence[Chain]) -> set[str]:
     true statement of the text, and it would put one sentence in the items of two chain groups,
     which may fall on different splits)."""
     texts = [s.text for c in chains for s in (*c.steps, *c.context)] + [p for c in chains for p in c.preconditions]
-    return {k for t in texts for k in (norm(t), norm(_clean(t))) if k}
+    return {k for t in texts for k in text_keys(t) | text_keys(_clean(t))}
 
 
 def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[Concept], pool: Pool,
@@ -214,17 +221,17 @@ def _variant(chain: Chain, statements: Sequence[Statement], concepts: Sequence[C
     plain_words = baselines.content(plain_stem)
 
     def own(*steps: int) -> set[str]:  # the sentences these options are: stated, but not forbidden
-        return {norm(t) for i in steps for t in (chain.steps[i].text, texts[i])}
+        return {k for i in steps for t in (chain.steps[i].text, texts[i]) for k in text_keys(t)}
 
     layouts = [Layout(plain_stem, _base(texts[hidden], hidden, statements, pool, "", seed, plain_words, plain_words,
                                         longer),
-                      None, {norm(chain.steps[i].text) for i in range(n) if i != hidden} | (stated - own(hidden)))]
+                      None, {k for i in range(n) if i != hidden for k in text_keys(chain.steps[i].text)} | (stated - own(hidden)))]
     for _, stem, text, i, why, unshown in scored[:_TRUNCATION_LAYOUTS]:
         stem_words = baselines.content(stem)
         answer = _base(texts[hidden], hidden, statements, pool, "", seed, stem_words,
                        stem_words | baselines.content(text), longer)
         offered = _base(text, i, statements, pool, why, seed, stem_words, stem_words | answer_words, longer)
-        forbidden = {norm(chain.steps[j].text) for j in range(n) if j not in unshown} | (stated - own(hidden, i))
+        forbidden = {k for j in range(n) if j not in unshown for k in text_keys(chain.steps[j].text)} | (stated - own(hidden, i))
         layouts.append(Layout(stem, answer, offered, forbidden))
     common = dict(discipline=chain.discipline, chain=chain.key, doc=chain.doc, variant=variant, split=split)
     keys = (sorted(s.key for s in statements), sorted({c.key for c in concepts}))
@@ -303,7 +310,7 @@ def items_for_document(units: Sequence[Unit], cfg: BenchConfig, split: str = "de
         choice = picked[n]
         if choice is None:
             closest = p.choices[0]
-            out.append(make(DroppedItem, **common, reason="options_tell",
+            out.append(make(DroppedItem, **common, reason="unbalanceable",
                             detail="every option set it has would take an option-only rule off chance over "
                                    "the items of its document and split (longest, shortest, most similar or "
                                    "the rising direction picks the answer too often or too seldom)",

@@ -7,19 +7,22 @@ several chains of a document; a chain also carries the context sentences of its 
 chains of that chunk may carry too; the same boilerplate sentence can open several documents. So the
 unit of the split is a *group* of chains: chains that share a sentence (normalised: steps,
 preconditions, context), directly or through other chains, of any document, are one group
-(:func:`groups`), and every group goes whole to one side (:func:`assign`). A document with several
-groups can be tested on both sides — what the dev side teaches about its concepts can then show on
-holdout questions about the same concepts, in other sentences (the repair report's
-``holdout_related`` group) — and no sentence is on both.
+(:func:`groups`), and every group goes whole to one side (:func:`assign`). Options count too: an
+item's option that is a sentence of another group's chain, or another group's option, joins the
+two groups (:func:`joined`). A document with several groups can be tested on both sides — what the
+dev side teaches about its concepts can then show on holdout questions about the same concepts, in
+other sentences (the repair report's ``holdout_related`` group) — and no sentence is on both.
 
-Within each discipline the groups with items go, largest first, to the split furthest below its
-share of the items (``bench.holdout`` for holdout), so the splits get items in about that proportion
-and every discipline with items from two groups or more is tested on both; groups without items are
-dealt by a hash of their name. A group spanning disciplines (rare: a sentence shared across them) is
-placed by its hash alone. A group is named by its first document's path and its place among the
-groups that start in that document (:data:`Group`), never by content, and items are memoised without
-their split: editing a document can move a group only by changing the groups or their item counts,
-and then only the ``split`` field of items changes, never their content.
+A document of two groups or more with items splits them itself (:func:`sides`, inside its memoised
+bench unit, so its option sets are balanced per side). The other groups with items go, within each
+discipline, largest first, to the split furthest below its share of the items (``bench.holdout``
+for holdout), so the splits get items in about that proportion and every discipline with items
+from two groups or more is tested on both; groups without items are dealt by a hash of their name.
+A group spanning disciplines (rare: a sentence shared across them) is placed by its hash alone. A
+group is named by its first document's path and its place among the groups that start in that
+document (:data:`Group`), never by content: editing a document can move another document's group
+only by changing item counts, and then only the ``split`` field of items changes, never their
+content.
 """
 
 from __future__ import annotations
@@ -106,15 +109,18 @@ def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]]) ->
 def sides(counts: Sequence[int], ratio: float, seed: str) -> list[str]:
     """The split of each of one document's chain groups (``counts``: their items): largest first
     (ties: by order), each to the split furthest below its share of the document's items, the first
-    placed by ``seed``. Two groups with items or more always get both splits."""
+    placed by ``seed``. Two groups with items or more always get both splits (the last goes to the
+    split nothing went to, if any)."""
     order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
     total = sum(counts)
     goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
     have = {"dev": 0, "holdout": 0}
     first = "holdout" if int(digest(["sides", seed])[:8], 16) % 2 else "dev"
     out = [""] * len(counts)
-    for i in order:
+    for n, i in enumerate(order):
         split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
+        if n == len(order) - 1 and len(order) >= 2 and 0 < ratio < 1 and not have["holdout" if split == "dev" else "dev"]:
+            split = "holdout" if split == "dev" else "dev"  # the last group goes where nothing went yet
         out[i] = split
         have[split] += counts[i]
     return out
@@ -159,14 +165,61 @@ def assign(spread: Mapping[Group, set[str]], discipline: str, items: Mapping[Gro
             have[split] += items.get(g, 0)
     goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
     first = "holdout" if int(digest(["split-first", discipline])[:8], 16) % 2 else "dev"  # who wins a tie
-    for group in counted:
+    for n, group in enumerate(counted):
         split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
+        other = "holdout" if split == "dev" else "dev"
+        if n == len(counted) - 1 and total > items[group] and 0 < ratio < 1 and not have[other]:
+            split = other  # the last group goes where no item went yet
         out[group] = split
         have[split] += items[group]
     start = int(digest(["split-start", discipline])[:8], 16) / 16**8
     rest = [g for g in mine if g not in out]
     out.update(zip(rest, _deal(len(rest), ratio, start)))
     return out
+
+
+def sentence_groups(of: Mapping[str, Group], chains: Iterable[Chain]) -> dict[str, Group]:
+    """sentence key -> the group of the chains stating it (one group: chains sharing a sentence are
+    one group)."""
+    return {k: of[c.key] for c in chains if c.key in of for k in chain_sentences(c)}
+
+
+def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: Mapping[Group, set[str]],
+           discipline: str) -> tuple[dict[Group, Group], set[str]]:
+    """What the items' options add to the groups of one discipline: an option that is a sentence of
+    another group's chain, or an option of another group's item, joins the two groups (the split
+    must keep a sentence on one side, distractors included). Returns group -> its joined group (the
+    least name) and the keys of items that cannot be joined — their option is a sentence of a group
+    of another discipline, or their own group spans disciplines — which the bench drops (the other
+    discipline's shard cannot see this one's options, so a join would not be made alike there)."""
+    parent: dict[Group, Group] = {}
+
+    def find(g: Group) -> Group:
+        parent.setdefault(g, g)
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    local = lambda g: spread.get(g, set()) == {discipline}  # noqa: E731
+    option_of: dict[str, Group] = {}
+    crossing: set[str] = set()
+    for item in sorted(items, key=lambda i: i.key):
+        own = of.get(item.chain)
+        if own is None:
+            continue
+        texts = [sentence_key(o.text) for o in item.options]
+        found = {g for k in texts for g in (stated.get(k), option_of.get(k)) if g is not None and g != own}
+        if found and (not local(own) or not all(local(g) for g in found)):
+            crossing.add(item.key)
+            continue
+        for k in texts:
+            option_of.setdefault(k, own)
+        for g in found:
+            a, b = find(own), find(g)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {g: find(g) for g in parent}, crossing
 
 
 def shared_sentences(texts: Mapping[str, Iterable[str]]) -> int:

@@ -8,11 +8,16 @@ as a ``DroppedItem`` with its reason.
 
 The split is by groups of chains: chains that share a sentence (of any document) form one group,
 and each group goes whole to ``dev`` or ``holdout`` (proda/bench/split.py), so no sentence is in
-both. The groups are made from every discipline's chains, so each shard depends on all extract and
-ingest manifests. Items are memoised per document (its items are chosen together) without their
-split, which is set afterwards (groups go, largest first, to the split short of its share of items,
-so every discipline with items in two groups is tested on both splits): editing one document
-rebuilds only the items derived from it. Run alone: ``proda build --until bench``.
+both; an item's options join its group to any group whose chain states one of them, or whose item
+offers one too (an item whose option belongs to another discipline's group is dropped,
+``shared_sentence``). The groups are made from every discipline's chains, so each shard depends on
+all extract and ingest manifests. Items are memoised per document (its items are chosen together):
+a document of two chain groups or more with items splits them itself, and its items carry that
+split; a document of one group leaves the split to the stage, which places it with the
+discipline's other groups (largest first, to the split short of its share of items, so every
+discipline with items in two groups is tested on both splits) and may override a document's word
+for a group joined with another. Editing one document rebuilds only the items derived from it;
+other documents' items change at most in their ``split`` field. Run alone: ``proda build --until bench``.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ if TYPE_CHECKING:
 
 class Bench(Stage):
     name = "bench"
-    version = 7  # bump when the items' output changes (5: symmetric option sets, split by document group;
+    version = 8  # bump when the items' output changes (5: symmetric option sets, split by document group;
     # 6: options with as many distinct words and content words each; 7: split by chain group, the
-    # direction rule balanced too, items no choice of sets can balance dropped, shown steps as sentences)
+    # direction rule balanced too, items no choice of sets can balance dropped, shown steps as sentences;
+    # 8: options join groups, options compared by both keys, both splits for a document of two groups at any ratio)
     sections = ("bench",)
 
     def file_deps(self, project: "Project", shard):
@@ -45,43 +51,50 @@ class Bench(Stage):
     def run(self, ctx):
         import msgspec
 
-        from ..bench.split import assign
+        from ..bench.split import assign, joined
         from ..bench.units import document_units
         from ..records import Item
 
         units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]]) for u in chains]), chains)
                  for _, chains in document_units(ctx.upstream("extract"))]
         records = ctx.map(units, functools.partial(document_items, cfg=ctx.config.bench), label="document")
-        of, spread, documents = chain_groups(ctx)
+        of, spread, documents, stated = chain_groups(ctx)
+        root, crossing = joined([r for r in records if isinstance(r, Item)], of, stated, spread, ctx.shard)
+        records = [crossed(r) if r.key in crossing else r for r in records]
+        group = {k: root.get(g, g) for k, g in of.items()}  # each chain's group, joined by the options
+        joint: dict = {}
+        for g, found in spread.items():
+            joint.setdefault(root.get(g, g), set()).update(found)
         counts: dict = {}
-        placed: dict = {}  # groups a document of several groups placed itself; the first document's word holds
+        placed: dict = {}  # groups a document of several groups placed itself; the first that did holds
         for r in sorted(records, key=lambda r: (documents.get(r.doc, ("", "")), r.chain)):
-            if isinstance(r, Item) and r.chain in of:
-                counts[of[r.chain]] = counts.get(of[r.chain], 0) + 1
+            if isinstance(r, Item) and r.chain in group:
+                counts[group[r.chain]] = counts.get(group[r.chain], 0) + 1
                 if r.split:
-                    placed.setdefault(of[r.chain], r.split)
-        splits = assign(spread, ctx.shard, counts, ctx.config.bench.holdout, placed)
-        records = [msgspec.structs.replace(r, split=splits.get(of.get(r.chain), "dev")) for r in records]
+                    placed.setdefault(group[r.chain], r.split)
+        splits = assign(joint, ctx.shard, counts, ctx.config.bench.holdout, placed)
+        records = [msgspec.structs.replace(r, split=splits.get(group.get(r.chain), "dev")) for r in records]
         ctx.extra["splits"] = {s: sum(1 for r in records if isinstance(r, Item) and r.split == s)
                                for s in ("dev", "holdout")}
         return records
 
 
 def document_items(chains, *, cfg):
-    """A memo unit: the items of one document's (chain, statements, concepts, neighbours), split not
-    yet set."""
+    """A memo unit: the items of one document's (chain, statements, concepts, neighbours), their
+    split set when the document has two chain groups or more with items, "" otherwise."""
     from ..bench.items import items_for_document
 
     return items_for_document(chains, cfg, split="")
 
 
-_groups: dict[str, tuple[dict, dict, dict]] = {}  # the chain groups of the last upstream seen, per process
+_groups: dict[str, tuple] = {}  # the chain groups of the last upstream seen, per process
 
 
-def chain_groups(ctx) -> tuple[dict, dict, dict]:
-    """(chain key -> group, group -> its disciplines, doc key -> (discipline, path)) over every
-    discipline (proda/bench/split.py), computed once per set of upstream manifests and process."""
-    from ..bench.split import disciplines, groups
+def chain_groups(ctx) -> tuple[dict, dict, dict, dict]:
+    """(chain key -> group, group -> its disciplines, doc key -> (discipline, path), sentence key
+    -> its group) over every discipline (proda/bench/split.py), computed once per set of upstream
+    manifests and process."""
+    from ..bench.split import disciplines, groups, sentence_groups
     from ..engine.outputs import read_manifest
     from ..records import Chain, Document
 
@@ -95,8 +108,20 @@ def chain_groups(ctx) -> tuple[dict, dict, dict]:
         chains = [r for d in shards for r in ctx.upstream("extract", d) if isinstance(r, Chain)]
         of = groups(chains, documents)
         _groups.clear()
-        _groups[key] = (of, disciplines(of, chains), documents)
+        _groups[key] = (of, disciplines(of, chains), documents, sentence_groups(of, chains))
     return _groups[key]
+
+
+def crossed(item):
+    """An item whose option is a sentence of another discipline's chain group (or whose own group
+    spans disciplines and meets another's): dropped, as the split cannot keep that sentence on one
+    side from this shard alone."""
+    from ..records import DroppedItem, make
+
+    return make(DroppedItem, discipline=item.discipline, chain=item.chain, doc=item.doc, variant=item.variant,
+                split=item.split, reason="shared_sentence",
+                detail="an option is a sentence of another discipline's chains, which may be on the other split",
+                stem=item.stem, options=item.options)
 
 
 STAGE = Bench()
