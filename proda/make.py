@@ -65,6 +65,10 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         tally = Tally(project, names)
         _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally}
         argv = ["run", "-n", str(max(1, jobs))] + names
+        # doit captures an action's output by swapping sys.stdout/stderr; with -n > 1 its threads
+        # swap them concurrently and one may restore another's capture, which would then swallow
+        # what the caller prints after the build (`proda build -j 2 --json` printed nothing)
+        streams = sys.stdout, sys.stderr
         try:
             from .engine import executors
 
@@ -85,6 +89,7 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         finally:
             from .engine import executors
 
+            sys.stdout, sys.stderr = streams
             executors.shutdown()
             _output.pop(str(project.root), None)
         if rc != 0:

@@ -43,8 +43,11 @@ def objects_are_whole(project) -> int:
 def test_parallel_build_equals_serial(make_project):
     serial = build(make_project(CORPUS, name="serial"), until="synth")
     project = make_project(CORPUS, name="parallel")
+    streams = sys.stdout, sys.stderr
     parallel = build(Project.at(project.root, ('run.executor="processes"', "run.workers=2")), until="synth", jobs=4)
     assert parallel["version"] == serial["version"]
+    # doit's tasks on threads swap the streams concurrently: the build puts back the caller's
+    assert (sys.stdout, sys.stderr) == streams
     assert journals_are_whole(project) > 0 and objects_are_whole(project) > 0
     from proda.engine.catalog import open_catalog
 

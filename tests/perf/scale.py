@@ -5,14 +5,25 @@ processes and a 2-CPU local Ray cluster; the endpoint fleet's calls/s; a project
     python tests/perf/scale.py                      # default size: about 5 minutes here
     python tests/perf/scale.py --documents 117000   # the paper's scale (hours on 2 cores)
     python tests/perf/scale.py --paragraphs 24      # documents of about 19 KB instead of 2 KB
+    python tests/perf/scale.py --executors local,processes --jobs 2 --fleet-calls 0
+                                                    # two shard tasks at once, no fleet figure
 
 For each executor (``local`` with 1 worker, ``processes`` with 2, ``ray`` with 2) a fresh copy of
 one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2 KB each)
 is built up to ``synth`` (the CPU-bound stages: ingest, chunk, heuristic extract, bench, synth) in
-a subprocess, shards one at a time (``-j 1``), so a stage's seconds are its wall time. Figures:
+a subprocess, by default shards one at a time (``--jobs 1``, i.e. ``proda build -j 1``), so a
+stage's seconds are its wall time. ``--jobs N`` builds with ``-j N``: N (stage, shard) tasks at once
+on the driver's threads, sharing the executor's workers, so one task's serial work (unit keys,
+manifest reads, the publish) overlaps another's map; the stages then overlap, per-stage seconds
+are not defined, and only the whole build's figures are given (per-stage figures and ``all`` are
+``null``). Figures (``jobs``: the N used):
 
-* ``docs_per_s[executor][stage]``: documents / stage seconds; ``speedup`` and parallel
-  ``efficiency`` (speedup / workers) of processes-2 and ray-2 over local-1, per stage and overall;
+* ``docs_per_s[executor][stage]``: documents / stage seconds; ``all``: documents / the sum of the
+  five stages' seconds (``--jobs 1`` only); ``build``: documents / the wall time of the whole
+  ``build(until="synth")`` call (doit's planning, the pool's start and the version record
+  included; the figure that compares ``--jobs`` values); ``speedup`` and parallel ``efficiency``
+  (speedup / workers) of processes-2 and ray-2 over local-1 at the same ``--jobs``, per stage,
+  overall and for the whole build;
 * ``same_version``: every executor gave the same version id;
 * ``peak_rss_mb``: the driver's peak resident memory, and the peak of the sum over the driver and
   every process it started (pool workers; Ray's raylet, GCS and workers), sampled every 0.25 s;
@@ -21,13 +32,15 @@ a subprocess, shards one at a time (``-j 1``), so a stage's seconds are its wall
   speedup that share allows on two idle cores (derived, for a shared machine where wall time
   cannot show it); ``ray_start_s``: the local Ray cluster's start, kept out of the stage times;
 * ``noop_s``: a second ``proda build`` of the local copy (nothing to do) at this scale;
-* ``ingest_mb_s_per_core``: corpus megabytes / ingest seconds on one process (2 KB documents:
-  per-file work dominates; tests/perf/ingest.py measures throughput on large files);
+* ``ingest_mb_s_per_core`` (``--jobs 1``): corpus megabytes / ingest seconds on one process (2 KB
+  documents: per-file work dominates; tests/perf/ingest.py measures throughput on large files);
 * ``fleet``: calls/s through the call cache against one loopback fake endpoint and against two
   (each a process of its own: tests/fake_openai.py), each endpoint working on ``--capacity``
-  requests at once with ``--latency-ms`` per request, ``llm.concurrency = capacity`` per endpoint;
+  requests at once with ``--latency-ms`` per request, ``llm.concurrency = capacity`` per endpoint
+  (left out with ``--fleet-calls 0``);
 * ``projection``: hours for 117k documents on the stated cluster, from the measured processes-2
-  rate per worker and efficiency (an assumption: the efficiency of 2 workers holds at that size);
+  rate per worker (``all``; ``build`` above ``--jobs 1``) and efficiency (an assumption: the
+  efficiency of 2 workers holds at that size);
 * ``load``: the 1-minute load average before and after, and the machine's cores — the machine is
   shared, so ratios measured side by side are what to read, not absolute rates.
 """
@@ -82,7 +95,8 @@ def sample():
     while not done.wait(0.25):
         peak[0] = max(peak[0], tree_rss())
 threading.Thread(target=sample, daemon=True).start()
-overrides = tuple(sys.argv[2:])
+jobs = int(sys.argv[2])
+overrides = tuple(sys.argv[3:])
 ray_start = 0.0
 if 'run.executor="ray"' in overrides:  # the cluster's start-up, timed apart from the stages
     import ray
@@ -90,7 +104,7 @@ if 'run.executor="ray"' in overrides:  # the cluster's start-up, timed apart fro
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_start = time.perf_counter() - ray_start
 started = time.perf_counter()
-result = build(Project.at(sys.argv[1], overrides), until="synth")
+result = build(Project.at(sys.argv[1], overrides), until="synth", jobs=jobs)
 done.set()
 result["wall_s"] = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -115,9 +129,9 @@ def write_corpus(root: Path, documents: int, paragraphs: int = 3) -> int:
     return written
 
 
-def run_build(root: Path, overrides: list[str]) -> dict:
+def run_build(root: Path, overrides: list[str], jobs: int = 1) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", _BUILD, str(root), *overrides], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", _BUILD, str(root), str(jobs), *overrides], capture_output=True, text=True,
                           env=env)
     if proc.returncode != 0:
         raise SystemExit(f"build with {overrides} failed:\n{proc.stderr[-3000:]}")
@@ -174,7 +188,10 @@ def main() -> None:
     # 3 paragraphs: about 2.4 KB a document (the default figure); more: larger documents, more
     # work per unit and per shard (a figure beside the default one, not instead of it)
     parser.add_argument("--paragraphs", type=int, default=3)
-    parser.add_argument("--fleet-calls", type=int, default=120)
+    # -j N: N stage shards at once (doit's -n), sharing the executor's workers; above 1 the stages
+    # overlap, so only the whole build's wall time is reported, not per-stage seconds
+    parser.add_argument("--jobs", "-j", type=int, default=1)
+    parser.add_argument("--fleet-calls", type=int, default=120, help="0: no fleet measurement")
     parser.add_argument("--capacity", type=int, default=4)
     # an extraction call (hundreds of generated JSON tokens) takes seconds on a real server
     parser.add_argument("--latency-ms", type=float, default=500.0)
@@ -190,8 +207,9 @@ def main() -> None:
             wanted.remove("ray")
     from proda.project import init_project
 
+    jobs = max(1, args.jobs)
     out: dict = {"documents": args.documents, "paragraphs": args.paragraphs, "cores": os.cpu_count(),
-                 "docs_per_s": {}, "seconds": {},
+                 "jobs": jobs, "docs_per_s": {}, "seconds": {},
                  "peak_rss_mb": {}}
     versions = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,19 +221,25 @@ def main() -> None:
             init_project(root)
             shutil.rmtree(root / "specs" / "corpus")
             shutil.copytree(corpus, root / "specs" / "corpus")
-            result = run_build(root, configs[kind])
+            result = run_build(root, configs[kind], jobs)
             versions[kind] = result["version"]
-            seconds = {s: result["stages"][s]["seconds"] for s in STAGES}
-            seconds["all"] = round(sum(seconds.values()), 3)
+            if jobs == 1:  # one shard at a time: a stage's seconds are its wall time
+                seconds = {s: result["stages"][s]["seconds"] for s in STAGES}
+                seconds["all"] = round(sum(seconds.values()), 3)
+            else:  # shards of several stages overlap: per-stage seconds are not defined
+                seconds = {s: None for s in (*STAGES, "all")}
+            seconds["build"] = round(result["wall_s"], 3)
             out["seconds"][kind] = seconds
-            out["docs_per_s"][kind] = {s: round(args.documents / max(t, 1e-9), 1) for s, t in seconds.items()}
+            out["docs_per_s"][kind] = {s: None if t is None else round(args.documents / max(t, 1e-9), 1)
+                                       for s, t in seconds.items()}
             out.setdefault("driver_cpu_s", {})[kind] = round(result["driver_cpu_s"], 2)
             if kind == "ray":
                 out["ray_start_s"] = round(result["ray_start_s"], 2)
             out["peak_rss_mb"][kind] = {"driver": round(result["rss_driver_mb"], 1),
                                         "with_workers": round(result["rss_tree_mb"], 1)}
-            if kind == "local":
+            if kind == "local" and jobs == 1:
                 out["ingest_mb_s_per_core"] = round(corpus_bytes / 1e6 / max(seconds["ingest"], 1e-9), 2)
+            if kind == "local":
                 started = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "proda", "build", "--until", "synth", "--json"], cwd=root,
                                capture_output=True, check=True)
@@ -225,9 +249,10 @@ def main() -> None:
     base = out["seconds"].get("local")
     for kind in ("processes", "ray"):
         if base and kind in out["seconds"]:
-            speed = {s: round(base[s] / max(out["seconds"][kind][s], 1e-9), 2) for s in base}
+            theirs = out["seconds"][kind]
+            speed = {s: None if base[s] is None else round(base[s] / max(theirs[s], 1e-9), 2) for s in base}
             out[f"speedup_{kind}_2"] = speed
-            out[f"efficiency_{kind}_2"] = {s: round(v / 2, 2) for s, v in speed.items()}
+            out[f"efficiency_{kind}_2"] = {s: None if v is None else round(v / 2, 2) for s, v in speed.items()}
     cpu = out.get("driver_cpu_s", {})
     if "local" in cpu and "processes" in cpu:
         # the share of the work the driver still does itself with 2 workers (recipe keys, journal,
@@ -235,9 +260,11 @@ def main() -> None:
         serial = min(1.0, cpu["processes"] / max(cpu["local"], 1e-9))
         out["driver_share_processes_2"] = round(serial, 3)
         out["amdahl_speedup_2_idle_cores"] = round(1 / (serial + (1 - serial) / 2), 2)
-    out["fleet"] = fleet_rates(args.fleet_calls, args.capacity, args.latency_ms)
+    if args.fleet_calls > 0:
+        out["fleet"] = fleet_rates(args.fleet_calls, args.capacity, args.latency_ms)
     if base and "processes" in out["seconds"]:
-        per_worker = args.documents / out["seconds"]["processes"]["all"] / 2
+        measured = out["seconds"]["processes"]
+        per_worker = args.documents / (measured["all"] if jobs == 1 else measured["build"]) / 2
         workers = CLUSTER["nodes"] * CLUSTER["cores_per_node"]
         hours = 117_000 / (per_worker * workers) / 3600
         out["projection"] = {"documents": 117_000, "cluster": CLUSTER, "executor": "ray",
