@@ -271,7 +271,9 @@ def items_for_document(units: Sequence[Unit], cfg: BenchConfig, split: str = "de
     """The benchmark items of a document's chains — (chain, its statements, its concepts, the
     document's concepts) each — and a ``DroppedItem`` for each variant that could not be kept.
 
-    ``split`` goes on every record. The bench stage builds with ``split=""``: a document whose
+    ``split`` goes on every record (and seeds the balancing: the same document given a split, as
+    :func:`items_for_chain` does, may get other option sets than in the stage). The bench stage
+    builds with ``split=""``: a document whose
     chains fall into two groups or more with items (chains sharing no sentence,
     :func:`proda.bench.split.components`) then splits them itself (:func:`proda.bench.split.sides`)
     and its items carry their group's split; a document of one such group leaves it to the stage

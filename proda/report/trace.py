@@ -109,7 +109,7 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
         record = index.get(record.doc, record)
     if isinstance(record, Document):
         span = ""
-        if chain is not None:
+        if chain is not None and chain.steps:
             # a chain's steps follow its reasoning, not always the text: its span covers them all
             start, end = min(s.span.start for s in chain.steps), max(s.span.end for s in chain.steps)
             span = f" chars {start}-{end}:\n" + record.text[start:end]
