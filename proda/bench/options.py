@@ -287,7 +287,13 @@ def ranked(sets: Sequence[Candidate], seed: str, keep: int = _BALANCE_CHOICES) -
     return out
 
 
-def feasible(items: Sequence[Sequence[Choice]], slack: float | None = None) -> list[bool]:
+def _credits(items: Sequence[Sequence[Choice]]) -> list[list[dict[str, float]]]:
+    """Each rule's credit on each choice of each item."""
+    return [[baselines.credits(c.stem, [o.text for o in c.options], c.answer) for c in choices] for choices in items]
+
+
+def feasible(items: Sequence[Sequence[Choice]], slack: float | None = None,
+             credits: Sequence[Sequence[dict[str, float]]] | None = None) -> list[bool]:
     """Which items to keep so that each rule of ``_BALANCED`` *can* pick the answer as often as
     chance over the kept items: an item's choices give each rule a least and a most credit, and when
     the items' least credits sum above what chance gives them (or their most credits below it) by
@@ -302,12 +308,12 @@ def feasible(items: Sequence[Sequence[Choice]], slack: float | None = None) -> l
     Allowing it none above chance removed 9% (OpenStax) to 16% (example) of the items and left it
     1 to 3 points *below* chance, with the other rules no nearer: not kept."""
     slack = _SLACK if slack is None else slack
+    credits = _credits(items) if credits is None else credits
     ranges = []
-    for choices in items:
+    for choices, credit in zip(items, credits):
         width = len(choices[0].options)
         assert all(len(c.options) == width for c in choices), "an item's option sets differ in size"
-        credits = [baselines.credits(c.stem, [o.text for o in c.options], c.answer) for c in choices]
-        ranges.append({n: (min(c[n] for c in credits), max(c[n] for c in credits)) for n in _BALANCED})
+        ranges.append({n: (min(c[n] for c in credit), max(c[n] for c in credit)) for n in _BALANCED})
     keep = [True] * len(items)
     while True:
         alive = [i for i in range(len(items)) if keep[i]]
@@ -336,12 +342,14 @@ def feasible(items: Sequence[Sequence[Choice]], slack: float | None = None) -> l
 def balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice | None]:
     """One choice per item (each list best first), or None for an item dropped: :func:`feasible`
     drops what no choice can bring to chance, :func:`_balance` chooses for the rest."""
-    keep = feasible(items)
-    picked = iter(_balance([c for c, k in zip(items, keep) if k], seed))
+    credits = _credits(items)
+    keep = feasible(items, credits=credits)
+    picked = iter(_balance([c for c, k in zip(items, keep) if k], [c for c, k in zip(credits, keep) if k], seed))
     return [next(picked) if k else None for k in keep]
 
 
-def _balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice]:
+def _balance(items: Sequence[Sequence[Choice]], credits: Sequence[Sequence[dict[str, float]]],
+             seed: str) -> list[Choice]:
     """One choice per item such that, over these items (those a document gives one split), the rule
     baselines that can decide pick the answer as often as chance would — not more (they would read
     the answer off the options) and not less (never-the-longest is a tell too).
@@ -356,7 +364,6 @@ def _balance(items: Sequence[Sequence[Choice]], seed: str) -> list[Choice]:
     import math
 
     start = {n: int(digest([seed, "balance", n])[:8], 16) / 16**8 for n in _BALANCED}
-    credits = [[baselines.credits(c.stem, [o.text for o in c.options], c.answer) for c in choices] for choices in items]
     hits = {n: 0.0 for n in _BALANCED}
     expected = 0.0
     picked = []
