@@ -267,19 +267,32 @@ def _variants(chain: Chain, cfg: BenchConfig) -> list[tuple[str, int]]:
 Unit = tuple[Chain, Sequence[Statement], Sequence[Concept], Sequence[Concept]]
 
 
+def _sides(chains: Sequence[Chain], prepared: Sequence[_Prepared], cfg: BenchConfig, split: str) -> dict[str, str]:
+    """chain key -> the split of its items: ``split`` when given; else, for a document whose chains
+    fall into two groups or more with items (chains sharing no sentence,
+    :func:`proda.bench.split.components`), the split :func:`proda.bench.split.sides` gives each group,
+    and "" for a document of one such group (the stage places it with the discipline's others)."""
+    side = {p.common["chain"]: split for p in prepared}
+    if split:
+        return side
+    groups = [{c.key for c in g} for g in components(chains)]
+    counts = [sum(1 for p in prepared if p.choices and p.common["chain"] in g) for g in groups]
+    filled = [n for n, c in enumerate(counts) if c]
+    if len(filled) >= 2:
+        got = sides([counts[n] for n in filled], cfg.holdout, digest([c.key for c in chains]))
+        side.update((key, s) for n, s in zip(filled, got) for key in groups[n])
+    return side
+
+
 def items_for_document(units: Sequence[Unit], cfg: BenchConfig, split: str = "dev") -> list:
     """The benchmark items of a document's chains — (chain, its statements, its concepts, the
     document's concepts) each — and a ``DroppedItem`` for each variant that could not be kept.
 
     ``split`` goes on every record (and seeds the balancing: the same document given a split, as
     :func:`items_for_chain` does, may get other option sets than in the stage). The bench stage
-    builds with ``split=""``: a document whose
-    chains fall into two groups or more with items (chains sharing no sentence,
-    :func:`proda.bench.split.components`) then splits them itself (:func:`proda.bench.split.sides`)
-    and its items carry their group's split; a document of one such group leaves it to the stage
-    (""), which places it with the discipline's other groups. The option sets are chosen together
-    for the items that go to one split (:func:`proda.bench.options.balance`), so the option-only
-    rules are at chance over each split's share of every document."""
+    builds with ``split=""``: see :func:`_sides`. The option sets are chosen together for the items
+    that go to one split (:func:`proda.bench.options.balance`), so the option-only rules are at
+    chance over each split's share of every document."""
     prepared = []
     stated = _stated([u[0] for u in units])
     units = sorted(units, key=lambda u: u[0].key)
@@ -289,14 +302,7 @@ def items_for_document(units: Sequence[Unit], cfg: BenchConfig, split: str = "de
         pool = Pool(concepts, neighbours)
         prepared += [_variant(chain, statements, concepts, pool, cfg, v, h, split, stated)
                      for v, h in _variants(chain, cfg)]
-    side = {p.common["chain"]: split for p in prepared}
-    if not split:
-        groups = [[c.key for c in g] for g in components([u[0] for u in units])]
-        counts = [sum(1 for p in prepared if p.choices and p.common["chain"] in g) for g in groups]
-        filled = [n for n, c in enumerate(counts) if c]
-        if len(filled) >= 2:
-            got = sides([counts[n] for n in filled], cfg.holdout, digest([u[0].key for u in units]))
-            side.update((key, s) for n, s in zip(filled, got) for key in groups[n])
+    side = _sides([u[0] for u in units], prepared, cfg, split)
     docs = sorted({u[0].doc for u in units})
     picked: dict[int, Choice | None] = {}
     for bucket in sorted(set(side.values())):
