@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from proda.bench.split import (assign, components, disciplines, groups, joined, sentence_groups, shared_sentences,
+import msgspec
+
+from proda.bench.split import (assign, components, disciplines, groups, joined, place, sentence_groups, shared_sentences,
                                sides, split_texts)
 from proda.records import Chain, Item, Option, Span, Step, make
 
@@ -141,3 +143,27 @@ def test_options_join_the_groups_whose_sentences_they_are_or_share():
     item = _item(other, "A rainbow forms.", "The pH falls.")
     root, crossing = joined([item], of, stated, spread, "physics")
     assert crossing == {item.key} and root.get(of[other.key], of[other.key]) == of[other.key]
+
+
+def test_place_keeps_a_joined_group_on_one_side_and_the_first_documents_word():
+    documents = docs(2)
+    a1 = chain("physics0", ["Heat flows.", "The bar warms."], start=0)
+    a2 = chain("physics0", ["Light bends.", "A rainbow forms."], start=500)
+    b1 = chain("physics1", ["Ice melts.", "The lake rises."], start=0)
+    b2 = chain("physics1", ["Wind blows.", "Waves grow."], start=500)
+    chains = [a1, a2, b1, b2]
+    of = groups(chains, documents)
+    spread, stated = disciplines(of, chains), sentence_groups(of, chains)
+
+    def item(ch: Chain, split: str, *texts: str) -> Item:
+        return msgspec.structs.replace(_item(ch, *texts), split=split)
+
+    # each document split its two groups itself; b1's distractor is a2's sentence: a2 and b1 join
+    records = [item(a1, "dev", "The bar warms.", "The bar cools."), item(a2, "holdout", "A rainbow forms.", "A halo forms."),
+               item(b1, "dev", "The lake rises.", "A rainbow forms."), item(b2, "holdout", "Waves grow.", "Waves shrink.")]
+    placed = {r.chain: r.split for r in place(records, of, spread, documents, stated, "physics", 0.5)}
+    assert placed[a2.key] == placed[b1.key] == "holdout"  # physics0 decided first (by path)
+    assert placed[a1.key] == "dev"
+    texts = {s: {sentence for r in place(records, of, spread, documents, stated, "physics", 0.5) if r.split == s
+                 for sentence in [o.text for o in r.options]} for s in ("dev", "holdout")}
+    assert shared_sentences(texts) == 0

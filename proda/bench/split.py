@@ -222,6 +222,37 @@ def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: 
     return {g: find(g) for g in parent}, crossing
 
 
+def place(records: list, of: Mapping[str, Group], spread: Mapping[Group, set[str]],
+          documents: Mapping[str, tuple[str, str]], stated: Mapping[str, Group], discipline: str,
+          ratio: float) -> list:
+    """One discipline's bench records with their final split: groups joined by the items' options
+    (:func:`joined`; an item that cannot be joined becomes a ``DroppedItem``, ``shared_sentence``),
+    the groups a document of several groups placed itself keeping that split (the first document
+    to decide, by path, holds), the rest placed by :func:`assign`."""
+    import msgspec
+
+    from ..records import DroppedItem, Item, make
+
+    root, crossing = joined([r for r in records if isinstance(r, Item)], of, stated, spread, discipline)
+    records = [make(DroppedItem, discipline=r.discipline, chain=r.chain, doc=r.doc, variant=r.variant,
+                    split=r.split, reason="shared_sentence",
+                    detail="an option is a sentence of another discipline's chains, which may be on the other split",
+                    stem=r.stem, options=r.options) if r.key in crossing else r for r in records]
+    group = {k: root.get(g, g) for k, g in of.items()}  # each chain's group, joined by the options
+    joint: dict[Group, set[str]] = {}
+    for g, found in spread.items():
+        joint.setdefault(root.get(g, g), set()).update(found)
+    counts: dict[Group, int] = {}
+    placed: dict[Group, str] = {}
+    for r in sorted(records, key=lambda r: (documents.get(r.doc, ("", "")), r.chain)):
+        if isinstance(r, Item) and r.chain in group:
+            counts[group[r.chain]] = counts.get(group[r.chain], 0) + 1
+            if r.split:
+                placed.setdefault(group[r.chain], r.split)
+    splits = assign(joint, discipline, counts, ratio, placed)
+    return [msgspec.structs.replace(r, split=splits.get(group.get(r.chain), "dev")) for r in records]
+
+
 def shared_sentences(texts: Mapping[str, Iterable[str]]) -> int:
     """How many sentences occur in both ``texts["dev"]`` and ``texts["holdout"]``."""
     dev = {k for k in map(sentence_key, texts.get("dev", ())) if k}

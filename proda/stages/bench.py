@@ -49,31 +49,14 @@ class Bench(Stage):
         return manifests(project, "extract") + manifests(project, "ingest")
 
     def run(self, ctx):
-        import msgspec
-
-        from ..bench.split import assign, joined
+        from ..bench.split import place
         from ..bench.units import document_units
         from ..records import Item
 
         units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]]) for u in chains]), chains)
                  for _, chains in document_units(ctx.upstream("extract"))]
         records = ctx.map(units, functools.partial(document_items, cfg=ctx.config.bench), label="document")
-        of, spread, documents, stated = chain_groups(ctx)
-        root, crossing = joined([r for r in records if isinstance(r, Item)], of, stated, spread, ctx.shard)
-        records = [crossed(r) if r.key in crossing else r for r in records]
-        group = {k: root.get(g, g) for k, g in of.items()}  # each chain's group, joined by the options
-        joint: dict = {}
-        for g, found in spread.items():
-            joint.setdefault(root.get(g, g), set()).update(found)
-        counts: dict = {}
-        placed: dict = {}  # groups a document of several groups placed itself; the first that did holds
-        for r in sorted(records, key=lambda r: (documents.get(r.doc, ("", "")), r.chain)):
-            if isinstance(r, Item) and r.chain in group:
-                counts[group[r.chain]] = counts.get(group[r.chain], 0) + 1
-                if r.split:
-                    placed.setdefault(group[r.chain], r.split)
-        splits = assign(joint, ctx.shard, counts, ctx.config.bench.holdout, placed)
-        records = [msgspec.structs.replace(r, split=splits.get(group.get(r.chain), "dev")) for r in records]
+        records = place(records, *chain_groups(ctx), ctx.shard, ctx.config.bench.holdout)
         ctx.extra["splits"] = {s: sum(1 for r in records if isinstance(r, Item) and r.split == s)
                                for s in ("dev", "holdout")}
         return records
@@ -110,18 +93,6 @@ def chain_groups(ctx) -> tuple[dict, dict, dict, dict]:
         _groups.clear()
         _groups[key] = (of, disciplines(of, chains), documents, sentence_groups(of, chains))
     return _groups[key]
-
-
-def crossed(item):
-    """An item whose option is a sentence of another discipline's chain group (or whose own group
-    spans disciplines and meets another's): dropped, as the split cannot keep that sentence on one
-    side from this shard alone."""
-    from ..records import DroppedItem, make
-
-    return make(DroppedItem, discipline=item.discipline, chain=item.chain, doc=item.doc, variant=item.variant,
-                split=item.split, reason="shared_sentence",
-                detail="an option is a sentence of another discipline's chains, which may be on the other split",
-                stem=item.stem, options=item.options)
 
 
 STAGE = Bench()
