@@ -65,26 +65,37 @@ def _deal(n: int, ratio: float, start: float) -> list[str]:
 Group = tuple[str, str, int]  # (discipline, path) of a group's first document, and its place among the groups starting there
 
 
+class _Joins:
+    """Union-find over hashable names: each set is named by its least member."""
+
+    def __init__(self) -> None:
+        self.parent: dict = {}
+
+    def find(self, x):
+        parent = self.parent
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(self, a, b) -> None:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+
 def components(chains: Sequence[Chain]) -> list[list[Chain]]:
     """The chains in groups: chains sharing a sentence, directly or through others, are one group;
     groups in the order of their first chain, chains in their given order."""
-    parent = {c.key: c.key for c in chains}
-
-    def find(k: str) -> str:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
+    joins = _Joins()
     seen: dict[str, str] = {}
     for chain in chains:
         for sentence in chain_sentences(chain):
-            a, b = find(seen.setdefault(sentence, chain.key)), find(chain.key)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
+            joins.join(seen.setdefault(sentence, chain.key), chain.key)
     members: dict[str, list[Chain]] = {}
     for c in chains:
-        members.setdefault(find(c.key), []).append(c)
+        members.setdefault(joins.find(c.key), []).append(c)
     return list(members.values())
 
 
@@ -106,23 +117,34 @@ def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]]) ->
     return out
 
 
-def sides(counts: Sequence[int], ratio: float, seed: str) -> list[str]:
-    """The split of each of one document's chain groups (``counts``: their items): largest first
-    (ties: by order), each to the split furthest below its share of the document's items, the first
-    placed by ``seed``. Two groups with items or more always get both splits (the last goes to the
-    split nothing went to, if any)."""
-    order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
-    total = sum(counts)
+def _fill(counts: Sequence[int], ratio: float, first: str, have: Mapping[str, int] | None = None) -> list[str]:
+    """Splits for groups of ``counts`` items, in the given order (largest first): each to the split
+    furthest below its share (``ratio`` for holdout) of all items, those already ``have`` placed
+    included; ``first`` wins a tie. The last goes to the split no item went to yet, if any, so two
+    groups with items or more always give both splits."""
+    have = dict(have or {"dev": 0, "holdout": 0})
+    total = sum(counts) + sum(have.values())
     goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
-    have = {"dev": 0, "holdout": 0}
+    out = []
+    for n, count in enumerate(counts):
+        split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
+        other = "holdout" if split == "dev" else "dev"
+        if n == len(counts) - 1 and total > count and 0 < ratio < 1 and not have[other]:
+            split = other
+        out.append(split)
+        have[split] += count
+    return out
+
+
+def sides(counts: Sequence[int], ratio: float, seed: str) -> list[str]:
+    """The split of each of one document's chain groups (``counts``: their items, each > 0): largest
+    first (ties: by order), each to the split furthest below its share of the document's items, the
+    first placed by ``seed`` (:func:`_fill`): two groups or more always get both splits."""
+    order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
     first = "holdout" if int(digest(["sides", seed])[:8], 16) % 2 else "dev"
     out = [""] * len(counts)
-    for n, i in enumerate(order):
-        split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
-        if n == len(order) - 1 and len(order) >= 2 and 0 < ratio < 1 and not have["holdout" if split == "dev" else "dev"]:
-            split = "holdout" if split == "dev" else "dev"  # the last group goes where nothing went yet
+    for i, split in zip(order, _fill([counts[i] for i in order], ratio, first)):
         out[i] = split
-        have[split] += counts[i]
     return out
 
 
@@ -158,20 +180,12 @@ def assign(spread: Mapping[Group, set[str]], discipline: str, items: Mapping[Gro
             out[group] = placed[group]
     mine = sorted(relevant - set(out), key=lambda g: digest(["split", *g]))
     counted = sorted((g for g in mine if items.get(g, 0) > 0), key=lambda g: -items[g])  # stable: hash order on ties
-    total = sum(items.get(g, 0) for g in counted + [g for g in out if len(spread[g]) == 1])
     have = {"dev": 0, "holdout": 0}
     for g, split in out.items():
         if len(spread[g]) == 1:
             have[split] += items.get(g, 0)
-    goal = {"dev": (1 - ratio) * total, "holdout": ratio * total}
     first = "holdout" if int(digest(["split-first", discipline])[:8], 16) % 2 else "dev"  # who wins a tie
-    for n, group in enumerate(counted):
-        split = max(("holdout", "dev"), key=lambda s: (goal[s] - have[s], s == first))
-        other = "holdout" if split == "dev" else "dev"
-        if n == len(counted) - 1 and total > items[group] and 0 < ratio < 1 and not have[other]:
-            split = other  # the last group goes where no item went yet
-        out[group] = split
-        have[split] += items[group]
+    out.update(zip(counted, _fill([items[g] for g in counted], ratio, first, have)))
     start = int(digest(["split-start", discipline])[:8], 16) / 16**8
     rest = [g for g in mine if g not in out]
     out.update(zip(rest, _deal(len(rest), ratio, start)))
@@ -192,15 +206,7 @@ def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: 
     least name) and the keys of items that cannot be joined — their option is a sentence of a group
     of another discipline, or their own group spans disciplines — which the bench drops (the other
     discipline's shard cannot see this one's options, so a join would not be made alike there)."""
-    parent: dict[Group, Group] = {}
-
-    def find(g: Group) -> Group:
-        parent.setdefault(g, g)
-        while parent[g] != g:
-            parent[g] = parent[parent[g]]
-            g = parent[g]
-        return g
-
+    joins = _Joins()
     local = lambda g: spread.get(g, set()) == {discipline}  # noqa: E731
     option_of: dict[str, Group] = {}
     crossing: set[str] = set()
@@ -216,10 +222,8 @@ def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: 
         for k in texts:
             option_of.setdefault(k, own)
         for g in found:
-            a, b = find(own), find(g)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return {g: find(g) for g in parent}, crossing
+            joins.join(own, g)
+    return {g: joins.find(g) for g in list(joins.parent)}, crossing
 
 
 def place(records: list, of: Mapping[str, Group], spread: Mapping[Group, set[str]],
