@@ -59,34 +59,26 @@ _TELLS = {"stem_overlap": "an option shares more of the stem's words", "no_negat
           "word_counts": "options differ in how many distinct words they have"}
 
 
-def _clean(text: str) -> str:
-    """A step as an option: a sentence of its own — without the connective that tied it to the step
-    before ("Therefore, "), capitalised, ending in a full stop — so that options cut from a longer
-    sentence and whole sentences look alike."""
-    text = " ".join(text.split())
-    m = _OPENER.match(text)
-    if m and len(text) - m.end() > 12:
-        text = text[m.end():]
-    text = text.rstrip(" ,;:")
+def _sentence(text: str) -> str:
+    """A step as the stem shows it: capitalised (unless its first word has a capital inside: "pH",
+    "mRNA") and ending in a full stop, like a sentence — a step cut from a longer sentence ("When
+    the Sun is low") would otherwise run into the next one."""
+    text = " ".join(text.split()).rstrip(" ,;:")
     if text and text[-1] not in ".!?":
         text += "."
-    return _capital(text)
-
-
-def _capital(text: str) -> str:
-    """The text with its first letter capitalised, unless its first word already has a capital
-    inside ("pH", "mRNA", "iPhone" stay as they are)."""
     first = text.split(" ", 1)[0]
     return text if any(c.isupper() for c in first[1:]) else text[:1].upper() + text[1:]
 
 
-def _sentence(text: str) -> str:
-    """A step as the stem shows it: capitalised and ending in a full stop, like a sentence (a step cut
-    from a longer sentence — "When the Sun is low" — would otherwise run into the next one)."""
-    text = " ".join(text.split()).rstrip(" ,;:")
-    if text and text[-1] not in ".!?":
-        text += "."
-    return _capital(text)
+def _clean(text: str) -> str:
+    """A step as an option: a sentence of its own (:func:`_sentence`) without the connective that
+    tied it to the step before ("Therefore, "), so that options cut from a longer sentence and whole
+    sentences look alike."""
+    text = " ".join(text.split())
+    m = _OPENER.match(text)
+    if m and len(text) - m.end() > 12:
+        text = text[m.end():]
+    return _sentence(text)
 
 
 def _said(text: str, steps: Sequence[str], hidden: Sequence[str]) -> bool:
