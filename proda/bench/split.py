@@ -242,19 +242,23 @@ def place(records: list, of: Mapping[str, Group], spread: Mapping[Group, set[str
                     split=r.split, reason="shared_sentence",
                     detail="an option is a sentence of another discipline's chains, which may be on the other split",
                     stem=r.stem, options=r.options) if r.key in crossing else r for r in records]
-    group = {k: root.get(g, g) for k, g in of.items()}  # each chain's group, joined by the options
+    def group(chain: str) -> Group | None:  # a chain's group, joined by the options
+        g = of.get(chain)
+        return root.get(g, g) if g is not None else None
+
     joint: dict[Group, set[str]] = {}
     for g, found in spread.items():
         joint.setdefault(root.get(g, g), set()).update(found)
     counts: dict[Group, int] = {}
     placed: dict[Group, str] = {}
     for r in sorted(records, key=lambda r: (documents.get(r.doc, ("", "")), r.chain)):
-        if isinstance(r, Item) and r.chain in group:
-            counts[group[r.chain]] = counts.get(group[r.chain], 0) + 1
+        g = group(r.chain)
+        if isinstance(r, Item) and g is not None:
+            counts[g] = counts.get(g, 0) + 1
             if r.split:
-                placed.setdefault(group[r.chain], r.split)
+                placed.setdefault(g, r.split)
     splits = assign(joint, discipline, counts, ratio, placed)
-    return [msgspec.structs.replace(r, split=splits.get(group.get(r.chain), "dev")) for r in records]
+    return [msgspec.structs.replace(r, split=splits.get(group(r.chain), "dev")) for r in records]
 
 
 def shared_sentences(texts: Mapping[str, Iterable[str]]) -> int:
