@@ -2,7 +2,7 @@
 
 Per discipline: sliding windows of relational statements (one document at a time) become
 open-ended, multiple-choice and true/false samples (``synth.mix``, 6:3:1) with explanations
-(proda/synth/samples.py), memoised per window. The ``patches`` shard reads
+(proda/synth/samples.py), memoised per document (its windows). The ``patches`` shard reads
 ``specs/patches/*.jsonl`` (memoised per file). Every sample — synthesized, patch or replay — is
 then checked against every benchmark item of both splits (stem and every option, on text reduced to
 letters: no shared 13-word run, no whole item text of 8+ words, no prompt equal to a stem;
@@ -54,7 +54,7 @@ class Synth(Stage):
         return [s for s in samples if s.key not in bad]
 
     def _discipline(self, ctx):
-        from ..synth.samples import allocate_budget, budget_windows, samples_for_window, window_units
+        from ..synth.samples import allocate_budget, budget_windows, window_units
 
         cfg = ctx.config.synth
         records = ctx.upstream("extract")
@@ -69,36 +69,18 @@ class Synth(Stage):
             budget = allocate_budget(disciplines, cfg.per_discipline * len(disciplines), rates,
                                      cfg.budget)[ctx.shard]
             units = budget_windows(units, budget, seed=ctx.shard)
-        concept_of: dict[str, list[Concept]] = {}
-        at: dict[int, dict[str, list[int]]] = {}  # per concept: statement key -> its places in c.statements
-        for c in concepts:
-            places = at[id(c)] = {}
-            for i, k in enumerate(c.statements):
-                places.setdefault(k, []).append(i)
-            for k in places:
-                concept_of.setdefault(k, []).extend([c] * len(places[k]))
-
-        def payload(window):
-            import msgspec
-
-            keys = {s.key for s in window}
-            seen, mine = set(), []
-            for s in window:
-                for c in concept_of.get(s.key, []):
-                    if c.key not in seen:  # as the window sees it: parents elsewhere do not matter
-                        seen.add(c.key)
-                        # c.statements that are in the window, in c's order: found by the window's
-                        # keys (a few) instead of a pass over every statement of the concept
-                        places = at[id(c)]
-                        kept = sorted(i for k in keys if k in places for i in places[k])
-                        mine.append(msgspec.structs.replace(c, statements=[c.statements[i] for i in kept]))
-            return window, mine
-
+        index = ConceptIndex(concepts)
         from ..hashing import digest
         from ..engine.storage import encode_records
 
-        jobs = [(digest([encode_records(w + c)]), (w, c)) for w, c in map(payload, units)]
-        return _unique(ctx.map(jobs, functools.partial(window_samples, cfg=cfg, shard=ctx.shard), label="window"))
+        # one unit per document: its windows, with the concepts as its statements see them (in the
+        # concepts' own order, so each window's view on the worker is the one it had alone)
+        jobs = []
+        for windows in _by_document(units):
+            mine = index.view([s for w in windows for s in w], in_order=True)
+            jobs.append((digest([encode_records(w) for w in windows] + [encode_records(mine)]), (windows, mine)))
+        return _unique(ctx.map(jobs, functools.partial(document_samples, cfg=cfg, shard=ctx.shard),
+                               label="document"))
 
     def _patches(self, ctx):
         from ..hashing import digest_bytes
@@ -129,11 +111,61 @@ def all_items(ctx) -> list[Item]:
     return items
 
 
-def window_samples(unit, *, cfg, shard):
-    """A memo unit: the samples of one window of statements with its concepts."""
+class ConceptIndex:
+    """Which concepts name each statement, and where it sits in each concept's statements."""
+
+    def __init__(self, concepts: list[Concept]):
+        self.rank = {id(c): i for i, c in enumerate(concepts)}
+        self.of: dict[str, list[Concept]] = {}
+        self.at: dict[int, dict[str, list[int]]] = {}  # per concept: statement key -> its places
+        for c in concepts:
+            places = self.at[id(c)] = {}
+            for i, k in enumerate(c.statements):
+                places.setdefault(k, []).append(i)
+            for k in places:
+                self.of.setdefault(k, []).extend([c] * len(places[k]))
+
+    def view(self, statements: list[Statement], in_order: bool = False) -> list[Concept]:
+        """The concepts of these statements as they see them: each with only its statements among
+        them (parents elsewhere do not matter), in order of first mention — or, ``in_order``, in
+        the index's own order."""
+        import msgspec
+
+        keys = {s.key for s in statements}
+        seen, mine = set(), []
+        for s in statements:
+            for c in self.of.get(s.key, []):
+                if c.key not in seen:
+                    seen.add(c.key)
+                    # c.statements among these, in c's order: found by their keys (a few) instead
+                    # of a pass over every statement of the concept
+                    places = self.at[id(c)]
+                    kept = sorted(i for k in keys if k in places for i in places[k])
+                    mine.append((self.rank[id(c)], msgspec.structs.replace(c, statements=[c.statements[i] for i in kept])))
+        if in_order:
+            mine.sort(key=lambda pair: pair[0])
+        return [c for _, c in mine]
+
+
+def _by_document(units: list[list[Statement]]) -> list[list[list[Statement]]]:
+    """Consecutive windows of one document together (windows never cross documents)."""
+    groups: list[list[list[Statement]]] = []
+    for window in units:
+        if groups and groups[-1][0][0].doc == window[0].doc:
+            groups[-1].append(window)
+        else:
+            groups.append([window])
+    return groups
+
+
+def document_samples(unit, *, cfg, shard):
+    """A memo unit: the samples of one document's windows, each window with its concepts as it
+    sees them (an edit of a document recomputes that document's windows only)."""
     from ..synth.samples import samples_for_window
 
-    return samples_for_window(unit[0], unit[1], cfg, shard)
+    windows, concepts = unit
+    index = ConceptIndex(concepts)
+    return [sample for window in windows for sample in samples_for_window(window, index.view(window), cfg, shard)]
 
 
 def patch_samples(path):
