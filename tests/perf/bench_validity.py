@@ -6,7 +6,10 @@ Builds a project in a temporary folder — the bundled example (default) or one 
 and reports what each option-only baseline scores on ``dev`` and ``holdout`` (proda/bench/baselines.py),
 the chance level, the sentences both splits share and the items dropped. With ``--train`` it also
 compiles V1 and scores every item with its stem (``acc``) and without it (the options alone, lm-eval's
-unconditional log-likelihood): what the question adds is the difference. Prints one JSON line.
+unconditional log-likelihood): what the question adds is the difference. ``classifier_checks``: the
+classifier refit on 20 other partitions of each split into folds, each split scored by a model fit
+on the other, and the heaviest weights fit on each (a tell of the item builder carries from one
+split to the other; a pattern of one split's items does not). Prints one JSON line.
 
     python tests/perf/bench_validity.py                      # example project, bench only (~30 s)
     python tests/perf/bench_validity.py --train              # + V1 with/without the question (~3 min)
@@ -84,6 +87,38 @@ def _accuracy(project: Project, items: list[Item]) -> dict:
     return {"checkpoint": checkpoint, **out}
 
 
+def classifier_checks(items: list[Item], refolds: int = 20) -> dict:
+    """Is the classifier's figure a tell of the item builder or a pattern of one split's items?
+    Its cross-fitted figure over ``refolds`` other partitions of each split into folds (by
+    document), each split scored by a model fit on the other, and the heaviest weights of a model
+    fit on each split (standardised features): a tell carries from one split to the other."""
+    from proda.hashing import digest
+
+    examples = {s: [(baselines.features(i.stem, [o.text for o in i.options]), i.answer, i.doc)
+                    for i in items if i.split == s] for s in ("dev", "holdout")}
+
+    def crossed(rows, seed):
+        folds = [[r for r in rows if int(digest([seed, "fold", r[2]])[:8], 16) % baselines.FOLDS == h]
+                 for h in range(baselines.FOLDS)]
+        scored = [(baselines.classifier_score(baselines.fit([r[:2] for k, f in enumerate(folds) if k != h for r in f]),
+                                              [r[:2] for r in folds[h]]), len(folds[h])) for h in range(len(folds)) if folds[h]]
+        return sum(x * n for x, n in scored) / max(1, sum(n for _, n in scored))
+
+    out: dict = {}
+    for split, other in (("dev", "holdout"), ("holdout", "dev")):
+        rows = examples[split]
+        if not rows or not examples[other]:
+            continue
+        figures = [crossed(rows, f"refold{r}") for r in range(refolds)]
+        model = baselines.fit([r[:2] for r in rows])
+        out[split] = {"refolded": {"min": round(min(figures), 4), "mean": round(sum(figures) / len(figures), 4),
+                                   "max": round(max(figures), 4), "partitions": refolds},
+                      f"fit_here_scored_on_{other}": round(baselines.classifier_score(model, [r[:2] for r in examples[other]]), 4),
+                      "weights": {n: round(float(w), 3) for n, w in
+                                  sorted(zip(baselines.FEATURES, model[0]), key=lambda t: -abs(t[1]))[:4]} if model else {}}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--project", type=Path, help="an already built project (nothing is built)")
@@ -112,6 +147,7 @@ def main() -> None:
             "chance": round(sum(1 / len(i.options) for i in items) / max(1, len(items)), 4),
             "option_counts": options,
             "option_only": baselines.option_only(items),
+            "classifier_checks": classifier_checks(items),
             "shared_sentences": shared_sentences(split_texts(items, chains)),
             "dropped_items": _dropped(project),
             "build_until_bench_seconds": seconds,
