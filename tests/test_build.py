@@ -44,6 +44,28 @@ def test_edit_one_document_rebuilds_only_its_chunks(make_project):
     assert len(chunks_before) == 2
 
 
+def test_a_new_document_synthesizes_only_its_own_windows(make_project):
+    """synth memoises one unit per document: adding a document computes its windows and reuses
+    every other document's, whose concepts it sees only through its own statements."""
+    from proda.engine import layout, storage
+    from proda.records import Sample, Statement
+
+    project = make_project(corpus())
+    build(project, until="synth")
+    before = storage.read_json(layout.run_stats(project.build, "synth", "physics"))
+    (project.corpus / "physics" / "e.md").write_text(doc("epsilon"))
+    build(Project.at(project.root), until="synth")
+    after = storage.read_json(layout.run_stats(project.build, "synth", "physics"))
+    docs = [d for d in load_shard(project.build, "ingest", "physics") if type(d).__name__ == "Document"]
+    new = next(d.key for d in docs if d.path == "physics/e.md")
+    own = {s.key for s in load_shard(project.build, "extract", "physics") if isinstance(s, Statement) and s.doc == new}
+    samples = [s for s in load_shard(project.build, "synth", "physics") if isinstance(s, Sample)]
+    # computed / from_memo: samples of the units computed and of those answered by the memo
+    assert own and before["computed"] > 0
+    assert after["from_memo"] == before["computed"] + before["from_memo"], "another document's windows were recomputed"
+    assert after["computed"] == sum(1 for s in samples if s.statements and set(s.statements) <= own) > 0
+
+
 def test_changing_a_setting_rebuilds_that_stage_and_downstream_only(make_project):
     project = make_project(corpus())
     build(project, until="extract")
