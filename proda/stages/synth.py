@@ -54,7 +54,7 @@ class Synth(Stage):
         return [s for s in samples if s.key not in bad]
 
     def _discipline(self, ctx):
-        from ..synth.samples import allocate_budget, budget_windows, window_units
+        from ..synth.samples import ConceptIndex, allocate_budget, budget_windows, by_document, window_units
 
         cfg = ctx.config.synth
         records = ctx.upstream("extract")
@@ -76,7 +76,7 @@ class Synth(Stage):
         # one unit per document: its windows, with the concepts as its statements see them (in the
         # concepts' own order, so each window's view on the worker is the one it had alone)
         jobs = []
-        for windows in _by_document(units):
+        for windows in by_document(units):
             mine = index.view([s for w in windows for s in w], in_order=True)
             jobs.append((digest([encode_records(w) for w in windows] + [encode_records(mine)]), (windows, mine)))
         return _unique(ctx.map(jobs, functools.partial(document_samples, cfg=cfg, shard=ctx.shard),
@@ -111,57 +111,10 @@ def all_items(ctx) -> list[Item]:
     return items
 
 
-class ConceptIndex:
-    """Which concepts name each statement, and where it sits in each concept's statements."""
-
-    def __init__(self, concepts: list[Concept]):
-        self.rank = {id(c): i for i, c in enumerate(concepts)}
-        self.of: dict[str, list[Concept]] = {}
-        self.at: dict[int, dict[str, list[int]]] = {}  # per concept: statement key -> its places
-        for c in concepts:
-            places = self.at[id(c)] = {}
-            for i, k in enumerate(c.statements):
-                places.setdefault(k, []).append(i)
-            for k in places:
-                self.of.setdefault(k, []).extend([c] * len(places[k]))
-
-    def view(self, statements: list[Statement], in_order: bool = False) -> list[Concept]:
-        """The concepts of these statements as they see them: each with only its statements among
-        them (parents elsewhere do not matter), in order of first mention — or, ``in_order``, in
-        the index's own order."""
-        import msgspec
-
-        keys = {s.key for s in statements}
-        seen, mine = set(), []
-        for s in statements:
-            for c in self.of.get(s.key, []):
-                if c.key not in seen:
-                    seen.add(c.key)
-                    # c.statements among these, in c's order: found by their keys (a few) instead
-                    # of a pass over every statement of the concept
-                    places = self.at[id(c)]
-                    kept = sorted(i for k in keys if k in places for i in places[k])
-                    mine.append((self.rank[id(c)], msgspec.structs.replace(c, statements=[c.statements[i] for i in kept])))
-        if in_order:
-            mine.sort(key=lambda pair: pair[0])
-        return [c for _, c in mine]
-
-
-def _by_document(units: list[list[Statement]]) -> list[list[list[Statement]]]:
-    """Consecutive windows of one document together (windows never cross documents)."""
-    groups: list[list[list[Statement]]] = []
-    for window in units:
-        if groups and groups[-1][0][0].doc == window[0].doc:
-            groups[-1].append(window)
-        else:
-            groups.append([window])
-    return groups
-
-
 def document_samples(unit, *, cfg, shard):
     """A memo unit: the samples of one document's windows, each window with its concepts as it
     sees them (an edit of a document recomputes that document's windows only)."""
-    from ..synth.samples import samples_for_window
+    from ..synth.samples import ConceptIndex, samples_for_window
 
     windows, concepts = unit
     index = ConceptIndex(concepts)

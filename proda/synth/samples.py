@@ -5,7 +5,9 @@ Input → output: a discipline's ``Statement``s are grouped by :func:`window_uni
 focused on each statement, so every statement is taught exactly once). Each window gives
 one ``Sample`` (:func:`samples_for_window`) in the format open / mcq / tf, drawn from a hash of the
 window's statement keys so that over many windows the ``synth.mix`` ratio (6:3:1) holds and a window
-keeps its format across rebuilds.
+keeps its format across rebuilds. A window sees each concept through its own statements only
+(:class:`ConceptIndex`), so a concept gaining statements elsewhere changes no window; the synth
+stage memoises a document's windows together (:func:`by_document`).
 
 Samples teach the facts (relations, definitions) in new template wordings — "What does X cause?",
 "Explain the effect of X on Y.", "True or false: X decreases Y." — never the benchmark's shape (a chain's
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+
+import msgspec
 
 from ..config import SynthConfig
 from ..errors import UsageError
@@ -294,6 +298,51 @@ def window_units(statements: Sequence[Statement], window: int) -> list[list[Stat
             before = ordered[max(0, i - (size - len(after))):i]
             units.append(after + before[::-1])
     return units
+
+
+class ConceptIndex:
+    """Which concepts name each statement, and where it sits in each concept's statements."""
+
+    def __init__(self, concepts: list[Concept]):
+        self.rank = {id(c): i for i, c in enumerate(concepts)}
+        self.of: dict[str, list[Concept]] = {}
+        self.at: dict[int, dict[str, list[int]]] = {}  # per concept: statement key -> its places
+        for c in concepts:
+            places = self.at[id(c)] = {}
+            for i, k in enumerate(c.statements):
+                places.setdefault(k, []).append(i)
+            for k in places:
+                self.of.setdefault(k, []).extend([c] * len(places[k]))
+
+    def view(self, statements: list[Statement], in_order: bool = False) -> list[Concept]:
+        """The concepts of these statements as they see them: each with only its statements among
+        them (parents elsewhere do not matter), in order of first mention — or, ``in_order``, in
+        the index's own order."""
+        keys = {s.key for s in statements}
+        seen, mine = set(), []
+        for s in statements:
+            for c in self.of.get(s.key, []):
+                if c.key not in seen:
+                    seen.add(c.key)
+                    # c.statements among these, in c's order: found by their keys (a few) instead
+                    # of a pass over every statement of the concept
+                    places = self.at[id(c)]
+                    kept = sorted(i for k in keys if k in places for i in places[k])
+                    mine.append((self.rank[id(c)], msgspec.structs.replace(c, statements=[c.statements[i] for i in kept])))
+        if in_order:
+            mine.sort(key=lambda pair: pair[0])
+        return [c for _, c in mine]
+
+
+def by_document(units: list[list[Statement]]) -> list[list[list[Statement]]]:
+    """Consecutive windows of one document together (windows never cross documents)."""
+    groups: list[list[list[Statement]]] = []
+    for window in units:
+        if groups and groups[-1][0][0].doc == window[0].doc:
+            groups[-1].append(window)
+        else:
+            groups.append([window])
+    return groups
 
 
 def budget_windows(units: Sequence[Sequence[Statement]], budget: int, seed: str) -> list[list[Statement]]:
