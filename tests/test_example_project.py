@@ -66,6 +66,16 @@ def test_every_discipline_yields_knowledge_and_zero_orphans(example):
             assert row[kind] > 0, (d, kind)
 
 
+def test_items_read_by_kind_are_the_full_read_filtered(example):
+    from proda.records import DroppedItem, Item
+
+    for d in example.disciplines():
+        full = load_shard(example.build, "bench", d)
+        assert any(isinstance(r, Item) for r in full) and any(isinstance(r, DroppedItem) for r in full)
+        for kinds in ((Item,), (DroppedItem,), (DroppedItem, Item)):
+            assert load_shard(example.build, "bench", d, kinds) == [r for r in full if isinstance(r, kinds)]
+
+
 def test_every_operator_appears_in_the_benchmark(example):
     items = outputs.items(example)
     operators = {op for item in items for o in item.options for op in o.operator.split("+") if op}

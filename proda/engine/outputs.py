@@ -64,13 +64,14 @@ def _damaged(path: Path, problem: str):
                        "run `proda build`: it moves damaged state aside and rebuilds it")
 
 
-def load_shard(build: Path, stage: str, shard: str) -> list[Any]:
-    """The records of a finished shard (empty if the stage has not run)."""
+def load_shard(build: Path, stage: str, shard: str, kinds: tuple[type, ...] | None = None) -> list[Any]:
+    """The records of a finished shard (empty if the stage has not run); with ``kinds``, only
+    those kinds' records, in shard order (the others are not decoded)."""
     manifest = read_manifest(build, stage, shard)
     if manifest is None:
         return []
     try:
-        return storage.Objects(build).get(manifest["object"])
+        return storage.Objects(build).get(manifest["object"], kinds)
     except storage.Damaged as exc:
         _damaged(exc.path, exc.problem)
 
@@ -79,8 +80,7 @@ def items(project: "Project") -> list["Item"]:
     """Every benchmark item of the build, both splits, in discipline order."""
     from ..records import Item
 
-    return [r for d in project.disciplines() for r in load_shard(project.build, "bench", d)
-            if isinstance(r, Item)]
+    return [r for d in project.disciplines() for r in load_shard(project.build, "bench", d, (Item,))]
 
 
 def samples(project: "Project", patches: bool = True) -> list["Sample"]:

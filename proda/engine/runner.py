@@ -56,8 +56,9 @@ class Context:
     def config(self):
         return self.project.config
 
-    def upstream(self, stage: str, shard: str | None = None) -> list[Any]:
-        return load_shard(self.project.build, stage, shard or self.shard)
+    def upstream(self, stage: str, shard: str | None = None, kinds: tuple[type, ...] | None = None) -> list[Any]:
+        """An upstream shard's records (this stage's shard by default); only ``kinds`` if given."""
+        return load_shard(self.project.build, stage, shard or self.shard, kinds)
 
     def _lookup(self, label: str, input_key: str) -> tuple[str, list[Any] | None]:
         recipe = digest([self.recipe, label, input_key])

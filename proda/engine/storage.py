@@ -80,8 +80,35 @@ def encode_records(records: Iterable[Record]) -> bytes:
     return _enc.encode(list(records))
 
 
-def decode_records(data: bytes) -> list[Any]:
-    return _dec_records.decode(data)
+def decode_records(data: bytes, kinds: tuple[type, ...] | None = None) -> list[Any]:
+    """The records of a shard's bytes; with ``kinds``, only the records of those kinds (the others
+    are skipped by the decoder, not built: a reader of statements does not pay for chains)."""
+    if kinds is None:
+        return _dec_records.decode(data)
+    decoder = _dec_kinds.get(kinds) or _kinds_decoder(kinds)
+    return [r for r in decoder.decode(data) if not isinstance(r, _Skipped)]
+
+
+class _Skipped(msgspec.Struct, forbid_unknown_fields=False):
+    """A record of a kind the reader did not ask for: its tag is read, its fields are not."""
+
+
+_dec_kinds: dict[tuple[type, ...], msgspec.msgpack.Decoder] = {}
+
+
+def _kinds_decoder(kinds: tuple[type, ...]) -> msgspec.msgpack.Decoder:
+    import typing
+
+    union = []
+    for kind in typing.get_args(ANY_RECORD):
+        if kind in kinds:
+            union.append(kind)
+        else:
+            config = kind.__struct_config__
+            union.append(msgspec.defstruct(f"Skipped{kind.__name__}", [], bases=(_Skipped,),
+                                           tag_field=config.tag_field, tag=config.tag))
+    decoder = _dec_kinds[kinds] = msgspec.msgpack.Decoder(list[typing.Union[tuple(union)]])
+    return decoder
 
 
 class Objects:
@@ -120,10 +147,10 @@ class Objects:
             raise Damaged(path, "its bytes do not hash to its name")
         return data
 
-    def get(self, digest: str) -> list[Any]:
+    def get(self, digest: str, kinds: tuple[type, ...] | None = None) -> list[Any]:
         data = self.read(digest)
         try:
-            return decode_records(data)
+            return decode_records(data, kinds)
         except msgspec.DecodeError as exc:  # verified bytes of another format: not a record shard
             raise Damaged(self.path(digest), f"not a record shard ({exc})") from None
 

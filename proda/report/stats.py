@@ -72,15 +72,14 @@ def dropped(project: "Project") -> dict:
     every benchmark item bench could not make, with its reason (and the key ``proda show`` takes)."""
     from ..engine import stage as stages
     from ..engine.outputs import load_shard
+    from ..records import Dropped, DroppedItem
 
     documents = [{"key": r.key, "discipline": r.discipline, "path": r.path, "reason": r.reason,
                   "detail": r.detail}
-                 for d in project.disciplines() for r in load_shard(project.build, "ingest", d)
-                 if type(r).__name__ == "Dropped"]
+                 for d in project.disciplines() for r in load_shard(project.build, "ingest", d, (Dropped,))]
     items = [{"key": r.key, "discipline": r.discipline, "variant": r.variant, "reason": r.reason,
               "detail": r.detail}
-             for d in project.disciplines() for r in load_shard(project.build, "bench", d)
-             if type(r).__name__ == "DroppedItem"]
+             for d in project.disciplines() for r in load_shard(project.build, "bench", d, (DroppedItem,))]
     skipped = []
     for name in stages.ORDER:
         for shard in stages.get(name).shards(project):

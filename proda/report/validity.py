@@ -24,7 +24,7 @@ def validity(project: "Project") -> dict[str, Any]:
     from ..bench import baselines
     from ..bench.split import shared_sentences, split_texts
     from ..engine.outputs import load_shard, read_manifest
-    from ..records import Chain
+    from ..records import Chain, Item
 
     items = []
     chains: dict[str, Chain] = {}
@@ -34,8 +34,8 @@ def validity(project: "Project") -> dict[str, Any]:
         if manifest is None:
             continue
         dropped += manifest["kinds"].get("droppeditem", 0)
-        items += [r for r in load_shard(project.build, "bench", d) if type(r).__name__ == "Item"]
-        chains.update((r.key, r) for r in load_shard(project.build, "extract", d) if isinstance(r, Chain))
+        items += load_shard(project.build, "bench", d, (Item,))
+        chains.update((r.key, r) for r in load_shard(project.build, "extract", d, (Chain,)))
     chance = round(sum(1 / len(i.options) for i in items) / len(items), 4) if items else 0.0
     return {
         "chance": chance,

@@ -57,7 +57,7 @@ class Synth(Stage):
         from ..synth.samples import ConceptIndex, allocate_budget, budget_windows, by_document, window_units
 
         cfg = ctx.config.synth
-        records = ctx.upstream("extract")
+        records = ctx.upstream("extract", kinds=(Statement, Concept))  # not its chains
         statements = [r for r in records if isinstance(r, Statement)]
         concepts = [r for r in records if isinstance(r, Concept)]
         units = window_units(statements, cfg.window)
@@ -105,7 +105,7 @@ def all_items(ctx) -> list[Item]:
     key = digest([(read_manifest(project.build, "bench", d) or {}).get("object") for d in shards])
     items = _items.get(key)
     if items is None:  # (doit's -j threads may race here: each then reads the same items)
-        items = [r for d in shards for r in ctx.upstream("bench", d) if isinstance(r, Item)]
+        items = [r for d in shards for r in ctx.upstream("bench", d, kinds=(Item,))]  # not the dropped ones
         _items.clear()
         _items[key] = items
     return items
