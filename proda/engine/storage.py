@@ -18,7 +18,7 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Union, get_args
 
 import msgspec
 import xxhash
@@ -97,17 +97,15 @@ _dec_kinds: dict[tuple[type, ...], msgspec.msgpack.Decoder] = {}
 
 
 def _kinds_decoder(kinds: tuple[type, ...]) -> msgspec.msgpack.Decoder:
-    import typing
-
     union = []
-    for kind in typing.get_args(ANY_RECORD):
+    for kind in get_args(ANY_RECORD):
         if kind in kinds:
             union.append(kind)
         else:
             config = kind.__struct_config__
             union.append(msgspec.defstruct(f"Skipped{kind.__name__}", [], bases=(_Skipped,),
                                            tag_field=config.tag_field, tag=config.tag))
-    decoder = _dec_kinds[kinds] = msgspec.msgpack.Decoder(list[typing.Union[tuple(union)]])
+    decoder = _dec_kinds[kinds] = msgspec.msgpack.Decoder(list[Union[tuple(union)]])
     return decoder
 
 
