@@ -72,6 +72,32 @@ def test_processes_match_local_and_survive_a_dead_worker(tmp_path):
         pool.close()
 
 
+def test_a_batch_whose_submit_finds_the_pool_broken_is_sent_again():
+    """A worker can die while the driver is still sending: the pool then refuses the next batch
+    (BrokenProcessPool from submit). That batch must go to the fresh pool with the others in flight
+    (CI once lost five units this way)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Breaks(ThreadPoolExecutor):  # a pool whose third submit finds a dead worker
+        calls = 0
+
+        def submit(self, *args, **kwargs):
+            Breaks.calls += 1
+            if Breaks.calls == 3:
+                raise BrokenProcessPool("a worker died")
+            return super().submit(*args, **kwargs)
+
+    pool = executors.Processes(2)
+    pool._start = lambda: setattr(pool, "_pool", Breaks(2)) or pool._pool
+    try:
+        got = outcomes(pool, double, list(range(40)))
+    finally:
+        pool.close()
+    assert Breaks.calls > 3, "the pool never broke"
+    assert [(i, k) for i, k, _, _ in got] == [(i, executors.OK) for i in range(40)]
+
+
 def test_unknown_executor_is_a_usage_error():
     with pytest.raises(UsageError, match="did you mean 'processes'"):
         executors.for_config(RunConfig(executor="proceses"))

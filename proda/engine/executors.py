@@ -220,8 +220,9 @@ class Processes:
             try:
                 while todo or pending:
                     while todo and len(pending) < IN_FLIGHT * self.workers and not self._warming():
-                        batch = todo.pop()
+                        batch = todo[-1]  # taken off only once the pool has it: a broken pool
                         pending[pool.submit(run_batch, fn, [payloads[i] for i in batch], skip)] = batch
+                        todo.pop()  # refuses it with BrokenProcessPool, and it is sent again
                     if todo and self._warming():
                         # no worker is up yet (their interpreters still import): a batch here
                         # meanwhile, as the local executor would run it
