@@ -98,6 +98,27 @@ def test_a_batch_whose_submit_finds_the_pool_broken_is_sent_again():
     assert [(i, k) for i, k, _, _ in got] == [(i, executors.OK) for i in range(40)]
 
 
+def test_a_map_never_publishes_a_shard_short_of_units(make_project, monkeypatch, capsys):
+    """If an executor ever returned fewer outcomes than units, the stage fails with a message
+    instead of publishing a shard without their records."""
+    from proda.errors import StageError
+
+    class Lossy(executors.Local):
+        def run_batches(self, fn, payloads, skip, threads=1):
+            for batch in super().run_batches(fn, payloads, skip, threads):
+                if batch[0][0] != 1:  # unit 1's outcome never comes back
+                    yield batch
+
+    monkeypatch.setattr(executors, "choose", lambda *args: Lossy())
+    project = make_project(CORPUS)
+    with pytest.raises(StageError):
+        build(project, until="chunk")
+    assert "came back from no worker" in capsys.readouterr().err
+    from proda.engine.outputs import read_manifest
+
+    assert read_manifest(project.build, "chunk", "physics") is None, "a shard short of units was published"
+
+
 def test_unknown_executor_is_a_usage_error():
     with pytest.raises(UsageError, match="did you mean 'processes'"):
         executors.for_config(RunConfig(executor="proceses"))

@@ -133,6 +133,12 @@ class Context:
                         results[index] = records
                 self._store(done)  # the batch's units, journalled in one write
                 advance(len(batch))
+        lost = [units[index][0][:12] for index, _, _ in todo if results[index] is None]
+        if lost:  # never publish a shard short of units: what came back is journalled, rerun
+            from ..errors import StageError
+
+            raise StageError(f"{self.stage.name}:{self.shard}: {len(lost)} unit(s) came back from no worker "
+                             f"(first: {label}:{lost[0]})", "run the build again: the units that came back are kept")
         return [record for group in results if group is not None for record in group]
 
     def count_derived(self, records: Sequence[Record], previous: Sequence[Record]) -> None:
