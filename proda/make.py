@@ -108,8 +108,9 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
 
 
 def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What the build left out: dropped documents by reason (from the ingest manifests) and units
-    skipped in this run; ``proda stats --dropped`` lists each one."""
+    """What the build left out: dropped documents by reason (from the ingest manifests), units
+    skipped in this run and, when bench ran, the candidate items it dropped (``items``) beside the
+    items it kept per split (``kept_items``); ``proda stats --dropped`` lists each one."""
     from .engine.outputs import read_manifest
 
     reasons: dict[str, int] = {}
@@ -117,8 +118,18 @@ def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> di
         manifest = read_manifest(project.build, "ingest", shard)
         for reason, n in (manifest or {}).get("extra", {}).get("dropped_reasons", {}).items():
             reasons[reason] = reasons.get(reason, 0) + n
-    return {"documents": sum(reasons.values()), "reasons": dict(sorted(reasons.items())),
-            "skipped_units": sum(s.get("skipped", 0) for s in counts.values())}
+    out = {"documents": sum(reasons.values()), "reasons": dict(sorted(reasons.items())),
+           "skipped_units": sum(s.get("skipped", 0) for s in counts.values())}
+    if "bench" in counts:  # items kept per split and candidates dropped (``built`` counts both)
+        kept = {"dev": 0, "holdout": 0}
+        out["items"] = 0
+        for shard in stages.get("bench").shards(project):
+            manifest = read_manifest(project.build, "bench", shard) or {}
+            for split, n in manifest.get("extra", {}).get("splits", {}).items():
+                kept[split] = kept.get(split, 0) + n
+            out["items"] += manifest.get("kinds", {}).get("droppeditem", 0)
+        out["kept_items"] = kept
+    return out
 
 
 def status(project: "Project") -> dict[str, Any]:

@@ -185,6 +185,16 @@ def test_init_never_overwrites_a_file(tmp_path, proda_cli):
     assert (target / "dodo.py").read_text() == "# mine\n" and not (target / "specs").exists()
 
 
+def test_build_says_how_many_items_it_kept_and_how_many_candidates_it_dropped(make_project, proda_cli):
+    project = make_project({"physics": {"a.md": doc("alpha", 4), "b.md": doc("beta", 4)}})
+    out = proda_cli("build", "--until", "bench", "-C", str(project.root)).stdout
+    dropped = json.loads(proda_cli("stats", "--dropped", "--json", "-C", str(project.root)).stdout)["items"]
+    assert dropped, "the test corpus should drop some candidates"
+    assert (f"benchmark: 0 items (dev 0, holdout 0); {len(dropped)} candidate item(s) dropped"
+            " — why: proda stats --dropped") in out
+    assert "benchmark:" not in proda_cli("build", "--until", "chunk", "-C", str(project.root)).stdout
+
+
 def test_show_and_stats_list_dropped_documents(make_project, proda_cli):
     project = make_project({"physics": {"good.md": doc("good"), "empty.md": ""}})
     out = proda_cli("build", "--until", "chunk", "-C", str(project.root)).stdout

@@ -76,6 +76,17 @@ def test_items_read_by_kind_are_the_full_read_filtered(example):
             assert load_shard(example.build, "bench", d, kinds) == [r for r in full if isinstance(r, kinds)]
 
 
+def test_the_build_summary_counts_items_apart_from_dropped_candidates(example):
+    from proda.make import dropped_summary
+    from proda.records import DroppedItem
+
+    summary = dropped_summary(example, {"bench": {}})
+    items = outputs.items(example)
+    assert summary["kept_items"] == {s: sum(i.split == s for i in items) for s in ("dev", "holdout")}
+    assert summary["items"] == sum(len(load_shard(example.build, "bench", d, (DroppedItem,)))
+                                   for d in example.disciplines()) > 0
+
+
 def test_every_operator_appears_in_the_benchmark(example):
     items = outputs.items(example)
     operators = {op for item in items for o in item.options for op in o.operator.split("+") if op}

@@ -30,7 +30,9 @@ def test_build_prints_one_line_per_stage_in_order_and_counts_add_up_with_stats(m
     first = proda_cli("build", "--until", "synth", "-C", str(project.root))
     lines = stage_lines(first.stderr)
     assert [name for name, _, _ in lines] == list(ORDER[:5])
-    assert re.fullmatch(r"version [0-9a-f]{16}\n", first.stdout)
+    summary = re.fullmatch(r"version [0-9a-f]{16}\nbenchmark: (\d+) items \(dev \d+, holdout \d+\); (\d+) "
+                           r"candidate item\(s\) dropped( — why: proda stats --dropped)?\n", first.stdout)
+    assert summary, first.stdout
     assert "building" not in first.stderr  # no per-task lines without -v
     stats = json.loads(proda_cli("stats", "--json", "-C", str(project.root)).stdout)
     held = {"ingest": stats["documents"], "chunk": stats["chunks"],
@@ -38,6 +40,7 @@ def test_build_prints_one_line_per_stage_in_order_and_counts_add_up_with_stats(m
             # bench publishes its items and a DroppedItem (with the reason) for each item it dropped
             "bench": stats["items"] + stats.get("validity", {}).get("dropped_items", 0),
             "synth": stats["samples"]}
+    assert int(summary[1]) == stats["items"] and int(summary[1]) + int(summary[2]) == held["bench"]
     for name, built, reused in lines:  # a clean build: everything it holds is new
         assert (built, reused) == (held[name], 0), name
     # again: the no-op fast path prints the same stages, in the same order, all reused

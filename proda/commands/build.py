@@ -49,6 +49,11 @@ def build(project_dir, until, jobs, executor, address, verify, verbose, override
 def build_text(result) -> str:
     """The version (the stage lines went to stderr as the stages finished), and what was left out."""
     lines = [f"version {result['version']}" + (" (up to date)" if result.get("up_to_date") else "")]
+    kept = (result.get("dropped") or {}).get("kept_items")
+    if kept is not None:  # bench's `built` counts the dropped candidates too
+        lines.append(f"benchmark: {sum(kept.values())} items (dev {kept.get('dev', 0)}, holdout "
+                     f"{kept.get('holdout', 0)}); {result['dropped']['items']} candidate item(s) dropped"
+                     + (" — why: proda stats --dropped" if result["dropped"]["items"] else ""))
     summary = dropped_line(result.get("dropped") or {})
     if summary:
         lines.append(summary)
