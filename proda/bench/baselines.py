@@ -215,6 +215,15 @@ def classifier_score(model, examples: Sequence[tuple[list[list[float]], int]]) -
     return total / len(examples)
 
 
+def cross_fitted(examples, salt: Sequence[str] = ()) -> float | None:
+    """The classifier's score on (features, answer, document) examples, each fifth of them (by
+    document: ``salt`` draws another partition) scored by a model fit on the other four."""
+    folds = [[e for e in examples if int(digest([*salt, "fold", e[2]])[:8], 16) % FOLDS == h] for h in range(FOLDS)]
+    crossed = [(classifier_score(fit([e[:2] for k, f in enumerate(folds) if k != h for e in f]),
+                                 [e[:2] for e in folds[h]]), len(folds[h])) for h in range(FOLDS) if folds[h]]
+    return sum(s * n for s, n in crossed) / sum(n for _, n in crossed) if crossed else None
+
+
 def option_only(items) -> dict[str, dict[str, float | None]]:
     """Every baseline's score on the ``dev`` and ``holdout`` items (None for an empty split)."""
     by_split: dict[str, list] = {"dev": [], "holdout": []}
@@ -229,10 +238,8 @@ def option_only(items) -> dict[str, dict[str, float | None]]:
             out[name][split] = round(sum(scores) / len(scores), 4) if scores else None
         examples[split] = [(features(i.stem, [o.text for o in i.options]), i.answer, i.doc) for i in chosen]
     dev = examples["dev"]
-    folds = [[e for e in dev if int(digest(["fold", e[2]])[:8], 16) % FOLDS == h] for h in range(FOLDS)]
-    crossed = [(classifier_score(fit([e[:2] for k, f in enumerate(folds) if k != h for e in f]),
-                                 [e[:2] for e in folds[h]]), len(folds[h])) for h in range(FOLDS) if folds[h]]
-    out["classifier"]["dev"] = round(sum(s * n for s, n in crossed) / sum(n for _, n in crossed), 4) if crossed else None
+    crossed = cross_fitted(dev)
+    out["classifier"]["dev"] = round(crossed, 4) if crossed is not None else None
     held = classifier_score(fit([e[:2] for e in dev]), [e[:2] for e in examples["holdout"]])
     out["classifier"]["holdout"] = round(held, 4) if held is not None else None
     return out

@@ -312,7 +312,7 @@ class ConceptIndex:
             for i, k in enumerate(c.statements):
                 places.setdefault(k, []).append(i)
             for k in places:
-                self.of.setdefault(k, []).extend([c] * len(places[k]))
+                self.of.setdefault(k, []).append(c)
 
     def view(self, statements: list[Statement], in_order: bool = False) -> list[Concept]:
         """The concepts of these statements as they see them: each with only its statements among

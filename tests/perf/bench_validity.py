@@ -92,24 +92,15 @@ def classifier_checks(items: list[Item], refolds: int = 20) -> dict:
     Its cross-fitted figure over ``refolds`` other partitions of each split into folds (by
     document), each split scored by a model fit on the other, and the heaviest weights of a model
     fit on each split (standardised features): a tell carries from one split to the other."""
-    from proda.hashing import digest
-
     examples = {s: [(baselines.features(i.stem, [o.text for o in i.options]), i.answer, i.doc)
                     for i in items if i.split == s] for s in ("dev", "holdout")}
-
-    def crossed(rows, seed):
-        folds = [[r for r in rows if int(digest([seed, "fold", r[2]])[:8], 16) % baselines.FOLDS == h]
-                 for h in range(baselines.FOLDS)]
-        scored = [(baselines.classifier_score(baselines.fit([r[:2] for k, f in enumerate(folds) if k != h for r in f]),
-                                              [r[:2] for r in folds[h]]), len(folds[h])) for h in range(len(folds)) if folds[h]]
-        return sum(x * n for x, n in scored) / max(1, sum(n for _, n in scored))
 
     out: dict = {}
     for split, other in (("dev", "holdout"), ("holdout", "dev")):
         rows = examples[split]
         if not rows or not examples[other]:
             continue
-        figures = [crossed(rows, f"refold{r}") for r in range(refolds)]
+        figures = [baselines.cross_fitted(rows, (f"refold{r}",)) for r in range(refolds)]
         model = baselines.fit([r[:2] for r in rows])
         out[split] = {"refolded": {"min": round(min(figures), 4), "mean": round(sum(figures) / len(figures), 4),
                                    "max": round(max(figures), 4), "partitions": refolds},
