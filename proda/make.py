@@ -110,7 +110,8 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
 def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What the build left out: dropped documents by reason (from the ingest manifests), units
     skipped in this run and, when bench ran, the candidate items it dropped (``items``) beside the
-    items it kept per split (``kept_items``); ``proda stats --dropped`` lists each one."""
+    items it kept per split (``kept_items``) and the disciplines with no item in a split
+    (``untested``: discipline -> splits); ``proda stats --dropped`` lists each dropped item."""
     from .engine.outputs import read_manifest
 
     reasons: dict[str, int] = {}
@@ -123,12 +124,18 @@ def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> di
     if "bench" in counts:  # items kept per split and candidates dropped (``built`` counts both)
         kept = {"dev": 0, "holdout": 0}
         out["items"] = 0
+        untested: dict[str, list[str]] = {}  # discipline -> the splits it has no item in
         for shard in stages.get("bench").shards(project):
             manifest = read_manifest(project.build, "bench", shard) or {}
-            for split, n in manifest.get("extra", {}).get("splits", {}).items():
+            splits = manifest.get("extra", {}).get("splits", {})
+            for split, n in splits.items():
                 kept[split] = kept.get(split, 0) + n
             out["items"] += manifest.get("kinds", {}).get("droppeditem", 0)
+            missing = [split for split in ("dev", "holdout") if not splits.get(split)]
+            if missing:
+                untested[shard] = missing
         out["kept_items"] = kept
+        out["untested"] = untested
     return out
 
 

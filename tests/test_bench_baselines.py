@@ -68,6 +68,34 @@ def test_the_classifier_learns_a_planted_tell_and_not_noise():
     assert abs(noise["dev"] - 0.25) < 0.08 and abs(noise["holdout"] - 0.25) < 0.08
 
 
+def test_intervals_leave_chance_out_for_a_tell_and_keep_it_in_for_noise():
+    """Each figure's bootstrap interval: around the figure, the same for the same items, and a
+    planted tell's leaves chance out where noise's keeps it in."""
+    rng = random.Random(3)
+    for planted in (True, False):
+        items = _items(rng, 200, planted=planted)
+        intervals: dict = {}
+        scores = baselines.option_only(items, intervals)
+        again: dict = {}
+        assert baselines.option_only(items, again) == scores and again == intervals  # deterministic
+        for name, by_split in scores.items():
+            for split, value in by_split.items():
+                low, high = intervals[name][split]
+                assert low <= value <= high, (name, split)
+        low, high = intervals["classifier"]["holdout"]
+        assert (low > 0.25) if planted else (low < 0.25 < high)
+    assert baselines.interval([]) is None and baselines.interval([0.25] * 9) == [0.25, 0.25]
+    wide, narrow = baselines.interval([1.0, 0.0] * 20), baselines.interval([1.0, 0.0] * 500)
+    assert wide[1] - wide[0] > 2 * (narrow[1] - narrow[0])  # more items, a narrower interval
+
+
+def test_cross_fitted_credits_average_to_the_cross_fitted_score():
+    rows = [(baselines.features(i.stem, [o.text for o in i.options]), i.answer, i.doc)
+            for i in _items(random.Random(4), 120, planted=True)]
+    per_item = baselines.cross_fitted_credits(rows)
+    assert len(per_item) == len(rows) and abs(sum(per_item) / len(rows) - baselines.cross_fitted(rows)) < 1e-12
+
+
 def test_question_dependence_compares_each_item_with_and_without_its_stem():
     from proda.records import Result
     from proda.score.results import question

@@ -192,6 +192,10 @@ def test_build_says_how_many_items_it_kept_and_how_many_candidates_it_dropped(ma
     assert dropped, "the test corpus should drop some candidates"
     assert (f"benchmark: 0 items (dev 0, holdout 0); {len(dropped)} candidate item(s) dropped"
             " — why: proda stats --dropped") in out
+    # a discipline no item tests is named: the loop cannot measure it
+    assert "no benchmark item in: physics (dev and holdout) — the loop cannot test them there" in out
+    result = json.loads(proda_cli("build", "--until", "bench", "--json", "-C", str(project.root)).stdout)
+    assert result["dropped"]["untested"] == {"physics": ["dev", "holdout"]}
     assert "benchmark:" not in proda_cli("build", "--until", "chunk", "-C", str(project.root)).stdout
 
 

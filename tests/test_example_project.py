@@ -83,6 +83,7 @@ def test_the_build_summary_counts_items_apart_from_dropped_candidates(example):
     summary = dropped_summary(example, {"bench": {}})
     items = outputs.items(example)
     assert summary["kept_items"] == {s: sum(i.split == s for i in items) for s in ("dev", "holdout")}
+    assert summary["untested"] == {}  # every discipline has items in both splits
     assert summary["items"] == sum(len(load_shard(example.build, "bench", d, (DroppedItem,)))
                                    for d in example.disciplines()) > 0
 

@@ -199,47 +199,91 @@ def fit(examples: Sequence[tuple[list[list[float]], int]], steps: int = 300, l2:
     return w, scale
 
 
-def classifier_score(model, examples: Sequence[tuple[list[list[float]], int]]) -> float | None:
-    """Mean score of the fitted model's argmax (ties split) over examples; None when there are none."""
+def classifier_credits(model, examples: Sequence[tuple[list[list[float]], int]]) -> list[float]:
+    """The fitted model's credit on each example (its argmax, ties split; a guess without a model)."""
     import numpy as np
 
-    if not examples:
-        return None
     if model is None:
-        return sum(1 / len(x) for x, _ in examples) / len(examples)
+        return [1 / len(x) for x, _ in examples]
     w, scale = model
-    total = 0.0
+    out = []
     for x, a in examples:
         z = np.round((np.asarray(x, dtype=float) / scale) @ w, 9)
-        total += credit([i for i, v in enumerate(z) if v == z.max()], a)
-    return total / len(examples)
+        out.append(credit([i for i, v in enumerate(z) if v == z.max()], a))
+    return out
+
+
+def classifier_score(model, examples: Sequence[tuple[list[list[float]], int]]) -> float | None:
+    """Mean credit of the fitted model over examples; None when there are none."""
+    return _mean(classifier_credits(model, examples)) if examples else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def cross_fitted_credits(examples, salt: Sequence[str] = ()) -> list[float]:
+    """The classifier's credit on each (features, answer, document) example, in their order, each
+    fifth of them (by document: ``salt`` draws another partition) scored by a model fit on the
+    other four."""
+    fold = [int(digest([*salt, "fold", e[2]])[:8], 16) % FOLDS for e in examples]
+    folds = [[i for i, f in enumerate(fold) if f == h] for h in range(FOLDS)]
+    out: list[float] = [0.0] * len(examples)
+    for h, mine in enumerate(folds):
+        if not mine:
+            continue
+        model = fit([examples[i][:2] for k, other in enumerate(folds) if k != h for i in other])
+        for i, c in zip(mine, classifier_credits(model, [examples[i][:2] for i in mine])):
+            out[i] = c
+    return out
 
 
 def cross_fitted(examples, salt: Sequence[str] = ()) -> float | None:
-    """The classifier's score on (features, answer, document) examples, each fifth of them (by
-    document: ``salt`` draws another partition) scored by a model fit on the other four."""
-    folds = [[e for e in examples if int(digest([*salt, "fold", e[2]])[:8], 16) % FOLDS == h] for h in range(FOLDS)]
-    crossed = [(classifier_score(fit([e[:2] for k, f in enumerate(folds) if k != h for e in f]),
-                                 [e[:2] for e in folds[h]]), len(folds[h])) for h in range(FOLDS) if folds[h]]
-    return sum(s * n for s, n in crossed) / sum(n for _, n in crossed) if crossed else None
+    """The mean of :func:`cross_fitted_credits` (None without examples)."""
+    return _mean(cross_fitted_credits(examples, salt))
 
 
-def option_only(items) -> dict[str, dict[str, float | None]]:
-    """Every baseline's score on the ``dev`` and ``holdout`` items (None for an empty split)."""
+INTERVAL_REPS = 2000  # bootstrap resamples of a split's items for a baseline's 95% interval
+
+
+def interval(credits: Sequence[float], reps: int = INTERVAL_REPS, seed: int = 0) -> list[float] | None:
+    """A percentile bootstrap 95% interval of the mean credit, the items resampled (a fixed seed:
+    the same items give the same interval); None without items. For the classifier the fitted
+    models are held fixed: the interval shows how much the figure moves with the items drawn,
+    not with the fit."""
+    import numpy as np
+
+    if not credits:
+        return None
+    values = np.asarray(credits, dtype=float)
+    draws = np.random.default_rng(seed).integers(0, len(values), size=(reps, len(values)))
+    means = values[draws].mean(axis=1)
+    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
+
+
+def option_only(items, intervals: dict | None = None) -> dict[str, dict[str, float | None]]:
+    """Every baseline's score on the ``dev`` and ``holdout`` items (None for an empty split); with
+    ``intervals`` (a dict), each score's bootstrap 95% interval is put there, by the same names."""
     by_split: dict[str, list] = {"dev": [], "holdout": []}
     for item in items:
         by_split.setdefault(item.split, []).append(item)
-    out: dict[str, dict[str, float | None]] = {name: {} for name in NAMES}
+    scores: dict[str, dict[str, list[float]]] = {name: {} for name in NAMES}  # per item
     examples: dict[str, list] = {}
     for split in ("dev", "holdout"):
         chosen = by_split[split]
+        per_item = [credits(i.stem, [o.text for o in i.options], i.answer) for i in chosen]
         for name in RULES:
-            scores = [credits(i.stem, [o.text for o in i.options], i.answer)[name] for i in chosen]
-            out[name][split] = round(sum(scores) / len(scores), 4) if scores else None
+            scores[name][split] = [c[name] for c in per_item]
         examples[split] = [(features(i.stem, [o.text for o in i.options]), i.answer, i.doc) for i in chosen]
     dev = examples["dev"]
-    crossed = cross_fitted(dev)
-    out["classifier"]["dev"] = round(crossed, 4) if crossed is not None else None
-    held = classifier_score(fit([e[:2] for e in dev]), [e[:2] for e in examples["holdout"]])
-    out["classifier"]["holdout"] = round(held, 4) if held is not None else None
+    scores["classifier"]["dev"] = cross_fitted_credits(dev)
+    scores["classifier"]["holdout"] = classifier_credits(fit([e[:2] for e in dev]), [e[:2] for e in examples["holdout"]])
+    out: dict[str, dict[str, float | None]] = {}
+    for name in NAMES:
+        out[name] = {}
+        for split in ("dev", "holdout"):
+            mean = _mean(scores[name][split])
+            out[name][split] = round(mean, 4) if mean is not None else None
+            if intervals is not None:
+                intervals.setdefault(name, {})[split] = interval(scores[name][split])
     return out

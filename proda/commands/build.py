@@ -54,6 +54,11 @@ def build_text(result) -> str:
         lines.append(f"benchmark: {sum(kept.values())} items (dev {kept.get('dev', 0)}, holdout "
                      f"{kept.get('holdout', 0)}); {result['dropped']['items']} candidate item(s) dropped"
                      + (" — why: proda stats --dropped" if result["dropped"]["items"] else ""))
+    untested = (result.get("dropped") or {}).get("untested")
+    if untested:  # the loop cannot measure (nor repair) what no item tests
+        where = ", ".join(f"{d} ({' and '.join(splits)})" for d, splits in sorted(untested.items()))
+        lines.append(f"no benchmark item in: {where} — the loop cannot test them there; why their candidates "
+                     "were dropped: proda stats --dropped (more text, or an LLM extractor: docs/backends.md)")
     summary = dropped_line(result.get("dropped") or {})
     if summary:
         lines.append(summary)

@@ -192,9 +192,15 @@ def render_text(result: dict[str, Any]) -> str:
 
 
 def validity_line(v: dict[str, Any]) -> str:
-    parts = [f"{name} dev {s.get('dev', 0):.3f} holdout {s.get('holdout', 0):.3f}"
+    intervals = v.get("intervals") or {}
+
+    def figure(name: str, split: str, value) -> str:
+        ci = intervals.get(name, {}).get(split)
+        return f"{value or 0:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+    parts = [f"{name} dev {figure(name, 'dev', s.get('dev'))} holdout {figure(name, 'holdout', s.get('holdout'))}"
              for name, s in sorted(v.get("option_only", {}).items())]
-    return (f"validity: chance {v.get('chance', 0):.3f}; option-only baselines: " + ("; ".join(parts) or "none")
+    return (f"validity: chance {v.get('chance', 0):.3f}; option-only baselines (95% interval): " + ("; ".join(parts) or "none")
             + f"; shared sentences {v.get('shared_sentences', 0)}; dropped items {v.get('dropped_items', 0)}")
 
 
@@ -292,6 +298,16 @@ def render_html(title: str, result: dict[str, Any]) -> str:
         parts.append(f"<figcaption>A baseline far above chance means items can be answered from their options "
                      f"alone. Shared sentences between splits: {validity.get('shared_sentences', 0)}; items "
                      f"dropped by the checks: {validity.get('dropped_items', 0)}.</figcaption></figure>")
+        intervals = validity.get("intervals") or {}
+
+        def cell(name: str, split: str) -> str:
+            value, ci = validity["option_only"][name].get(split), intervals.get(name, {}).get(split)
+            if value is None:
+                return "–"
+            return f"{value:.3f}" + (f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else "")
+
+        parts.append(_table(["baseline", "dev (95% interval)", "holdout (95% interval)"],
+                            [[html.escape(n), cell(n, "dev"), cell(n, "holdout")] for n in names]))
     if result.get("loss"):
         parts.append("<h2>Training loss</h2><figure>")
         parts.append(svg.lines("training-loss", "Training loss per optimizer step",

@@ -130,6 +130,8 @@ def main() -> None:
         chains = knowledge(project).chains
         counts = {s: sum(i.split == s for i in items) for s in ("dev", "holdout")}
         options = sorted({len(i.options) for i in items})
+        intervals: dict = {}
+        option_only = baselines.option_only(items, intervals)
         result = {
             "project": str(args.corpus or args.project or "example"),
             "items": counts,
@@ -137,7 +139,8 @@ def main() -> None:
                             for d in sorted({i.discipline for i in items})},
             "chance": round(sum(1 / len(i.options) for i in items) / max(1, len(items)), 4),
             "option_counts": options,
-            "option_only": baselines.option_only(items),
+            "option_only": option_only,
+            "intervals": intervals,
             "classifier_checks": classifier_checks(items),
             "shared_sentences": shared_sentences(split_texts(items, chains)),
             "dropped_items": _dropped(project),
