@@ -185,3 +185,17 @@ def test_demo_seeds_continue_earlier_seed_folders_and_fresh_makes_them_anew(tmp_
     assert (copy / "left-by-an-earlier-run").exists()  # continued, not remade
     D.run_seeds(root, 2, fresh=True)
     assert not (copy / "left-by-an-earlier-run").exists() and 'seed = 1' in (copy / "specs" / "proda.toml").read_text()
+
+
+def test_the_untested_disciplines_line_names_a_few_and_counts_the_rest():
+    from proda.commands.build import UNTESTED_SHOWN, build_text
+
+    untested = {f"d{i}": ["dev", "holdout"] if i % 2 else ["holdout"] for i in range(UNTESTED_SHOWN + 2)}
+    text = build_text({"version": "0" * 16, "dropped": {"items": 3, "kept_items": {"dev": 1, "holdout": 0},
+                                                         "untested": untested}})
+    line = next(x for x in text.splitlines() if x.startswith("no benchmark item in:"))
+    assert line.startswith("no benchmark item in: d0 (holdout), d1 (dev and holdout), d2 (holdout)")
+    assert f"d{UNTESTED_SHOWN - 1}" in line and f"d{UNTESTED_SHOWN} " not in line
+    assert "and 2 more discipline(s)" in line
+    assert "no benchmark item" not in build_text({"version": "0" * 16, "dropped": {
+        "items": 0, "kept_items": {"dev": 1, "holdout": 1}, "untested": {}}})

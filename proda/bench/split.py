@@ -35,15 +35,35 @@ from ..hashing import digest
 from ..records import Chain
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def sentence_key(text: str) -> str:
-    """A sentence as compared across splits: lower case letters and digits only."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    """A sentence as compared across splits: lower case letters and digits only, one space between
+    runs of them."""
+    return _NOT_ALNUM.sub(" ", text.lower()).strip()
 
 
-def chain_sentences(chain: Chain) -> set[str]:
-    """The sentences a chain is made of: its steps, preconditions and context sentences."""
+def chain_sentences(chain: Chain, keys: dict[str, str] | None = None) -> set[str]:
+    """The sentences a chain is made of: its steps, preconditions and context sentences. ``keys``
+    caches :func:`sentence_key` by text across chains (the chains of a chunk share its context)."""
     texts = [s.text for s in (*chain.steps, *chain.context)] + list(chain.preconditions)
-    return {k for k in map(sentence_key, texts) if k}
+    if keys is None:
+        return {k for k in map(sentence_key, texts) if k}
+    out = set()
+    for text in texts:
+        k = keys.get(text)
+        if k is None:
+            k = keys[text] = sentence_key(text)
+        if k:
+            out.add(k)
+    return out
+
+
+def all_sentences(chains: Iterable[Chain]) -> dict[str, set[str]]:
+    """chain key -> :func:`chain_sentences`, for every chain (each sentence keyed once)."""
+    keys: dict[str, str] = {}
+    return {c.key: chain_sentences(c, keys) for c in chains}
 
 
 def _deal(n: int, ratio: float, start: float) -> list[str]:
@@ -85,13 +105,14 @@ class _Joins:
             self.parent[max(a, b)] = min(a, b)
 
 
-def components(chains: Sequence[Chain]) -> list[list[Chain]]:
+def components(chains: Sequence[Chain], sentences: Mapping[str, set[str]] | None = None) -> list[list[Chain]]:
     """The chains in groups: chains sharing a sentence, directly or through others, are one group;
-    groups in the order of their first chain, chains in their given order."""
+    groups in the order of their first chain, chains in their given order. ``sentences``: each
+    chain's sentences by chain key (:func:`all_sentences`), when already known."""
     joins = _Joins()
     seen: dict[str, str] = {}
     for chain in chains:
-        for sentence in chain_sentences(chain):
+        for sentence in (sentences[chain.key] if sentences is not None else chain_sentences(chain)):
             joins.join(seen.setdefault(sentence, chain.key), chain.key)
     members: dict[str, list[Chain]] = {}
     for c in chains:
@@ -99,14 +120,15 @@ def components(chains: Sequence[Chain]) -> list[list[Chain]]:
     return list(members.values())
 
 
-def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]]) -> dict[str, Group]:
+def groups(chains: Iterable[Chain], documents: Mapping[str, tuple[str, str]],
+           sentences: Mapping[str, set[str]] | None = None) -> dict[str, Group]:
     """chain key -> its group, for every chain of a document of ``documents`` (key -> (discipline,
     path)): chains sharing a sentence, directly or through others, are one group."""
 
     def where(c: Chain) -> tuple:  # a chain's place: its document, then its first step's offset
         return (*documents[c.doc], min((s.span.start for s in c.steps), default=0), c.key)
 
-    found = components([c for c in chains if c.doc in documents])
+    found = components([c for c in chains if c.doc in documents], sentences)
     out: dict[str, Group] = {}
     place: dict[tuple[str, str], int] = {}
     for first, members in sorted(((min(map(where, m)), m) for m in found), key=lambda x: x[0]):
@@ -192,10 +214,12 @@ def assign(spread: Mapping[Group, set[str]], discipline: str, items: Mapping[Gro
     return out
 
 
-def sentence_groups(of: Mapping[str, Group], chains: Iterable[Chain]) -> dict[str, Group]:
+def sentence_groups(of: Mapping[str, Group], chains: Iterable[Chain],
+                    sentences: Mapping[str, set[str]] | None = None) -> dict[str, Group]:
     """sentence key -> the group of the chains stating it (one group: chains sharing a sentence are
     one group)."""
-    return {k: of[c.key] for c in chains if c.key in of for k in chain_sentences(c)}
+    return {k: of[c.key] for c in chains if c.key in of
+            for k in (sentences[c.key] if sentences is not None else chain_sentences(c))}
 
 
 def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: Mapping[Group, set[str]],

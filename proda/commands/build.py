@@ -46,6 +46,9 @@ def build(project_dir, until, jobs, executor, address, verify, verbose, override
     emit(result, as_json, build_text)
 
 
+UNTESTED_SHOWN = 4  # disciplines named on the "no benchmark item in" line (all of them: --json)
+
+
 def build_text(result) -> str:
     """The version (the stage lines went to stderr as the stages finished), and what was left out."""
     lines = [f"version {result['version']}" + (" (up to date)" if result.get("up_to_date") else "")]
@@ -56,7 +59,9 @@ def build_text(result) -> str:
                      + (" — why: proda stats --dropped" if result["dropped"]["items"] else ""))
     untested = (result.get("dropped") or {}).get("untested")
     if untested:  # the loop cannot measure (nor repair) what no item tests
-        where = ", ".join(f"{d} ({' and '.join(splits)})" for d, splits in sorted(untested.items()))
+        named = [f"{d} ({' and '.join(splits)})" for d, splits in sorted(untested.items())]
+        where = ", ".join(named[:UNTESTED_SHOWN]) + (f" and {len(named) - UNTESTED_SHOWN} more discipline(s)"
+                                                     if len(named) > UNTESTED_SHOWN else "")
         lines.append(f"no benchmark item in: {where} — the loop cannot test them there; why their candidates "
                      "were dropped: proda stats --dropped (more text, or an LLM extractor: docs/backends.md)")
     summary = dropped_line(result.get("dropped") or {})

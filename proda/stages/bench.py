@@ -77,7 +77,7 @@ def chain_groups(ctx) -> tuple[dict, dict, dict, dict]:
     """(chain key -> group, group -> its disciplines, doc key -> (discipline, path), sentence key
     -> its group) over every discipline (proda/bench/split.py), computed once per set of upstream
     manifests and process."""
-    from ..bench.split import disciplines, groups, sentence_groups
+    from ..bench.split import all_sentences, disciplines, groups, sentence_groups
     from ..engine.outputs import read_manifest
     from ..records import Chain, Document
 
@@ -85,13 +85,13 @@ def chain_groups(ctx) -> tuple[dict, dict, dict, dict]:
     shards = project.disciplines()
     key = digest([(read_manifest(project.build, stage, d) or {}).get("object")
                   for stage in ("ingest", "extract") for d in shards])
-    if key not in _groups:
-        documents = {r.key: (r.discipline, r.path) for d in shards for r in ctx.upstream("ingest", d)
-                     if isinstance(r, Document)}
-        chains = [r for d in shards for r in ctx.upstream("extract", d) if isinstance(r, Chain)]
-        of = groups(chains, documents)
+    if key not in _groups:  # the documents and chains only: not their dropped files, nor statements
+        documents = {r.key: (r.discipline, r.path) for d in shards for r in ctx.upstream("ingest", d, kinds=(Document,))}
+        chains = [r for d in shards for r in ctx.upstream("extract", d, kinds=(Chain,))]
+        sentences = all_sentences(chains)  # each chain's sentences, keyed once for both uses
+        of = groups(chains, documents, sentences)
         _groups.clear()
-        _groups[key] = (of, disciplines(of, chains), documents, sentence_groups(of, chains))
+        _groups[key] = (of, disciplines(of, chains), documents, sentence_groups(of, chains, sentences))
     return _groups[key]
 
 
