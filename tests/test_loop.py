@@ -216,6 +216,16 @@ def test_report_command_says_where_it_wrote(loop, tmp_path, proda_cli):
     proc = proda_cli("report", "--html", str(page), "-C", str(loop["root"]))
     assert f"wrote {page}" in proc.stderr and page.exists()
     assert "v1" in proc.stdout and "chance" in proc.stdout
+    # accuracy without the question and what the question adds, per version, as --json has them
+    result = json.loads(proda_cli("report", "--json", "-C", str(loop["root"])).stdout)
+    rows = {line.split("  ")[0]: line.split()[-len(result["versions"]):] for line in proc.stdout.splitlines()
+            if line.startswith(("no question", "question adds"))}
+    assert rows["no question"] == [f"{v['question']['without']['all']:.3f}" for v in result["versions"]]
+    assert rows["question adds"] == [f"{v['question']['adds']['all']:+.3f}" for v in result["versions"]]
+    # the validity block, each baseline with its interval
+    classifier = next(line for line in proc.stdout.splitlines() if line.strip().startswith("classifier"))
+    low, high = result["validity"]["intervals"]["classifier"]["dev"]
+    assert f"dev {result['validity']['option_only']['classifier']['dev']:.3f} ({low:.3f}-{high:.3f})" in classifier
 
 
 def test_report_renders_in_headless_chromium(loop, tmp_path):

@@ -168,10 +168,18 @@ def render_text(result: dict[str, Any]) -> str:
     names = [r["name"] for r in rows]
     width = max(10, *(len(n) + 2 for n in names))
     disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})})
-    label_w = max([len(d) for d in disciplines] + [8]) + 2
+    asked = any(r.get("question") for r in rows)  # scored with the options alone too
+    label_w = max([len(d) for d in disciplines] + [len("question adds") if asked else 8]) + 2
     lines = [f"{'accuracy':<{label_w}}" + "".join(f"{n:>{width}}" for n in names)]
     for label in SPLITS:
         lines.append(f"{label:<{label_w}}" + "".join(f"{r['accuracy'].get(label, 0):>{width}.3f}" for r in rows))
+    if asked:  # accuracy from the options alone, no stem (fluency and priors), and what the stem adds
+        def cell(r, key: str, sign: str = "") -> str:
+            q = r.get("question") or {}
+            return f"{q[key]['all']:>{sign}{width}.3f}" if key in q else f"{'-':>{width}}"
+
+        lines.append(f"{'no question':<{label_w}}" + "".join(cell(r, "without") for r in rows))
+        lines.append(f"{'question adds':<{label_w}}" + "".join(cell(r, "adds", "+") for r in rows))
     for d in disciplines:
         lines.append(f"{d:<{label_w}}" + "".join(f"{r['accuracy']['by_discipline'].get(d, 0):>{width}.3f}" for r in rows))
     if result.get("chance") is not None:
@@ -186,22 +194,11 @@ def render_text(result: dict[str, Any]) -> str:
         lines.append(f"repair {repair['from']} -> {repair['to']}:")
         lines += render_groups(repair)
     validity = result.get("validity")
-    if validity:
-        lines.append(validity_line(validity))
+    if validity:  # the block `proda stats` prints: each baseline per split with its interval
+        from .validity import render as render_validity
+
+        lines += render_validity(validity)
     return "\n".join(lines)
-
-
-def validity_line(v: dict[str, Any]) -> str:
-    intervals = v.get("intervals") or {}
-
-    def figure(name: str, split: str, value) -> str:
-        ci = intervals.get(name, {}).get(split)
-        return f"{value or 0:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
-
-    parts = [f"{name} dev {figure(name, 'dev', s.get('dev'))} holdout {figure(name, 'holdout', s.get('holdout'))}"
-             for name, s in sorted(v.get("option_only", {}).items())]
-    return (f"validity: chance {v.get('chance', 0):.3f}; option-only baselines (95% interval): " + ("; ".join(parts) or "none")
-            + f"; shared sentences {v.get('shared_sentences', 0)}; dropped items {v.get('dropped_items', 0)}")
 
 
 # -- HTML ---------------------------------------------------------------------------------------
