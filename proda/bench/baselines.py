@@ -258,9 +258,13 @@ def interval(credits: Sequence[float], reps: int = INTERVAL_REPS, seed: int = 0)
 
     if not credits:
         return None
-    values = np.asarray(credits, dtype=float)
-    draws = np.random.default_rng(seed).integers(0, len(values), size=(reps, len(values)))
-    means = values[draws].mean(axis=1)
+    # a resample of n items is, for the mean, how many of each distinct credit it drew: a
+    # multinomial draw over those few values (0, 1, 1/k for k-way ties) — the same distribution as
+    # drawing item indices, in O(reps x values) time and memory instead of O(reps x items)
+    values, counts = np.unique(np.asarray(credits, dtype=float), return_counts=True)
+    n = len(credits)
+    drawn = np.random.default_rng(seed).multinomial(n, counts / n, size=reps)
+    means = drawn @ values / n
     return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
 
 
