@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from proda.bench.split import (assign, components, disciplines, groups, joined, place, sentence_groups, shared_sentences,
-                               sides, split_texts)
+from proda.bench.split import (all_sentences, assign, chain_sentences, components, disciplines, groups, joined, place,
+                               sentence_groups, sentence_key, shared_sentences, sides, split_texts)
 from proda.records import Chain, Item, Option, Span, Step, make
 
 
@@ -27,6 +27,21 @@ def test_chains_sharing_a_sentence_are_one_group_across_documents():
     of = groups(chains, documents)
     assert of[chains[0].key] == of[chains[1].key] == of[chains[2].key] == ("physics", "physics/doc0.md", 0)
     assert of[chains[3].key] == ("physics", "physics/doc3.md", 0)
+
+
+def test_sentences_keyed_once_give_the_same_groups_and_index():
+    """The stage keys every chain's sentences once (all_sentences) for both the groups and the
+    sentence index; the result is what each function computes on its own."""
+    documents = docs(3)
+    chains = [chain("physics0", ["Heat flows.", "The bar warms."]), chain("physics1", ["THE BAR WARMS!", "It expands."]),
+              chain("physics2", ["Light bends.", "  A   rainbow -- forms "])]
+    sentences = all_sentences(chains)
+    assert sentences == {c.key: chain_sentences(c) for c in chains}
+    assert sentences[chains[2].key] == {"light bends", "a rainbow forms"}
+    of = groups(chains, documents)
+    assert groups(chains, documents, sentences) == of
+    assert sentence_groups(of, chains, sentences) == sentence_groups(of, chains)
+    assert sentence_key("  Ünï—code  ... 2 ") == "n code 2" and sentence_key("!!") == ""
 
 
 def test_a_documents_chains_sharing_no_sentence_are_groups_of_their_own_named_in_order():
