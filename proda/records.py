@@ -17,7 +17,7 @@ import msgspec
 from .hashing import digest
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag=True):
+class Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag=True, gc=False):
     key: str
     IDENTITY: ClassVar[tuple[str, ...]] = ()
 
@@ -35,7 +35,7 @@ def make(cls: type[R], **fields: Any) -> R:
     return cls(key=identity_key(cls, fields), **fields)
 
 
-class Span(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Span(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     """A character range [start, end) in a document's normalised text."""
 
     start: int
@@ -86,7 +86,7 @@ class Chunk(Record, frozen=True, kw_only=True):
 # --- knowledge (L3 -> L2 -> L1) ----------------------------------------------------------------
 
 
-class Step(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Step(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     text: str
     span: Span  # in the document
 
@@ -144,7 +144,7 @@ class Concept(Record, frozen=True, kw_only=True):
 # --- tests and training data -------------------------------------------------------------------
 
 
-class Option(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Option(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     text: str
     # "" for the correct answer; else the operators that made it, joined by "+" in the order
     # adjacency, inversion, truncation ("adjacency", "adjacency+inversion", "inversion+truncation")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from proda.bench.split import (all_sentences, assign, chain_sentences, components, disciplines, groups, joined, place,
-                               sentence_groups, sentence_key, shared_sentences, sides, split_texts)
+from proda.bench.split import (all_sentences, assign, by_discipline, chain_sentences, components, disciplines, groups,
+                               joined, place, sentence_groups, sentence_key, shared_sentences, sides, split_texts)
 from proda.records import Chain, Item, Option, Span, Step, make
 
 
@@ -182,3 +182,31 @@ def test_place_keeps_a_joined_group_on_one_side_and_the_first_documents_word():
     texts = {s: {sentence for r in place(records, of, spread, documents, stated, "physics", 0.5) if r.split == s
                  for sentence in [o.text for o in r.options]} for s in ("dev", "holdout")}
     assert shared_sentences(texts) == 0
+
+
+def test_place_over_a_shards_own_groups_is_place_over_every_group():
+    """A shard's place() given the groups with a chain in its discipline (what the stage passes, so
+    its work grows with its own groups) returns what it returns looking at every group: with a join,
+    a group spanning disciplines, a crossing option, and groups of other disciplines around."""
+    documents = {**docs(3), **docs(3, "chemistry"), **docs(2, "biology")}
+    p0 = chain("physics0", ["Heat flows.", "The bar warms."])
+    p1 = chain("physics1", ["Light bends.", "A rainbow forms."])
+    p2 = chain("physics2", ["Energy is conserved.", "Work is done."])
+    c0 = chain("chemistry0", ["Energy is conserved.", "Bonds break."], "chemistry")  # spans with p2
+    c1 = chain("chemistry1", ["Acid is added.", "The pH falls."], "chemistry")
+    b0 = chain("biology0", ["Cells divide.", "Tissue grows."], "biology")
+    chains = [p0, p1, p2, c0, c1, b0]
+    of = groups(chains, documents)
+    spread, stated = disciplines(of, chains), sentence_groups(of, chains)
+    mine = by_discipline(spread)
+    assert set(mine) == {"physics", "chemistry", "biology"} and of[p2.key] in mine["chemistry"]
+    records = {"physics": [_item(p0, "The bar warms.", "A rainbow forms."), _item(p1, "A rainbow forms.", "A halo forms."),
+                           _item(p2, "Work is done.", "The pH falls.")],  # joins p0/p1; crosses to chemistry
+               "chemistry": [_item(c0, "Bonds break.", "Bonds form."), _item(c1, "The pH falls.", "The pH rises.")],
+               "biology": [_item(b0, "Tissue grows.", "Tissue shrinks.")]}
+    for d, rs in records.items():
+        everything = place(rs, of, spread, documents, stated, d, 0.5)
+        assert place(rs, of, spread, documents, stated, d, 0.5, mine[d]) == everything, d
+        assert {r.split for r in everything} <= {"dev", "holdout"}
+    assert any(getattr(r, "reason", "") == "shared_sentence"
+               for r in place(records["physics"], of, spread, documents, stated, "physics", 0.5, mine["physics"]))

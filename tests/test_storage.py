@@ -39,3 +39,25 @@ def test_a_kind_filter_does_not_hide_damage(make_project):
     path.write_bytes(bytes(data))
     with pytest.raises(DamagedError):
         load_shard(project.build, "extract", "physics", (Statement,))
+
+
+def test_records_are_not_tracked_by_the_cycle_collector():
+    """Records never form reference cycles (frozen, made of strings, numbers, lists and nested
+    structs), so they are declared ``gc=False``: a build holds hundreds of thousands of them, and
+    the collector's full passes over them slowed every stage as the heap grew (local-1 5-7% over a
+    3,000-document build). A record decoded from an object is untracked too."""
+    import gc
+    import typing
+
+    from proda.engine.storage import decode_records, encode_records
+    from proda.records import ANY_RECORD, Option, Span, Step
+
+    for cls in (*typing.get_args(ANY_RECORD), Option, Span, Step):
+        assert cls.__struct_config__.gc is False, cls.__name__
+    from proda.records import Chain, make
+
+    chain = make(Chain, chunk="c", doc="d", discipline="physics", process="p", preconditions=["x"],
+                 steps=[Step(text="Heat flows.", span=Span(start=0, end=11))])
+    assert not gc.is_tracked(chain)
+    [back] = decode_records(encode_records([chain]))
+    assert back == chain and not gc.is_tracked(back)

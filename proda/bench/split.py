@@ -250,13 +250,24 @@ def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: 
     return {g: joins.find(g) for g in list(joins.parent)}, crossing
 
 
+def by_discipline(spread: Mapping[Group, set[str]]) -> dict[str, list[Group]]:
+    """discipline -> the groups with a chain in it (what :func:`place` looks at for one shard)."""
+    out: dict[str, list[Group]] = {}
+    for g, found in spread.items():
+        for d in found:
+            out.setdefault(d, []).append(g)
+    return out
+
+
 def place(records: list, of: Mapping[str, Group], spread: Mapping[Group, set[str]],
           documents: Mapping[str, tuple[str, str]], stated: Mapping[str, Group], discipline: str,
-          ratio: float) -> list:
+          ratio: float, mine: Iterable[Group] | None = None) -> list:
     """One discipline's bench records with their final split: groups joined by the items' options
     (:func:`joined`; an item that cannot be joined becomes a ``DroppedItem``, ``shared_sentence``),
     the groups a document of several groups placed itself keeping that split (the first document
-    to decide, by path, holds), the rest placed by :func:`assign`."""
+    to decide, by path, holds), the rest placed by :func:`assign`. ``mine``: the groups with a
+    chain in ``discipline`` (:func:`by_discipline`), when known — then the shard's work grows with
+    its own groups, not with every group of the project."""
     import msgspec
 
     from ..records import DroppedItem, Item, make
@@ -270,9 +281,13 @@ def place(records: list, of: Mapping[str, Group], spread: Mapping[Group, set[str
         g = of.get(chain)
         return root.get(g, g) if g is not None else None
 
+    # each joined group's disciplines; only a group with a chain here matters to assign(), and a
+    # joined group has one only through a member of its own with a chain here or a joined member
+    if mine is None:
+        mine = [g for g, found in spread.items() if discipline in found]
     joint: dict[Group, set[str]] = {}
-    for g, found in spread.items():
-        joint.setdefault(root.get(g, g), set()).update(found)
+    for g in dict.fromkeys([*mine, *root]):
+        joint.setdefault(root.get(g, g), set()).update(spread.get(g, ()))
     counts: dict[Group, int] = {}
     placed: dict[Group, str] = {}
     for r in sorted(records, key=lambda r: (documents.get(r.doc, ("", "")), r.chain)):

@@ -56,7 +56,9 @@ class Bench(Stage):
         units = [(digest([encode_records([u[0], *u[1], *u[2], *u[3]]) for u in chains]), chains)
                  for _, chains in document_units(ctx.upstream("extract"))]
         records = ctx.map(units, functools.partial(document_items, cfg=ctx.config.bench), label="document")
-        records = place(records, *chain_groups(ctx), ctx.shard, ctx.config.bench.holdout)
+        of, spread, documents, stated, mine = chain_groups(ctx)
+        records = place(records, of, spread, documents, stated, ctx.shard, ctx.config.bench.holdout,
+                        mine.get(ctx.shard, []))
         ctx.extra["splits"] = {s: sum(1 for r in records if isinstance(r, Item) and r.split == s)
                                for s in ("dev", "holdout")}
         return records
@@ -73,11 +75,11 @@ def document_items(chains, *, cfg):
 _groups: dict[str, tuple] = {}  # the chain groups of the last upstream seen, per process
 
 
-def chain_groups(ctx) -> tuple[dict, dict, dict, dict]:
+def chain_groups(ctx) -> tuple[dict, dict, dict, dict, dict]:
     """(chain key -> group, group -> its disciplines, doc key -> (discipline, path), sentence key
-    -> its group) over every discipline (proda/bench/split.py), computed once per set of upstream
-    manifests and process."""
-    from ..bench.split import all_sentences, disciplines, groups, sentence_groups
+    -> its group, discipline -> its groups) over every discipline (proda/bench/split.py), computed
+    once per set of upstream manifests and process."""
+    from ..bench.split import all_sentences, by_discipline, disciplines, groups, sentence_groups
     from ..engine.outputs import read_manifest
     from ..records import Chain, Document
 
@@ -91,7 +93,8 @@ def chain_groups(ctx) -> tuple[dict, dict, dict, dict]:
         sentences = all_sentences(chains)  # each chain's sentences, keyed once for both uses
         of = groups(chains, documents, sentences)
         _groups.clear()
-        _groups[key] = (of, disciplines(of, chains), documents, sentence_groups(of, chains, sentences))
+        spread = disciplines(of, chains)
+        _groups[key] = (of, spread, documents, sentence_groups(of, chains, sentences), by_discipline(spread))
     return _groups[key]
 
 
