@@ -92,8 +92,8 @@ def chain_groups(ctx) -> tuple[dict, dict, dict, dict, dict]:
         chains = [r for d in shards for r in ctx.upstream("extract", d, kinds=(Chain,))]
         sentences = all_sentences(chains)  # each chain's sentences, keyed once for both uses
         of = groups(chains, documents, sentences)
-        _groups.clear()
         spread = disciplines(of, chains)
+        _groups.clear()
         _groups[key] = (of, spread, documents, sentence_groups(of, chains, sentences), by_discipline(spread))
     return _groups[key]
 
