@@ -188,8 +188,15 @@ def test_init_never_overwrites_a_file(tmp_path, proda_cli):
 def test_build_says_how_many_items_it_kept_and_how_many_candidates_it_dropped(make_project, proda_cli):
     project = make_project({"physics": {"a.md": doc("alpha", 4), "b.md": doc("beta", 4)}})
     out = proda_cli("build", "--until", "bench", "-C", str(project.root)).stdout
-    dropped = json.loads(proda_cli("stats", "--dropped", "--json", "-C", str(project.root)).stdout)["items"]
+    listed = json.loads(proda_cli("stats", "--dropped", "--json", "-C", str(project.root)).stdout)
+    dropped = listed["items"]
     assert dropped, "the test corpus should drop some candidates"
+    from collections import Counter
+
+    assert listed["by_reason"]["items"] == dict(Counter(i["reason"] for i in dropped))  # the summary counts them
+    assert list(listed["by_reason"]["items"].values()) == sorted(listed["by_reason"]["items"].values(), reverse=True)
+    assert proda_cli("stats", "--dropped", "-C", str(project.root)).stdout.rstrip().splitlines()[-1].startswith(
+        f"{len(dropped)} candidate item(s) dropped: ")
     assert (f"benchmark: 0 items (dev 0, holdout 0); {len(dropped)} candidate item(s) dropped"
             " — why: proda stats --dropped") in out
     # a discipline no item tests is named: the loop cannot measure it
@@ -206,6 +213,9 @@ def test_show_and_stats_list_dropped_documents(make_project, proda_cli):
     listed = json.loads(proda_cli("stats", "--dropped", "--json", "-C", str(project.root)).stdout)
     [entry] = listed["dropped"]
     assert entry["path"] == "physics/empty.md" and entry["reason"] == "empty"
+    assert listed["by_reason"] == {"documents": {"empty": 1}, "items": {}}
+    text = proda_cli("stats", "--dropped", "-C", str(project.root)).stdout
+    assert text.rstrip().endswith("1 document(s) dropped: 1 empty")
     shown = json.loads(proda_cli("show", entry["key"][:12], "--json", "-C", str(project.root)).stdout)
     assert shown["kind"] == "dropped" and "empty" in shown["trace"][0]["text"]
 

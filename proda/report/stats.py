@@ -7,6 +7,8 @@ benchmark need its questions? proda/report/validity.py) reads the items.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from typing import TYPE_CHECKING
 
 from ..engine.outputs import read_manifest
@@ -86,7 +88,9 @@ def dropped(project: "Project") -> dict:
             manifest = read_manifest(project.build, name, shard)
             for entry in (manifest or {}).get("extra", {}).get("skipped", []) or []:
                 skipped.append({"task": f"{name}:{shard}", **entry})
-    return {"dropped": documents, "skipped": skipped, "items": items}
+    by_reason = {kind: dict(sorted(Counter(e["reason"] for e in entries).items(), key=lambda x: (-x[1], x[0])))
+                 for kind, entries in (("documents", documents), ("items", items))}
+    return {"dropped": documents, "skipped": skipped, "items": items, "by_reason": by_reason}
 
 
 def render_dropped(result: dict) -> str:
@@ -94,4 +98,9 @@ def render_dropped(result: dict) -> str:
     lines += [f"{'':12}  {'skipped':<11} {s['task']} {s['unit']}: {s['reason']}" for s in result["skipped"]]
     lines += [f"{i['key'][:12]}  {'item':<11} {i['discipline']} {i['variant']}: {i['reason']} ({i['detail']})"
               for i in result.get("items", [])]
+    counts = result.get("by_reason", {})
+    for kind, label in (("documents", "document(s)"), ("items", "candidate item(s)")):
+        if counts.get(kind):  # the last lines: how many of each reason, most common first
+            lines.append(f"{sum(counts[kind].values())} {label} dropped: "
+                         + ", ".join(f"{n} {reason}" for reason, n in counts[kind].items()))
     return "\n".join(lines) or "nothing was dropped or skipped"
