@@ -8,7 +8,6 @@ benchmark need its questions? proda/report/validity.py) reads the items.
 from __future__ import annotations
 
 from collections import Counter
-
 from typing import TYPE_CHECKING
 
 from ..engine.outputs import read_manifest
