@@ -10,10 +10,12 @@ from .options import emit, json_option, project, project_option
 @click.command()
 @project_option
 @click.option("--dropped", "list_dropped", is_flag=True,
-              help="List every dropped document and skipped unit, with its reason and key.")
+              help="List every dropped document, skipped unit and dropped candidate item, with its reason "
+                   "and key, then the reasons counted.")
 @json_option
 def stats(project_dir, list_dropped, as_json):
-    """Counts of every artifact kind, per discipline, and the orphan count.
+    """Counts of every artifact kind, per discipline, and the orphan count; then the validity
+    baselines (option-only rules per split, with 95% intervals) when the benchmark has items.
 
     \b
     Example:  proda stats --dropped    # why each left-out document was left out
