@@ -60,8 +60,11 @@ def chain_sentences(chain: Chain, keys: dict[str, str] | None = None) -> set[str
     return out
 
 
-def all_sentences(chains: Iterable[Chain]) -> dict[str, set[str]]:
-    """chain key -> :func:`chain_sentences`, for every chain (each sentence keyed once)."""
+def all_sentences(chains: Iterable[Chain], known: Mapping[str, set[str]] | None = None) -> Mapping[str, set[str]]:
+    """chain key -> :func:`chain_sentences`, for every chain (each sentence keyed once); ``known``
+    when the caller has it already."""
+    if known is not None:
+        return known
     keys: dict[str, str] = {}
     return {c.key: chain_sentences(c, keys) for c in chains}
 
@@ -109,10 +112,11 @@ def components(chains: Sequence[Chain], sentences: Mapping[str, set[str]] | None
     """The chains in groups: chains sharing a sentence, directly or through others, are one group;
     groups in the order of their first chain, chains in their given order. ``sentences``: each
     chain's sentences by chain key (:func:`all_sentences`), when already known."""
+    sentences = all_sentences(chains, sentences)
     joins = _Joins()
     seen: dict[str, str] = {}
     for chain in chains:
-        for sentence in (sentences[chain.key] if sentences is not None else chain_sentences(chain)):
+        for sentence in sentences[chain.key]:
             joins.join(seen.setdefault(sentence, chain.key), chain.key)
     members: dict[str, list[Chain]] = {}
     for c in chains:
@@ -218,8 +222,9 @@ def sentence_groups(of: Mapping[str, Group], chains: Iterable[Chain],
                     sentences: Mapping[str, set[str]] | None = None) -> dict[str, Group]:
     """sentence key -> the group of the chains stating it (one group: chains sharing a sentence are
     one group)."""
-    return {k: of[c.key] for c in chains if c.key in of
-            for k in (sentences[c.key] if sentences is not None else chain_sentences(c))}
+    chains = [c for c in chains if c.key in of]
+    sentences = all_sentences(chains, sentences)
+    return {k: of[c.key] for c in chains for k in sentences[c.key]}
 
 
 def joined(items, of: Mapping[str, Group], stated: Mapping[str, Group], spread: Mapping[Group, set[str]],

@@ -17,7 +17,8 @@ def report(project_dir, html_file, as_json):
     """Accuracy per version by split and discipline, chance, diagnoses; --html draws them.
 
     The text also shows each version's accuracy from the options alone (no question) and what
-    the question adds, and the validity baselines with their intervals. The page has accuracy by split and by discipline (with the chance line), the repair by item
+    the question adds, and the validity baselines with their intervals. The page has accuracy by
+    split and by discipline (with the chance line), the repair by item
     group and the validity baselines when they exist, the training loss and the failures by
     diagnosis; it prints `wrote FILE` on stderr.
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,15 +30,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 sys.path[:0] = [str(HERE.parents[2]), str(HERE.parents[1]), str(HERE.parent)]
 
-from scale import DISCIPLINES, write_corpus  # noqa: E402
+from scale import DISCIPLINES, child_env, write_corpus  # noqa: E402
 
 
 def build(root: Path, *args: str) -> tuple[float, dict]:
     """Wall seconds of ``proda build -C root ARGS --json`` in a fresh process, and its result."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")])}
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "proda", "build", "-C", str(root), *args, "--json"],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=child_env())
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"proda build {' '.join(args)} failed:\n{proc.stderr[-3000:]}")

@@ -133,8 +133,13 @@ def write_corpus(root: Path, documents: int, paragraphs: int = 3) -> int:
     return written
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a child build process: this checkout first on its path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")])}
+
+
 def run_build(root: Path, overrides: list[str], jobs: int = 1) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")])}
+    env = child_env()
     proc = subprocess.run([sys.executable, "-c", _BUILD, str(root), str(jobs), *overrides], capture_output=True, text=True,
                           env=env)
     if proc.returncode != 0:
