@@ -99,13 +99,17 @@ class Project:
             return []
         return sorted(self.patches.glob("*.jsonl"))
 
-    def rel(self, path: Path) -> str:
+    def rel(self, path: str | Path) -> str:
         """``path`` relative to specs/corpus, posix; a prefix test on the strings first (ingest asks
         once per file, and PurePath.relative_to costs about 0.1 ms)."""
-        text, prefix = str(path), str(self.corpus) + os.sep
+        text, prefix = str(path), self._corpus_prefix
         if os.sep == "/" and text.startswith(prefix):
             return text[len(prefix):]
-        return path.relative_to(self.corpus).as_posix()
+        return Path(path).relative_to(self.corpus).as_posix()
+
+    @cached_property
+    def _corpus_prefix(self) -> str:
+        return str(self.corpus) + os.sep
 
 
 RESERVED = {"patches": "synth's shard of debugger patches"}

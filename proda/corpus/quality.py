@@ -233,17 +233,49 @@ def near_duplicates(documents, threshold: float, signatures: dict[str, np.ndarra
     a document without one is signed here."""
     signatures = signatures or {}
     documents = sorted(documents, key=lambda d: d.path)
+    sigs = [signatures.get(d.path) for d in documents]
+    sigs = [signature(shingles(d.text)) if s is None else s for d, s in zip(documents, sigs)]
+    texts: dict[str, int] = {}
+    for d in documents:
+        texts[d.text] = texts.get(d.text, 0) + 1
+    # a document alone in every band, with a text of its own, is kept: the pass is for the others
+    alone = [a and texts[d.text] == 1 for d, a in zip(documents, _alone(sigs))]
+    if all(alone):
+        return documents, []
+    others = [n for n, a in enumerate(alone) if not a]
+    kept, dups = _sequential([(documents[n], sigs[n]) for n in others], threshold)
+    survivors = {id(d) for d in kept}
+    return [d for d, a in zip(documents, alone) if a or id(d) in survivors], dups
+
+
+def _alone(sigs: list[np.ndarray]) -> list[bool]:
+    """For each signature, whether it shares no LSH band (16 bands of 4 values) with any other.
+
+    Such a document can be no other's candidate nor have one, and an exact duplicate shares every
+    band: only the others need the sequential pass. One ``np.unique`` per band over the whole
+    shard instead of 16 dictionary probes per document (0.1 s per 6,000 documents, in the driver)."""
+    if len(sigs) < 2:
+        return [True] * len(sigs)
+    bands = np.ascontiguousarray(np.stack(sigs).astype("<u8")).view(np.dtype((np.void, 32)))  # (n, 16)
+    shared = np.zeros(len(sigs), dtype=bool)
+    for b in range(bands.shape[1]):
+        _, inverse, counts = np.unique(bands[:, b], return_inverse=True, return_counts=True)
+        shared |= counts[inverse.ravel()] > 1
+    return (~shared).tolist()
+
+
+def _sequential(pairs, threshold: float):
+    """The near-duplicate pass proper over (document, signature) pairs in path order: a document
+    is a duplicate of the first kept one with its text, or with a band in common and an estimated
+    Jaccard >= threshold."""
     kept, dups = [], []
     seen_text: dict[str, str] = {}
     bands: dict[tuple, list[int]] = {}
     sigs: list[np.ndarray] = []
-    for doc in documents:
+    for doc, sig in pairs:
         if doc.text in seen_text:
             dups.append((doc, seen_text[doc.text]))
             continue
-        sig = signatures.get(doc.path)
-        if sig is None:
-            sig = signature(shingles(doc.text))
         candidates = set()
         raw = sig.tobytes()  # band b: values 4b..4b+3, as bytes (slicing bytes beats 16 array slices)
         keys = [(b, raw[b * 32:(b + 1) * 32]) for b in range(16)]

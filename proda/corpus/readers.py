@@ -9,7 +9,7 @@ import json
 import re
 import unicodedata
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from ..hashing import digest_bytes
@@ -191,11 +191,11 @@ def read_unit(unit: tuple, *, cfg) -> list[Any]:
     return read_file(*unit, cfg=cfg)
 
 
-def read_file(discipline: str, rel: str, path: Path, data: bytes | list, *, cfg) -> list[Any]:
+def read_file(discipline: str, rel: str, path: str | Path, data: bytes | list, *, cfg) -> list[Any]:
     def drop(reason: str, detail: str, where: str = rel) -> Dropped:
         return make(Dropped, discipline=discipline, path=where, reason=reason, detail=detail)
 
-    suffix = path.suffix.lower()
+    suffix = PurePath(path).suffix.lower()
     if not isinstance(data, bytes):
         reason, what = data
         if reason == "too_large":

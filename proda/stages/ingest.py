@@ -13,7 +13,6 @@ Run alone: ``proda build --until ingest``. Example project: 48 documents kept, 0
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..engine.stage import Stage
@@ -41,8 +40,7 @@ class Ingest(Stage):
 
         project, cfg = ctx.project, ctx.config.ingest
         units = []
-        for name, why in project.corpus_entries(ctx.shard):
-            path = Path(name)
+        for path, why in project.corpus_entries(ctx.shard):  # paths as strings: no PurePath per file
             rel = project.rel(path)
             # read once: it keys the unit and is its input; a skipped entry is keyed by its reason
             content = readers.load(path, cfg.max_bytes) if not why else list(why.split(": ", 1))
