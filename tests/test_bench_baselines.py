@@ -89,6 +89,20 @@ def test_intervals_leave_chance_out_for_a_tell_and_keep_it_in_for_noise():
     assert wide[1] - wide[0] > 2 * (narrow[1] - narrow[0])  # more items, a narrower interval
 
 
+def test_the_permutation_null_tells_a_planted_tell_from_noise():
+    """Random answers give the null; a planted tell lies far beyond it (small p), noise inside it."""
+    def rows(planted: bool):
+        return [(baselines.features(i.stem, [o.text for o in i.options]), i.answer, i.doc)
+                for i in _items(random.Random(5), 80, planted=planted)]
+
+    tell = baselines.permutation_null(rows(True), permutations=19, refolds=2)
+    assert tell["observed"] > 0.9 and tell["p"] == 0.05 and tell["null_max"] < 0.5  # (1 + 0) / (1 + 19)
+    assert abs(tell["null_mean"] - 0.25) < 0.06
+    noise = baselines.permutation_null(rows(False), permutations=19, refolds=2)
+    assert noise["p"] > 0.1 and abs(noise["observed"] - 0.25) < 0.12
+    assert baselines.permutation_null(rows(False), permutations=19, refolds=2) == noise  # seeded
+
+
 def test_cross_fitted_credits_average_to_the_cross_fitted_score():
     rows = [(baselines.features(i.stem, [o.text for o in i.options]), i.answer, i.doc)
             for i in _items(random.Random(4), 120, planted=True)]

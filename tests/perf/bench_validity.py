@@ -9,7 +9,10 @@ compiles V1 and scores every item with its stem (``acc``) and without it (the op
 unconditional log-likelihood): what the question adds is the difference. ``classifier_checks``: the
 classifier refit on 20 other partitions of each split into folds, each split scored by a model fit
 on the other, and the heaviest weights fit on each (a tell of the item builder carries from one
-split to the other; a pattern of one split's items does not). Prints one JSON line.
+split to the other; a pattern of one split's items does not), and ``null``: the cross-fitted
+figure against 100 benchmarks of the same items with random answers — how far above chance a
+tell-free benchmark of this size lands, and the permutation p-value of the observed figure
+(``--permutations 0`` leaves it out; 100 take about a minute per split). Prints one JSON line.
 
     python tests/perf/bench_validity.py                      # example project, bench only (~30 s)
     python tests/perf/bench_validity.py --train              # + V1 with/without the question (~3 min)
@@ -87,7 +90,7 @@ def _accuracy(project: Project, items: list[Item]) -> dict:
     return {"checkpoint": checkpoint, **out}
 
 
-def classifier_checks(items: list[Item], refolds: int = 20) -> dict:
+def classifier_checks(items: list[Item], refolds: int = 20, permutations: int = 100) -> dict:
     """Is the classifier's figure a tell of the item builder or a pattern of one split's items?
     Its cross-fitted figure over ``refolds`` other partitions of each split into folds (by
     document), each split scored by a model fit on the other, and the heaviest weights of a model
@@ -106,7 +109,8 @@ def classifier_checks(items: list[Item], refolds: int = 20) -> dict:
                                    "max": round(max(figures), 4), "partitions": refolds},
                       f"fit_here_scored_on_{other}": round(baselines.classifier_score(model, [r[:2] for r in examples[other]]), 4),
                       "weights": {n: round(float(w), 3) for n, w in
-                                  sorted(zip(baselines.FEATURES, model[0]), key=lambda t: -abs(t[1]))[:4]} if model else {}}
+                                  sorted(zip(baselines.FEATURES, model[0]), key=lambda t: -abs(t[1]))[:4]} if model else {},
+                      "null": baselines.permutation_null(rows, permutations) if permutations else None}
     return out
 
 
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("--project", type=Path, help="an already built project (nothing is built)")
     parser.add_argument("--corpus", type=Path, help="a folder of discipline folders to build instead of the example")
     parser.add_argument("--train", action="store_true", help="also compile V1 and score with/without the question")
+    parser.add_argument("--permutations", type=int, default=100, help="random-answer benchmarks for the classifier's null (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="proda-validity-") as tmp:
         seconds = None
@@ -141,7 +146,7 @@ def main() -> None:
             "option_counts": options,
             "option_only": option_only,
             "intervals": intervals,
-            "classifier_checks": classifier_checks(items),
+            "classifier_checks": classifier_checks(items, permutations=args.permutations),
             "shared_sentences": shared_sentences(split_texts(items, chains)),
             "dropped_items": _dropped(project),
             "build_until_bench_seconds": seconds,
