@@ -88,7 +88,12 @@ def dropped_line(dropped) -> str:
 @set_option
 @json_option
 def status(project_dir, overrides, as_json):
-    """What is stale and why (code, params, data, upstream), without building."""
+    """What is stale and why (code, params, data, upstream), without building.
+
+    \b
+    Example:  proda status
+              proda status --json | jq '.stale[] | .stage'
+    """
     from ..make import status as get_status
 
     result = get_status(project(project_dir, overrides))

@@ -26,7 +26,7 @@ from typing import Any
 
 import click
 
-from .options import emit, json_option
+from .options import emit, json_option, project_option, under_project
 
 MARKER = ".proda-demo"  # written into the folders the demo creates; --fresh resets only those
 
@@ -42,18 +42,22 @@ def _say(text: str) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also print each build's stage lines.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Repeat the loop with this many training seeds; report mean and sd of each delta.")
+@project_option
 @json_option
-def demo(directory, fresh, verbose, seeds, as_json):
+def demo(directory, fresh, verbose, seeds, project_dir, as_json):
     """The whole loop on the example project, on CPU: build V1, test, debug, build V2, test, diff.
+
+    DIRECTORY (default: proda-demo) is taken relative to -C, like make -C.
 
     \b
     Example:  proda demo /tmp/demo
               proda demo /tmp/demo --seeds 3   # the repair groups' spread over 3 training seeds
     """
+    folder = under_project(directory, project_dir)
     if seeds == 1:
-        result = run_demo(Path(directory), fresh=fresh, verbose=verbose)
+        result = run_demo(folder, fresh=fresh, verbose=verbose)
     else:
-        result = run_seeds(Path(directory), seeds, fresh=fresh, verbose=verbose)
+        result = run_seeds(folder, seeds, fresh=fresh, verbose=verbose)
     emit(result, as_json, lambda r: table(r) + _render_seeds(r))
 
 

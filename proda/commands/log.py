@@ -11,7 +11,12 @@ from .options import emit, json_option, project, project_option
 @project_option
 @json_option
 def log(project_dir, as_json):
-    """List build versions, newest first, with their tags."""
+    """List build versions, newest first, with their tags.
+
+    \b
+    Example:  proda log
+              proda tag v1 && proda log --json
+    """
     from ..engine.versions import log as get_log
 
     result = get_log(project(project_dir))

@@ -33,3 +33,13 @@ def project(project_dir: str, overrides=()) -> "Project":
     if project_dir == ".":
         project_dir = click.get_current_context().find_root().meta.get("proda.project", ".")
     return Project.at(project_dir, tuple(overrides))
+
+
+def under_project(directory: str, project_dir: str = ".") -> "Path":
+    """A folder argument of a command that makes its own project (``init``, ``demo``), resolved
+    like ``make -C``: relative to the command's -C, else the group's, else the current folder."""
+    from pathlib import Path
+
+    if project_dir == ".":
+        project_dir = click.get_current_context().find_root().meta.get("proda.project", ".")
+    return Path(project_dir) / directory

@@ -1,0 +1,39 @@
+"""The command-line surface every command shares (../shared/CONTRACT.md): a --help with an
+example, and -C/--project DIR like make -C — for init and demo too, whose folder argument is
+taken relative to it."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from proda.cli import main
+
+
+def test_every_command_help_has_an_example():
+    runner = CliRunner()
+    missing = []
+    for name in sorted(main.commands):
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        if "Example" not in result.output:
+            missing.append(name)
+    assert not missing, f"--help without an example: {missing}"
+
+
+def test_every_command_takes_dash_c():
+    for name, command in sorted(main.commands.items()):
+        assert any("-C" in p.opts for p in command.params), f"proda {name} has no -C/--project"
+
+
+def test_init_is_relative_to_dash_c(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = tmp_path / "base"
+    base.mkdir()
+    runner = CliRunner()
+    assert runner.invoke(main, ["-C", str(base), "init", "a"]).exit_code == 0
+    assert runner.invoke(main, ["init", "-C", str(base), "b"]).exit_code == 0
+    assert runner.invoke(main, ["init", "-C", str(base)]).exit_code == 0
+    assert runner.invoke(main, ["init", str(tmp_path / "c")]).exit_code == 0  # an absolute DIR stays put
+    for project in (base / "a", base / "b", base, tmp_path / "c"):
+        assert (project / "specs" / "proda.toml").is_file(), project
+    assert not (tmp_path / "specs").exists() and not (tmp_path / "a").exists()  # nothing in the current folder
