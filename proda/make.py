@@ -73,11 +73,13 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             from .engine import executors
 
             executors.prewarm(project.config.run)  # worker processes start while doit plans the tasks
+            _failures.pop(str(project.root), None)
             rc = run_doit(project, argv)
             from .engine import catalog
 
             if rc != 0 and catalog.HEALED:  # the catalog was damaged and replaced mid-run: once more
                 catalog.HEALED.clear()
+                _failures.pop(str(project.root), None)
                 rc = run_doit(project, argv)
         except KeyboardInterrupt:
             from .errors import Interrupted
@@ -92,7 +94,13 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             sys.stdout, sys.stderr = streams
             executors.shutdown()
             _output.pop(str(project.root), None)
+        failures = _failures.pop(str(project.root), [])
         if rc != 0:
+            from .errors import UsageError
+
+            if failures and all(isinstance(f, UsageError) for f in failures):  # input to fix: exit 2
+                raise UsageError("the build stopped on the input error above; finished items are kept",
+                                 "fix what it names and run `proda build` again: it resumes")
             raise StageError("the build failed (see the messages above); finished items are kept",
                              "fix the cause and run `proda build` again: it resumes")
         # counted before the version is recorded: the catalog's stage_runs copy the same numbers
@@ -288,6 +296,7 @@ def _file_hash(path: str) -> str:
 
 
 _projects: dict[tuple[str, tuple[str, ...]], "Project"] = {}
+_failures: dict[str, list[Exception]] = {}  # project root -> the errors its failed tasks raised, this build
 
 
 def _project(root: str, overrides: tuple[str, ...]) -> "Project":
@@ -332,7 +341,11 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
     except ProdaError as exc:
         from doit.exceptions import TaskFailed
 
-        return TaskFailed(f"{stage}:{shard}: {exc}")
+        _failures.setdefault(root, []).append(exc)
+        return TaskFailed(str(exc))  # the reporter names the task
+    except Exception as exc:  # a crash: doit shows its traceback; the build's exit code stays 1
+        _failures.setdefault(root, []).append(exc)
+        raise
     # doit keeps this with the task's state: the manifest it finds later must be this very one
     return {"manifest": _file_hash(str(layout.manifest(project.build, stage, shard)))}
 

@@ -132,3 +132,19 @@ def test_pdf_documents_are_read_and_duplicates_dropped(make_project):
     assert "a.md" in docs
     assert reasons["b-copy.md"] == ("duplicate", "duplicate of physics/a.md")
     assert reasons["c-near.md"] == ("duplicate", "duplicate of physics/a.md")
+
+
+@pytest.mark.parametrize("corpus, says", [
+    ({}, "has no discipline folder"),
+    ({"physics": {"binary.txt": b"\x00\x01" * 200, "empty.md": ""}}, "gave no training sample"),
+])
+def test_nothing_to_train_on_is_an_input_error_that_says_what_to_fix(make_project, proda_cli, corpus, says):
+    """An empty corpus (or one whose every file is dropped) stops at compile with exit code 2 and
+    a message naming the fix, not a tokenizer's traceback; what ran before it is kept."""
+    project = make_project(corpus)
+    proc = proda_cli("build", "-C", str(project.root), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "nothing to train on" in proc.stderr and says in proc.stderr and "hint:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    for discipline in corpus:
+        assert (project.build / "synth" / f"{discipline}.json").exists()

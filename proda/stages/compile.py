@@ -74,6 +74,8 @@ class Compile(Stage):
             base += [s for s in ctx.upstream("synth", discipline) if isinstance(s, Sample)]
         for s in ctx.upstream("synth", PATCHES):
             patches.setdefault(s.source, []).append(s)
+        if not base and not patches:
+            _nothing_to_train(project)
         corpus = [c.text for d in project.disciplines() for c in ctx.upstream("chunk", d)
                   if isinstance(c, Chunk)]
         corpus_key = digest(sorted(digest(t) for t in corpus))
@@ -112,6 +114,20 @@ class Compile(Stage):
         # the hash of each checkpoint's files: part of the version id, and what results are keyed by
         ctx.extra["weights"] = {key: checkpoint_weights(project, key) for key in lineage}
         return []
+
+
+def _nothing_to_train(project: "Project") -> None:
+    """No sample at all: training would fail deep inside the tokenizer; say what to fix instead."""
+    from ..errors import UsageError
+
+    if not project.disciplines():
+        raise UsageError("nothing to train on: specs/corpus/ has no discipline folder",
+                         "put each discipline's documents in a folder of its own, e.g. "
+                         "specs/corpus/physics/notes.md (txt, md, html, jsonl or pdf), then build again")
+    raise UsageError("nothing to train on: the corpus gave no training sample "
+                     "(every document was dropped, or none states a relation the extractor finds)",
+                     "see why with `proda stats --dropped`; add documents that explain their subject in "
+                     "prose, or use an LLM extractor (extract.backend)")
 
 
 def _set_aside(project: "Project", key: str, problem: str) -> None:
