@@ -154,3 +154,24 @@ def test_removing_an_empty_discipline_folder_is_not_a_noop(make_project):
     after = build(Project.at(project.root), until="ingest")
     clean = make_project({"physics": {"a.md": doc("heat")}}, name="clean")
     assert after["version"] == build(clean, until="ingest")["version"] != with_empty["version"]
+
+
+def test_a_version_holds_no_shard_built_from_other_upstream_than_on_disk(make_project):
+    """After an edit and ``--until bench``, the synth shards on disk were made from the old items:
+    they are not part of this version (so no command reports them as its samples), and neither is
+    anything built on them; building on restores them, with the id a clean build gives."""
+    from proda.engine import versions
+
+    project = make_project(corpus())
+    full = build(project, until="synth")
+    assert {t.split(":")[0] for t in versions.manifests(project)} == {"ingest", "chunk", "extract", "bench", "synth"}
+    (project.corpus / "physics" / "a.md").write_text(doc("alpha prime", 4))
+    partial = build(Project.at(project.root), until="bench")
+    found = versions.manifests(Project.at(project.root))
+    assert not [t for t in found if t.startswith("synth:")], sorted(found)
+    assert (project.build / "synth" / "physics.json").exists()  # on disk still, reused by the next build
+    assert partial["version"] == versions.current(Project.at(project.root)) != full["version"]
+    again = build(Project.at(project.root), until="synth")
+    assert any(t.startswith("synth:") for t in versions.manifests(Project.at(project.root)))
+    clean = make_project({**corpus(), "physics": {**corpus()["physics"], "a.md": doc("alpha prime", 4)}}, name="clean")
+    assert build(clean, until="synth")["version"] == again["version"]

@@ -182,6 +182,7 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
     """Run one (stage, shard) and publish its output; returns its run stats."""
     started = time.perf_counter()
     recipe = recipe_of(stage, project)
+    inputs = upstream_digest(project, stage, shard)  # the upstream this run reads: final, they ran first
     ctx = Context(project, stage, shard, recipe)
     try:
         records = stage.run(ctx)
@@ -202,9 +203,33 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "skipped": len(ctx.skipped),
         "damaged": ctx.journal.damaged,  # memo frames that failed their checksum, recomputed
         "finished": time.time(),
+        "inputs": inputs,
     }
     storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
     return stats
+
+
+def upstream_digest(project: "Project", stage: "Stage", shard: str, seen: dict | None = None) -> str:
+    """A digest of the bytes of the upstream manifests a (stage, shard) reads. Kept with its run
+    stats (not in its manifest, which would then change whenever an upstream one does and rerun
+    everything below it): a version leaves out a manifest built from other upstream manifests
+    than those on disk now (``proda build --until compile`` leaves the last test's results out)."""
+    import os
+
+    from ..hashing import digest_bytes
+
+    seen = {} if seen is None else seen
+    parts = []
+    for path in stage.upstream(project, shard):
+        key = str(path)
+        if key not in seen:
+            try:
+                with open(path, "rb") as fh:
+                    seen[key] = digest_bytes(fh.read())
+            except OSError:
+                seen[key] = ""
+        parts.append((os.path.relpath(key, project.build), seen[key]))
+    return digest(parts)
 
 
 def publish(project: "Project", stage: str, shard: str, records: list[Record],

@@ -29,6 +29,12 @@ class Stage:
     def file_deps(self, project: "Project", shard: str) -> list[Path]:
         raise NotImplementedError
 
+    def upstream(self, project: "Project", shard: str) -> list[Path]:
+        """The upstream manifests among ``file_deps`` (what a version checks a shard was built
+        from: :func:`proda.engine.versions.manifests`); spec files are not among them."""
+        build = str(project.build) + "/"
+        return [Path(p) for p in self.file_deps(project, shard) if str(p).startswith(build)]
+
     def params(self, project: "Project") -> dict[str, Any]:
         """The resolved settings that define this stage's output (hashed into its recipe)."""
         from ..config import section_params

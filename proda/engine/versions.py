@@ -20,15 +20,30 @@ if TYPE_CHECKING:
 
 def manifests(project: "Project") -> dict[str, dict]:
     """The manifest of every shard the specs define now (a shard that left the specs — a removed
-    discipline — is not part of the build, whatever is still on disk)."""
+    discipline — is not part of the build, whatever is still on disk), and only of shards built
+    from the upstream manifests on disk now: after ``proda build --until compile``, the test
+    results of the previous checkpoint are not this version's (nor is anything built on a shard
+    left out). A shard whose run stats do not say what it read (built before they did) is kept."""
     from .outputs import read_manifest
+    from .runner import upstream_digest
 
-    found = {}
+    found: dict[str, dict] = {}
+    left_out: set[str] = set()  # manifest paths of shards left out
+    seen: dict[str, str] = {}  # manifest path -> digest of its bytes, read once
     for name in stages.ORDER:
-        for shard in stages.get(name).shards(project):
+        stage = stages.get(name)
+        for shard in stage.shards(project):
             manifest = read_manifest(project.build, name, shard)
-            if manifest is not None:
-                found[f"{name}:{shard}"] = manifest
+            if manifest is None:
+                continue
+            if name != stages.ORDER[0]:
+                stats = storage.try_read_json(layout.run_stats(project.build, name, shard))
+                read = stats.get("inputs") if isinstance(stats, dict) else None
+                ups = stage.upstream(project, shard)
+                if any(str(p) in left_out for p in ups) or (read and read != upstream_digest(project, stage, shard, seen)):
+                    left_out.add(str(layout.manifest(project.build, name, shard)))
+                    continue
+            found[f"{name}:{shard}"] = manifest
     return found
 
 

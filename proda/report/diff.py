@@ -90,15 +90,24 @@ def render(result: dict[str, Any]) -> str:
     for kind in KINDS:
         lines.append(f"  {kind:<11} +{result['added'][kind]:<6} -{result['removed'][kind]}")
     r = result["results"]
-    lines.append(f"  results     fixed {r['fixed']}  broken {r['broken']}")
     fa, ta = result["accuracy"]["from"], result["accuracy"]["to"]
+    untested = [name for name, acc in (("from", fa), ("to", ta)) if not acc]
+    if untested:  # no test results in that version: nothing was fixed or broken, nor scored as 0
+        which = " and ".join(result[n] for n in untested)
+        lines.append(f"  results     not tested in {which} (run `proda test`, or `proda build`)")
+    else:
+        lines.append(f"  results     fixed {r['fixed']}  broken {r['broken']}")
+
+    def cell(acc: dict, value) -> str:
+        return f"{value:>7.3f}" if acc and value is not None else f"{'-':>7}"
+
     if fa or ta:
         lines.append(f"  {'accuracy':<22} {'from':>7} {'to':>7}")
         for split in ("all", "dev", "holdout"):
-            lines.append(f"  {split:<22} {fa.get(split, 0):>7.3f} {ta.get(split, 0):>7.3f}")
+            lines.append(f"  {split:<22} {cell(fa, fa.get(split))} {cell(ta, ta.get(split))}")
         for d in sorted(set(fa.get("by_discipline", {})) | set(ta.get("by_discipline", {}))):
-            lines.append(f"  {d:<22} {fa.get('by_discipline', {}).get(d, 0):>7.3f} "
-                         f"{ta.get('by_discipline', {}).get(d, 0):>7.3f}")
+            lines.append(f"  {d:<22} {cell(fa, fa.get('by_discipline', {}).get(d))} "
+                         f"{cell(ta, ta.get('by_discipline', {}).get(d))}")
     lines += render_groups(result)
     return "\n".join(lines)
 

@@ -35,6 +35,9 @@ class Ingest(Stage):
     def file_deps(self, project: "Project", shard):
         return project.corpus_deps(shard)
 
+    def upstream(self, project: "Project", shard):
+        return []  # the corpus only (no listing of it needed to say so)
+
     def run(self, ctx):
         from ..corpus import readers
 
