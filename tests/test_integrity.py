@@ -166,6 +166,29 @@ def test_damage_that_keeps_size_and_mtime_is_found_by_verify(pristine, proda_cli
     assert proda_cli("verify", "-C", str(root)).stdout.startswith("ok:")
 
 
+def test_an_edited_manifest_is_found_by_verify(pristine, proda_cli):
+    """A manifest edited into another valid manifest (a count changed, same size and mtime) fails
+    its own hash: `proda verify` names it, `--repair` rebuilds the clean version."""
+    root, clean, keep, old = pristine
+    _restore(root, keep)
+    target = root / "build" / "ingest" / "physics.json"
+    st = target.stat()
+    data = json.loads(target.read_text())
+    n = data["records"]
+    text = target.read_text().replace(f'"records": {n}', f'"records": {(n + 1) % 10 if n < 9 else n - 1}', 1)
+    assert text != target.read_text() and len(text) == st.st_size
+    target.write_text(text)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    found = proda_cli("verify", "--json", "-C", str(root), check=False)
+    assert found.returncode == 1, found.stderr
+    report = json.loads(found.stdout)
+    assert report["checked"]["manifests"] > 0
+    assert [p["problem"] for p in report["problems"] if p["path"] == "build/ingest/physics.json"] == [
+        "its content does not match its hash (edited or damaged)"]
+    fixed = proda_cli("verify", "--repair", "--json", "-C", str(root))
+    assert json.loads(fixed.stdout)["version"] == clean
+
+
 def test_damaged_memo_frames_are_counted_and_recomputed(pristine):
     root, clean, keep, old = pristine
     _restore(root, keep)

@@ -223,7 +223,9 @@ def verify(project: "Project", repair: bool = False) -> dict[str, Any]:
     fails aside (the caller then builds, which rebuilds it)."""
     problems = preflight(project, repair)
     build = project.build
-    checked = {"objects": 0, "journal_frames": 0, "journals": 0, "checkpoints": 0, "versions": 0}
+    checked = {"manifests": sum(layout.manifest(build, name, shard).exists()  # checked by preflight
+                                for name, shards in current_shards(project).items() for shard in shards),
+               "objects": 0, "journal_frames": 0, "journals": 0, "checkpoints": 0, "versions": 0}
 
     def found(problem: Problem, path: Path | None) -> None:
         if repair and path is not None and (path.exists() or path.is_symlink()):

@@ -36,7 +36,17 @@ def manifest_problem(data: Any, stage: str, shard: str) -> str | None:
         return f"it is the manifest of {data['stage']}:{data['shard']}, not of {stage}:{shard}"
     if len(data["object"]) != 32 or any(c not in "0123456789abcdef" for c in data["object"]):
         return f"object {data['object']!r} is not an object name"
+    if "digest" in data and data["digest"] != manifest_digest(data):  # (older manifests have none)
+        return "its content does not match its hash (edited or damaged)"
     return None
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The hash a manifest carries of the rest of its content (canonical, so a JSON round trip
+    keeps it): what lets ``proda verify`` and every read tell an edited or damaged manifest."""
+    from ..hashing import digest
+
+    return digest({k: v for k, v in manifest.items() if k != "digest"})
 
 
 def read_manifest(build: Path, stage: str, shard: str) -> dict[str, Any] | None:

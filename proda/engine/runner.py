@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import msgspec
 
 from . import layout, progress, storage
-from .outputs import load_shard
+from .outputs import load_shard, manifest_digest
 from ..hashing import digest
 from ..records import INTERNAL, Record
 
@@ -192,7 +192,7 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         ctx.extra["skipped"] = sorted(ctx.skipped, key=lambda s: s["unit"])
         for entry in ctx.extra["skipped"]:
             print(f"  skipped  {stage.name}:{shard} {entry['unit']}: {entry['reason']}", file=sys.stderr)
-    publish(project, stage.name, shard, records, recipe, ctx.extra)
+    manifest = publish(project, stage.name, shard, records, recipe, ctx.extra)
     stats = {
         "stage": stage.name,
         "shard": shard,
@@ -203,7 +203,8 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "skipped": len(ctx.skipped),
         "damaged": ctx.journal.damaged,  # memo frames that failed their checksum, recomputed
         "finished": time.time(),
-        "inputs": inputs,
+        "inputs": inputs,  # for the manifest below only (a version checks it: versions.manifests)
+        "manifest": manifest["digest"],
     }
     storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
     return stats
@@ -247,5 +248,6 @@ def publish(project: "Project", stage: str, shard: str, records: list[Record],
         "kinds": kinds,
         "extra": extra or {},
     }
+    manifest["digest"] = manifest_digest(manifest)  # verify and every read check it
     storage.write_json(layout.manifest(project.build, stage, shard), manifest)  # last
     return manifest

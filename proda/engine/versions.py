@@ -38,7 +38,9 @@ def manifests(project: "Project") -> dict[str, dict]:
                 continue
             if name != stages.ORDER[0]:
                 stats = storage.try_read_json(layout.run_stats(project.build, name, shard))
-                read = stats.get("inputs") if isinstance(stats, dict) else None
+                mine = isinstance(stats, dict) and (stats.get("stage"), stats.get("shard"), stats.get("manifest")) \
+                    == (name, shard, manifest.get("digest"))  # the stats of this very manifest (else: unknown)
+                read = stats.get("inputs") if mine else None
                 ups = stage.upstream(project, shard)
                 if any(str(p) in left_out for p in ups) or (read and read != upstream_digest(project, stage, shard, seen)):
                     left_out.add(str(layout.manifest(project.build, name, shard)))
