@@ -23,12 +23,23 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except Interrupted as exc:
+            _json_error(ctx, exc)
             _interrupted(f"error: {exc}")
         except ProdaError as exc:
             click.echo(f"error: {exc}", err=True)
+            _json_error(ctx, exc)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             _interrupted("interrupted; finished work is kept — rerun to resume")
+
+
+def _json_error(ctx, exc: ProdaError) -> None:
+    """Under ``--json``, the error is the one JSON object on stdout as well (the message stays on
+    stderr): a script reading stdout gets ``{"error", "hint", "exit_code"}``, never nothing."""
+    if ctx.meta.get("proda.json"):
+        import json
+
+        click.echo(json.dumps({"error": exc.message, "hint": exc.hint, "exit_code": exc.exit_code}))
 
 
 def _interrupted(message: str) -> None:

@@ -37,3 +37,15 @@ def test_init_is_relative_to_dash_c(tmp_path, monkeypatch):
     for project in (base / "a", base / "b", base, tmp_path / "c"):
         assert (project / "specs" / "proda.toml").is_file(), project
     assert not (tmp_path / "specs").exists() and not (tmp_path / "a").exists()  # nothing in the current folder
+
+
+def test_an_error_under_json_is_one_json_object_on_stdout(tmp_path):
+    import json
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["-C", str(tmp_path / "nowhere"), "stats", "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["exit_code"] == 2 and "not a proda project" in error["error"] and error["hint"]
+    plain = runner.invoke(main, ["-C", str(tmp_path / "nowhere"), "stats"])
+    assert plain.exit_code == 2 and plain.stdout == ""  # without --json: the message on stderr only

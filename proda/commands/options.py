@@ -21,7 +21,15 @@ def emit(obj, as_json: bool, text=None) -> None:
 
 project_option = click.option("-C", "--project", "project_dir", default=".", show_default=True,
                               type=click.Path(file_okay=False), help="Project folder (like make -C).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def _remember_json(ctx, param, value):
+    """Noted for the error handler: an error under --json is one JSON object on stdout too."""
+    if value:
+        ctx.find_root().meta["proda.json"] = True
+    return value
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_remember_json,
+                           help="Print one JSON object on stdout (an error too: error, hint, exit_code).")
 set_option = click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
                           help="Override a setting of specs/proda.toml for this run.")
 
