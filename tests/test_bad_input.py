@@ -83,6 +83,12 @@ def test_second_build_is_refused_while_locked(make_project):
             build(Project.at(project.root), until="ingest")
         assert "pid" in str(err.value)
         assert err.value.exit_code == 3
+        from click.testing import CliRunner
+
+        from proda.cli import main
+
+        debugging = CliRunner().invoke(main, ["debug", "-C", str(project.root)])  # writes specs/: waits its turn
+        assert debugging.exit_code == 3 and "another build holds the project lock" in debugging.stderr
     finally:
         holder.kill()
         holder.wait()

@@ -18,8 +18,11 @@ def debug(project_dir, overrides, as_json):
     Example:  proda debug && proda build   # V2: recompiles only what the patch touches
     """
     from ..debugger.run import debug as run_debug
+    from ..engine import lock
 
-    result = run_debug(project(project_dir, overrides))
+    proj = project(project_dir, overrides)
+    with lock.hold(proj):  # it reads the build's outputs and writes under specs/: not while a build runs
+        result = run_debug(proj)
     emit(result, as_json, lambda r: (
         f"{r['failures']} failures: {r['concept_gaps']} concept gaps, {r['reasoning_deficits']} "
         f"reasoning deficits, {r['undetermined']} undetermined (probe base rate {r['base_rate']:.2f}) "

@@ -199,6 +199,11 @@ def tag(project: "Project", name: str, ref: str | None = None) -> str:
             cat.restore()  # the catalog may have lost it; build/versions/ keeps every version
         if not cat.query("SELECT 1 FROM versions WHERE id = ?", [vid]):
             raise UsageError(f"version {vid} is not recorded", "run `proda build` first")
+        was = cat.query("SELECT version FROM tags WHERE name = ?", [name])
+        if was and was[0][0] != vid:  # a tag moves like `git tag -f`: say so, the old id stays in the log
+            import sys
+
+            print(f"note: tag {name} moved from {was[0][0]} to {vid}", file=sys.stderr)
         cat.execute("INSERT OR REPLACE INTO tags (name, version) VALUES (?, ?)", [name, vid])
         tags = dict(cat.query("SELECT name, version FROM tags"))
     storage.write_json(layout.versions(project.build) / "tags.json", tags)
