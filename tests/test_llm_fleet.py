@@ -56,6 +56,18 @@ def test_a_dead_endpoint_is_taken_out_and_its_calls_go_elsewhere(capfd):
     assert "taken out" in capfd.readouterr().err
 
 
+def test_a_hung_endpoint_is_taken_out_at_its_first_timeout(capfd):
+    """One endpoint accepts and never answers (within llm.timeout): its calls move to the other at
+    once, without retries, and it is taken out rather than waited on call after call."""
+    with FakeOpenAI(delay_ms=2000) as hung, FakeOpenAI() as live:
+        llm = OpenAILLM(LLMConfig(backend="openai", model="m", base_url=[hung.url, live.url], concurrency=2,
+                                  max_retries=0, timeout=0.2, cooldown=60))
+        assert len(ask(llm, 20)) == 20
+        llm.close()
+    assert live.total == 20 and hung.total <= 4
+    assert "taken out" in capfd.readouterr().err
+
+
 def test_a_failing_endpoint_is_taken_out_after_three_failures():
     with FakeOpenAI(fail_first=10**6, fail_status=500) as bad, FakeOpenAI() as good:
         llm = OpenAILLM(LLMConfig(backend="openai", model="m", base_url=[bad.url, good.url], concurrency=1,

@@ -37,6 +37,8 @@ from ..errors import StageError
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped, not obeyed blindly
+HUNG_AFTER = 2  # timeouts of an endpoint that has answered nothing yet: hung, not busy — stop there
+TIMED_OUT = -1.0  # _attempt's marker (in the Retry-After place) for a request that timed out
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -68,12 +70,13 @@ def base_urls(cfg: LLMConfig) -> list[str]:
 
 
 class Endpoint:
-    __slots__ = ("base", "url", "slots", "busy", "failures", "out_until", "calls")
+    __slots__ = ("base", "url", "slots", "busy", "failures", "out_until", "calls", "answered", "told")
 
     def __init__(self, base: str, slots: int):
         self.base, self.url, self.slots = base, base + "/chat/completions", slots
-        self.busy = self.failures = self.calls = 0
+        self.busy = self.failures = self.calls = self.answered = 0
         self.out_until = 0.0
+        self.told = False  # the user was told it keeps them waiting
 
 
 class Fleet:
@@ -190,7 +193,7 @@ class OpenAILLM:
         try:
             resp = self._client.post(endpoint.url, json=body, headers=self._headers())
         except httpx.TimeoutException as exc:
-            return None, f"no answer within llm.timeout = {self.cfg.timeout}s ({type(exc).__name__})", False, None
+            return None, f"no answer within llm.timeout = {self.cfg.timeout:g}s ({type(exc).__name__})", False, TIMED_OUT
         except httpx.TransportError as exc:
             return None, f"{type(exc).__name__}: {exc}", True, None
         if resp.status_code == 200:
@@ -210,20 +213,36 @@ class OpenAILLM:
         failed, failure, unreachable, endpoint = 0, "", False, None
         while True:
             endpoint = self.fleet.acquire(avoid=endpoint)
-            ok = False
+            ok = timed_out = suspect = False
             try:
                 data, failure, unreachable, retry_after = self._attempt(endpoint, body)
                 ok = data is not None or not failure
+                timed_out = retry_after is TIMED_OUT
+                # a timeout from an endpoint that has answered nothing yet: likely hung, not busy —
+                # in a fleet it is taken out at once, like one that cannot be reached
+                suspect = timed_out and endpoint.answered == 0
             finally:
-                is_out, taken_out = self.fleet.release(endpoint, ok, unreachable)
+                is_out, taken_out = self.fleet.release(endpoint, ok, unreachable or (not ok and suspect))
             if ok:
+                endpoint.answered += 1
                 return data
+            if timed_out:
+                retry_after = None
+                if not endpoint.told:  # the wait is said once per endpoint, not once per call
+                    endpoint.told = True
+                    print(f"  llm endpoint {endpoint.base}: {failure}; retrying", file=sys.stderr)
             if taken_out:
                 print(f"  llm endpoint {endpoint.base} taken out for {self.cfg.cooldown:g}s: {failure}",
                       file=sys.stderr)
-            if unreachable and is_out and self.fleet.in_service() > 0:
+            if (unreachable or suspect) and is_out and self.fleet.in_service() > 0:
                 continue  # another endpoint takes the call at once; this one is out
             failed += 1
+            if suspect and failed >= HUNG_AFTER:
+                raise StageError(f"endpoint {endpoint.url} accepted the connection but never answered "
+                                 f"({failed} tries of llm.timeout = {self.cfg.timeout:g}s)",
+                                 "is the server stuck, or is llm.base_url another service? See whether "
+                                 "`curl BASE_URL/models` answers; a server that is only slow needs a larger "
+                                 "llm.timeout")
             if failed >= tries:
                 break
             time.sleep(self._delay(failed - 1, retry_after))
