@@ -101,3 +101,47 @@ def test_a_reply_still_malformed_after_repair_skips_its_unit_and_is_retried(make
         clean_root = project.root.parent / "clean"
         shutil.copytree(project.specs, clean_root / "specs")
         assert build(Project.at(clean_root), until="extract")["version"] == second["version"]
+
+
+def test_a_bad_definition_reply_skips_that_concept_not_the_discipline(make_project):
+    """A concept whose definition stays unusable keeps the canonicaliser's definition; the shard
+    is published with everything else, reports the concept skipped, and the next build asks again."""
+    from fake_openai import canned
+
+    refused: dict[str, str] = {}  # the one definition request refused (its repair round too)
+
+    def responder(body):
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        if "definition" in str(body.get("response_format")) and refused.setdefault("user", user) == user:
+            return "I cannot help with that."
+        return canned(body)
+
+    with FakeOpenAI() as server:
+        server.responder = responder
+        project = make_project({"physics": {"a.md": doc("alpha"), "b.md": doc("beta")}}, toml=_toml(server.url, "m"))
+        first = build(project, until="extract")
+        assert first["stages"]["extract"]["skipped"] == 1
+        skipped = json.loads((project.build / "extract" / "physics.json").read_text())["extra"]["skipped"]
+        assert skipped[0]["unit"].startswith("L1:") and "definition" in skipped[0]["reason"]
+        concepts = [r for r in load_shard(project.build, "extract", "physics") if type(r).__name__ == "Concept"]
+        defined = [c for c in concepts if c.definition.endswith("is a thing the corpus describes.")]
+        assert len(defined) == len(concepts) - 1  # every other concept has the model's definition
+        assert any(s["reason"].startswith("incomplete") for s in status(Project.at(project.root))["stale"])
+        server.responder = canned
+        second = build(Project.at(project.root), until="extract")
+        assert second["stages"]["extract"]["skipped"] == 0
+        concepts = [r for r in load_shard(project.build, "extract", "physics") if type(r).__name__ == "Concept"]
+        assert all(c.definition.endswith("is a thing the corpus describes.") for c in concepts)
+
+
+def test_a_shard_whose_every_unit_was_skipped_fails_the_build(make_project, proda_cli):
+    """Every reply unusable: not a success with nothing built (exit 0), but a failed shard with the
+    first reason; the shards before it are kept."""
+    with FakeOpenAI() as server:
+        server.responder = lambda body: "I cannot help with that."
+        project = make_project({"physics": {"a.md": doc("alpha")}}, toml=_toml(server.url, "m"))
+        proc = proda_cli("build", "--until", "extract", "-C", str(project.root), check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "every unit was skipped" in proc.stderr and "Traceback" not in proc.stderr
+    assert (project.build / "chunk" / "physics.json").exists()
+    assert not (project.build / "extract" / "physics.json").exists()

@@ -26,7 +26,7 @@ import msgspec
 
 from ..config import ExtractConfig, LLMConfig
 from ..hashing import digest
-from ..llm import LLM, concurrency, get_llm, iter_concurrent, map_concurrent, normalise_params, params_from_config
+from ..llm import LLM, LLMOutputError, concurrency, get_llm, iter_concurrent, map_concurrent, normalise_params, params_from_config
 from ..llm.cache import CachedLLM, LLMCache
 from ..llm.prompts import load, render
 from ..records import RELATIONS, Chain, Chunk, Concept, Span, Statement, Step, make
@@ -194,6 +194,7 @@ class LLMExtractor:
         self.concurrency = concurrency
         self.skipped: dict[str, int] = {"unsupported_chain": 0, "relation": 0, "phrase": 0,
                                         "heuristic_statements": 0}
+        self.undefined: list[tuple[str, str]] = []  # (concept, why) whose definition reply was unusable
         self._heuristic: Any = None
 
     @classmethod
@@ -329,8 +330,15 @@ class LLMExtractor:
             definition_rule=nodes.DEFINITION, categories=nodes.category_lines(),
             statements="\n".join(f"- {s.subject} {s.relation.replace('_', ' ')} {s.object}: {_clean(s.quote)}"
                                  for s in context))
-        reply = self.llm.complete_json(messages, DefinitionReply, params=self.params, template=template,
-                                       what=f"definition of {concept.name!r}")
+        try:
+            reply = self.llm.complete_json(messages, DefinitionReply, params=self.params, template=template,
+                                           what=f"definition of {concept.name!r}")
+        except LLMOutputError as exc:
+            # one bad reply must not fail the discipline: the concept keeps the canonicaliser's
+            # definition and category, and the stage reports it skipped (the shard stays stale,
+            # so the next build asks again)
+            self.undefined.append((concept.name, str(exc)))
+            return concept
         category = _phrase(reply.category).lower()
         category = category if category in CATEGORIES else concept.category  # one vocabulary for all
         definition = _clean(reply.definition) or concept.definition  # "": the statements only mention it

@@ -64,6 +64,8 @@ class Extract(Stage):
             statements = ctx.map(((c.key, c) for c in chains), functools.partial(extractor.statements, cfg=cfg),
                                  label="L2", concurrency=concurrency, skip=bad_reply)
             concepts = extractor.concepts(ctx.shard, statements)
+            for name, why in sorted(getattr(extractor, "undefined", ())):  # LLM definitions that failed
+                ctx.skipped.append({"unit": f"L1:{name}", "reason": why})
         previous = [r for r in ctx.upstream("extract") if isinstance(r, Concept)]
         ctx.count_derived(concepts, previous)
         ctx.extra["orphans"] = graph.orphans(chains, statements, concepts)
