@@ -46,7 +46,7 @@ class ChunkConfig(Section, frozen=True, kw_only=True):
 
 
 class LLMConfig(Section, frozen=True, kw_only=True):
-    backend: str = "heuristic"  # heuristic | openai | vllm | transformers
+    backend: Literal["heuristic", "openai", "vllm", "transformers"] = "heuristic"
     model: str = ""  # model id (openai/vllm) or local directory (vllm/transformers)
     # openai: the server's /v1 URL, or a list of them (a fleet serving the same model and weights)
     base_url: str | Annotated[list[str], Meta(min_length=1)] = "http://127.0.0.1:8000/v1"
@@ -80,7 +80,7 @@ class BenchConfig(Section, frozen=True, kw_only=True):
 
 class SynthConfig(Section, frozen=True, kw_only=True):
     mix: Annotated[list[Count], Meta(min_length=3, max_length=3)] = msgspec.field(default_factory=lambda: [6, 3, 1])  # open : mcq : tf
-    budget: str = "uniform"  # uniform | error  (error-proportional to the last diagnosis)
+    budget: Literal["uniform", "error"] = "uniform"  # error: proportional to the last diagnosis
     per_discipline: Count = 0  # 0 = every window once; else samples per discipline
     window: Annotated[int, Meta(ge=1, le=50)] = 2  # relational statements per sample window
     ngram: Annotated[int, Meta(ge=3, le=100)] = 13  # contamination check n-gram length
@@ -88,7 +88,7 @@ class SynthConfig(Section, frozen=True, kw_only=True):
 
 
 class CompileConfig(Section, frozen=True, kw_only=True):
-    trainer: str = "tiny"  # tiny | lora
+    trainer: Literal["tiny", "lora"] = "tiny"
     base_model: str = ""  # lora: local HF model directory
     seed: Count = 0
     epochs: Annotated[float, Meta(gt=0, le=10_000)] = 8.0
@@ -102,7 +102,7 @@ class CompileConfig(Section, frozen=True, kw_only=True):
     # CPU threads of the training: part of the recipe, so one recipe gives the same weights on an
     # idle and a busy machine (0 = the idle cores: faster, not reproducible)
     threads: Annotated[int, Meta(ge=0, le=1024)] = 1
-    precision: str = "auto"  # auto | bf16 | fp32 (auto: bf16 autocast where the CPU/GPU has native bf16)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 autocast where the CPU/GPU has native bf16
     # > 1: train under torchrun with DDP on this many processes (gloo on CPU, NCCL on GPUs); part
     # of the checkpoint key then, since the result differs from one process's in float rounding
     processes: Annotated[int, Meta(ge=1, le=1024)] = 1
@@ -120,7 +120,7 @@ class CompileConfig(Section, frozen=True, kw_only=True):
 
 
 class TestConfig(Section, frozen=True, kw_only=True):
-    scorer: str = "loglik"  # loglik | vllm
+    scorer: Literal["loglik", "vllm"] = "loglik"
     normalise: bool = False  # length-normalised log-likelihood
     batch_size: Annotated[int, Meta(ge=1, le=65_536)] = 32
     # regression suites for general ability, scored per checkpoint through lm-eval (offline):
@@ -190,10 +190,7 @@ def load(path: Path, overrides: list[str] | tuple[str, ...] = (), origin: str = 
     tree: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if path.exists():
-        try:
-            tree = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: not valid TOML: {exc}", "fix the syntax of that line") from exc
+        tree = _read_toml(path)
         _sources(tree, "", f"{path.parent.name}/{path.name}", sources)
     for item in overrides:
         if "=" not in item:
@@ -209,6 +206,26 @@ def load(path: Path, overrides: list[str] | tuple[str, ...] = (), origin: str = 
         raise _explain(str(exc), tree, sources) from None
     _relations(config, sources)
     return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The settings file's table; what is wrong with it in words when it cannot be read."""
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder, not a settings file",
+                         "remove it (the defaults apply) or put the TOML settings file in its place")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc.strerror or exc}", "fix its permissions") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is not TOML's business
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 (byte {exc.start} of {len(data)})",
+                         "re-save it as UTF-8 (TOML files are UTF-8)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}", "fix the syntax of that line") from exc
 
 
 def _sources(tree: dict[str, Any], prefix: str, source: str, out: dict[str, str]) -> None:
@@ -235,10 +252,20 @@ def _explain(message: str, tree: dict[str, Any], sources: dict[str, str]) -> Usa
     source = _source(key, sources)
     shown = f"{key} = {_toml(value)}" if key else "the settings"
     problem = "has the wrong type" if " got `" in what else "is out of range"
+    choices = _field(key)
+    if what.startswith("Invalid enum value") and choices is not None and hasattr(choices, "values"):
+        import difflib
+
+        problem = "is not one of the choices"
+        close = difflib.get_close_matches(str(value), [str(v) for v in choices.values], n=1)
+    else:
+        close = []
     if where != key:
         problem += f" (at {where})"
     fix = (f"fix {source.split()[0]}" if source.startswith(("--set", "PRODA_SET"))
            else f"fix it in {source}")
+    if close:
+        fix = f"did you mean {close[0]!r}? {fix}"
     return UsageError(f"{shown} {problem}: it must be {allowed} (set by {source})",
                       f"{fix}; every key, its range and its default: docs/config.md")
 
@@ -337,6 +364,8 @@ def _allowed(key: str) -> str:
             return f"a list of {size}{words(t.item_type, True)}"
         elif isinstance(t, mi.StructType):
             return "a table of settings"
+        elif isinstance(t, mi.LiteralType):
+            return "one of " + ", ".join(repr(v) for v in t.values)
         else:
             return ""
         b = bounds(t)

@@ -119,10 +119,25 @@ def test_build_json_shape_and_until_validation(make_project, proda_cli):
     ("[chunk]\nsizes = 3\n", "sizes"),
     ("[chunk]\nsize = 'big'\n", "chunk.size"),
     ("[chunk\n", "not valid TOML"),
+    ("[synth]\nbudget = 'eror'\n", "did you mean 'error'"),
+    ("[compile]\ntrainer = 'huge'\n", "one of 'lora', 'tiny'"),
+    ("[test]\nscorer = 'logik'\n", "test.scorer"),
+    ("[llm]\nbackend = 'openia'\n", "did you mean 'openai'"),
+    ("\ufeff[chunk]\nsize = 'big'\n", "chunk.size"),  # a byte-order mark is read past
+    (b"# caf\xe9\n[chunk]\nsize = 900\n", "re-save it as UTF-8"),
+    (None, "is a folder"),
 ])
 def test_malformed_config_is_a_usage_error(make_project, proda_cli, toml, needle):
-    project = make_project(corpus(), toml=toml)
-    proc = proda_cli("build", "-C", str(project.root), check=False)
+    project = make_project(corpus())
+    settings = project.root / "specs" / "proda.toml"
+    settings.unlink()
+    if toml is None:
+        settings.mkdir()
+    elif isinstance(toml, bytes):
+        settings.write_bytes(toml)
+    else:
+        settings.write_text(toml, encoding="utf-8")
+    proc = proda_cli("build", "--until", "ingest", "-C", str(project.root), check=False)
     assert proc.returncode == 2
     assert needle in proc.stderr and "proda.toml" in proc.stderr
     assert "Traceback" not in proc.stderr
