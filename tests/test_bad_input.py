@@ -154,3 +154,19 @@ def test_nothing_to_train_on_is_an_input_error_that_says_what_to_fix(make_projec
     assert "Traceback" not in proc.stderr
     for discipline in corpus:
         assert (project.build / "synth" / f"{discipline}.json").exists()
+
+
+def test_a_document_carrying_a_blob_is_not_prose(make_project):
+    """Base64 appended to a good document counts as one long word: the quality filter drops it
+    (Gopher's mean word length rule) instead of chunking the blob — and the clean copy of the
+    same text, which it would otherwise have made a near duplicate, is kept."""
+    import base64
+
+    blob = base64.b64encode(os.urandom(300_000)).decode()
+    project = make_project({"physics": {"a-blob.md": doc("alpha") + "\n\n" + blob + "\n", "b.md": doc("alpha")}})
+    build(project, until="ingest")
+    records = load_shard(project.build, "ingest", "physics")
+    kept = [r.path for r in records if type(r).__name__ == "Document"]
+    dropped = {r.path: r.detail for r in records if type(r).__name__ == "Dropped"}
+    assert kept == ["physics/b.md"]
+    assert "words of" in dropped["physics/a-blob.md"] and "not prose" in dropped["physics/a-blob.md"]

@@ -123,6 +123,9 @@ def assess(text: str, cfg) -> tuple[str, np.ndarray | None, int]:
     return verdict, None if verdict else signature(shingles(text, found=found)), count
 
 
+MAX_MEAN_WORD = 10  # characters per word (punctuation left out) above which text is not prose: Gopher's rule
+
+
 def quality(text: str, cfg, found=_UNSET) -> str:
     """'' when the document passes, else the reason it does not.
 
@@ -137,6 +140,10 @@ def quality(text: str, cfg, found=_UNSET) -> str:
     n, n_words, marker_words, long_count, ends = _word_stats(text, found)
     if n < cfg.min_words:
         return f"too short: {n} words, ingest.min_words={cfg.min_words}"
+    letters = int(found.stripped_len.sum()) if found is not None else len("".join(text.split()))
+    if letters / n > MAX_MEAN_WORD:  # a blob (base64, a hex dump, a minified file) counts as one word
+        return (f"not prose: words of {letters / n:.0f} characters on average (prose has 3 to 10; "
+                "encoded data or a blob?)")
     alpha = n_words / n
     sentences = max(1, ends)
     mean_len = n / sentences
