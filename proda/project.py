@@ -71,7 +71,36 @@ class Project:
             raise UsageError(f"specs/corpus/{name!r}{more}: {why}",
                              f"rename the folder, e.g. to {_suggest(name)!r}: a discipline's name is "
                              "its folder's name, used in task names and file names under build/")
+        seen: dict[str, str] = {}
+        for name in names:  # a link from one discipline folder to another: the same documents twice
+            real = os.path.realpath(self.corpus / name)
+            if real in seen:
+                raise UsageError(f"specs/corpus/{seen[real]} and specs/corpus/{name} are the same folder "
+                                 "(one links to the other): its documents would be read twice, as two disciplines",
+                                 "remove the link, or make it a folder of its own")
+            seen[real] = name
         return tuple(names)
+
+    def unread_specs(self) -> list[tuple[str, str]]:
+        """Entries under specs/ that no build reads, and why — said by ``proda build``, since
+        nothing else would: a file directly in specs/corpus/ (documents live in a discipline's
+        folder), a link there to nothing, a file in specs/patches/ that is not ``.jsonl``."""
+        out = []
+        for folder, rule in ((self.corpus, "corpus"), (self.patches, "patches")):
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.name.startswith(".") or e.name.lower().startswith("readme"):
+                    continue
+                where = f"specs/{rule}/{e.name}"
+                if rule == "corpus" and not e.is_dir():
+                    out.append((where, "a link to nothing" if e.is_symlink() and not os.path.exists(e.path)
+                                else "not in a discipline folder: move it into specs/corpus/<discipline>/"))
+                elif rule == "patches" and not e.name.endswith(".jsonl"):
+                    out.append((where, "not a patch file: patch files end in .jsonl"))
+        return out
 
     @cached_property
     def _roots(self) -> tuple[str, ...]:

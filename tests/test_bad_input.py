@@ -23,6 +23,7 @@ def test_bad_files_are_dropped_with_reasons(make_project):
         "lines.jsonl": json.dumps({"text": doc("jsonl")}) + "\n{broken\n",
         "short.txt": "Too short to teach anything.",
         "image.png": b"\x89PNG\r\n",
+        "utf16.txt": doc("wide").encode("utf-16-le"),  # no byte-order mark
     }})
     corpus = project.corpus / "physics"
     (corpus / "loop").symlink_to(corpus / "loop")
@@ -47,6 +48,10 @@ def test_bad_files_are_dropped_with_reasons(make_project):
     assert reasons["image.png"] in ("binary", "unsupported")
     assert reasons["huge.txt"] == "too_large"
     assert reasons["loop"] == "unreadable"
+    assert reasons["utf16.txt"] == "encoding"  # not "binary": the fix is to re-save it
+    details = {r.path.split("/", 1)[1]: r.detail for r in records if type(r).__name__ == "Dropped"}
+    assert "UTF-16" in details["utf16.txt"] and "re-save" in details["utf16.txt"]
+    assert "permissions" not in details["loop"] and "link" in details["loop"]
     if os.geteuid() != 0:  # root reads anything
         assert reasons["secret.md"] == "unreadable"
     assert load_shard(project.build, "chunk", "physics")
@@ -170,3 +175,28 @@ def test_a_document_carrying_a_blob_is_not_prose(make_project):
     dropped = {r.path: r.detail for r in records if type(r).__name__ == "Dropped"}
     assert kept == ["physics/b.md"]
     assert "words of" in dropped["physics/a-blob.md"] and "not prose" in dropped["physics/a-blob.md"]
+
+
+def test_what_no_stage_reads_is_said_not_skipped_silently(make_project, proda_cli):
+    """A file straight in specs/corpus/, a link there to nothing and a patch saved as .json are
+    named by `proda build` (text and --json); a patch sample for a discipline the corpus lacks is
+    noted with the likely one; a discipline folder linked to another is refused (read twice)."""
+    project = make_project({"physics": {"a.md": doc("alpha")}})
+    (project.corpus / "stray.md").write_text(doc("stray"))
+    (project.corpus / "gone").symlink_to(project.root / "nowhere")
+    (project.patches / "0001-fix.json").write_text("{}")
+    (project.patches / "0002-fix.jsonl").write_text(
+        '{"proda_patch": 1, "created_from": "hand"}\n'
+        '{"type": "Sample", "discipline": "physiks", "format": "open", "prompt": "What drives heat flow?", '
+        '"response": "A temperature difference drives heat flow.", "origin": "patch"}\n')
+    proc = proda_cli("build", "--until", "synth", "-C", str(project.root))
+    assert "not read: specs/corpus/stray.md: not in a discipline folder" in proc.stdout
+    assert "not read: specs/corpus/gone: a link to nothing" in proc.stdout
+    assert "not read: specs/patches/0001-fix.json: not a patch file" in proc.stdout
+    assert "discipline 'physiks', which specs/corpus/ does not have (did you mean 'physics'?)" in proc.stderr
+    out = json.loads(proda_cli("build", "--until", "synth", "--json", "-C", str(project.root)).stdout)
+    assert {u["path"] for u in out["unread"]} == {"specs/corpus/stray.md", "specs/corpus/gone",
+                                                   "specs/patches/0001-fix.json"}
+    (project.corpus / "physics2").symlink_to(project.corpus / "physics")
+    twice = proda_cli("build", "--until", "ingest", "-C", str(project.root), check=False)
+    assert twice.returncode == 2 and "are the same folder" in twice.stderr

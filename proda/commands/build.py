@@ -40,7 +40,12 @@ def build(project_dir, until, jobs, executor, address, verify, verbose, override
         overrides += (f"run.executor={json.dumps(executor)}",)
     if address:
         overrides += (f"run.address={json.dumps(address)}",) + (() if executor else ('run.executor="ray"',))
-    result = run_build(project(project_dir, overrides), until=until, jobs=jobs, verify=verify, verbose=verbose)
+    proj = project(project_dir, overrides)
+    result = run_build(proj, until=until, jobs=jobs, verify=verify, verbose=verbose)
+    result["unread"] = [{"path": path, "why": why} for path, why in proj.unread_specs()]
+    if not proj.disciplines():
+        result["unread"].insert(0, {"path": "specs/corpus/", "why": "no discipline folder: nothing to build "
+                                    "(put each discipline's documents in specs/corpus/<discipline>/)"})
     if result.get("up_to_date"):  # answered without running doit: no stage lines were printed
         for name, counts in result["stages"].items():
             click.echo(stage_line(name, counts), err=True)
@@ -70,6 +75,8 @@ def build_text(result) -> str:
         lines.append(summary)
     if result.get("repaired"):
         lines.append(f"repaired {len(result['repaired'])} damaged file(s) under build/ (see the warnings above)")
+    for entry in result.get("unread", []):  # what the user put under specs/ and no stage reads
+        lines.append(f"not read: {entry['path']}: {entry['why']}")
     return "\n".join(lines)
 
 

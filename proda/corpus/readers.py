@@ -186,6 +186,18 @@ def load(path: Path, max_bytes: int) -> bytes | list:
         return ["unreadable", "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))]
 
 
+def _utf16_without_bom(head: bytes) -> bool:
+    """Text in UTF-16 with no byte-order mark: nearly every other byte NUL (the high byte of
+    Latin text), the bytes between them not; a binary file's NULs fall anywhere."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 16:
+        return False
+    for zeros, chars in ((odd, even), (even, odd)):  # little-endian, big-endian
+        if zeros.count(0) >= 0.9 * len(zeros) and chars.count(0) <= 0.05 * len(chars):
+            return True
+    return False
+
+
 def read_unit(unit: tuple, *, cfg) -> list[Any]:
     """One file's records (a memo unit): its Documents with their MinHash signatures, or Dropped."""
     return read_file(*unit, cfg=cfg)
@@ -205,6 +217,8 @@ def read_file(discipline: str, rel: str, path: str | Path, data: bytes | list, *
                                     "or name its folder in ingest.roots")]
         if reason == "not_regular":
             return [drop("not_regular", f"{what}, not a regular file; only regular files are read")]
+        if what in ("a symlink loop", "a dangling link"):
+            return [drop("unreadable", f"cannot read: {what}; point the link at a file or remove it")]
         return [drop("unreadable", f"cannot read: {what}; fix its permissions or remove it")]
     if not data.strip():
         return [drop("empty", "the file is empty; add text or remove it")]
@@ -222,6 +236,8 @@ def read_file(discipline: str, rel: str, path: str | Path, data: bytes | list, *
                           for r in _document(discipline, where, body, title, data, cfg, drop)]
     else:
         if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            if _utf16_without_bom(data[:8192]):
+                return [drop("encoding", "UTF-16 text without a byte-order mark; re-save the file as UTF-8")]
             return [drop("binary", "binary content (NUL bytes); only text, markdown, html, jsonl and pdf are read")]
         try:
             raw = decode(data)

@@ -13,7 +13,6 @@ object and the shard manifest is written last; the manifest is what doit and dow
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -193,8 +192,10 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         ctx.close()
     if ctx.skipped:
         ctx.extra["skipped"] = sorted(ctx.skipped, key=lambda s: s["unit"])
+        from .damage import say  # the real stderr: doit captures what its actions print
+
         for entry in ctx.extra["skipped"]:
-            print(f"  skipped  {stage.name}:{shard} {entry['unit']}: {entry['reason']}", file=sys.stderr)
+            say(f"  skipped  {stage.name}:{shard} {entry['unit']}: {entry['reason']}")
         if not ctx.done:  # not one unit came back: the shard failed
             from ..errors import StageError
 

@@ -88,7 +88,9 @@ class Synth(Stage):
 
         files = ctx.project.patch_files()
         jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
-        return _unique(ctx.map(jobs, patch_samples, label="patch"))
+        samples = _unique(ctx.map(jobs, patch_samples, label="patch"))
+        _note_unknown_disciplines(ctx.project, samples)
+        return samples
 
 
 _items: dict[str, list[Item]] = {}  # every benchmark item, for the last set of bench manifests seen
@@ -126,6 +128,24 @@ def patch_samples(path):
     from ..synth.patchfile import read_patch
 
     return read_patch(path)[1]
+
+
+def _note_unknown_disciplines(project, samples: list[Sample]) -> None:
+    """A patch sample's discipline that specs/corpus/ does not have (a typo, or a discipline removed
+    since): it still trains, but its budget and reports cannot place it — said, not fatal."""
+    import difflib
+
+    from ..engine.damage import say
+
+    known = set(project.disciplines())
+    unknown: dict[tuple[str, str], int] = {}
+    for s in samples:
+        if s.discipline and s.discipline not in known:
+            unknown[(s.source, s.discipline)] = unknown.get((s.source, s.discipline), 0) + 1
+    for (source, discipline), n in sorted(unknown.items()):
+        close = difflib.get_close_matches(discipline, sorted(known), n=1)
+        say(f"  note: specs/patches/{source}: {n} sample(s) for discipline {discipline!r}, which "
+            f"specs/corpus/ does not have" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 def _unique(samples: list[Sample]) -> list[Sample]:
