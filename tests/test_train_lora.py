@@ -145,3 +145,9 @@ def test_missing_base_model_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="not a local"):
         train(TEXTS, tmp_path / "o", lora_cfg(tmp_path / "nowhere"), corpus=[], epochs=1, learning_rate=1e-3,
               state_dir=tmp_path / "s")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    with pytest.raises(UsageError, match="transformers cannot load it"):
+        train(TEXTS, tmp_path / "o", lora_cfg(broken), corpus=[], epochs=1, learning_rate=1e-3,
+              state_dir=tmp_path / "s")

@@ -128,7 +128,13 @@ def train(
     _loop.reproducible(state["threads"] if state else cfg.threads)
     dev = _loop.device()
     bf16_weights = dev.type == "cuda" and cfg.precision != "fp32" and torch.cuda.is_bf16_supported()
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if bf16_weights else torch.float32)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16 if bf16_weights else torch.float32)
+    except (OSError, ValueError, KeyError) as exc:  # a broken config.json, missing weights, an unknown model type
+        raise UsageError(f"compile.base_model {cfg.base_model!r}: transformers cannot load it: "
+                         f"{str(exc).splitlines()[0][:300]}",
+                         "point it at a complete save_pretrained folder (config.json, the weights, the "
+                         "tokenizer files) of a causal language model") from None
     torch.manual_seed(cfg.seed)
     if init_from is not None:
         model = PeftModel.from_pretrained(model, Path(init_from), is_trainable=True)
@@ -139,7 +145,11 @@ def train(
         ))
     tok_dir = Path(init_from) if init_from is not None and (Path(init_from) / "tokenizer_config.json").exists() \
         else base
-    tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tok_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"{tok_dir}: transformers cannot load its tokenizer: {str(exc).splitlines()[0][:300]}",
+                         "the model folder needs its tokenizer files (tokenizer.json or the model's own)") from None
     model.to(dev)
     torch.manual_seed(cfg.seed)
 
