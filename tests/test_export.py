@@ -167,3 +167,20 @@ def test_lm_eval_runs_the_exported_task(tmp_path):
         assert int(record["target"]) == it.answer
     results = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text())["results"]["proda"]
     assert 0.0 <= results["acc,none"] <= 1.0 and "acc_norm,none" in results
+
+
+def test_checkpoint_export_is_a_folder_transformers_loads(tmp_path):
+    from proda.export.formats import export_checkpoint
+
+    transformers = pytest.importorskip("transformers")
+    checkpoint = _tiny_model(tmp_path / "checkpoint")
+    (checkpoint / "proda.json").write_text('{"key": "abc"}')
+    (checkpoint / "state").mkdir()  # the trainer's resumable state: not part of the checkpoint
+    (checkpoint / "state" / "optimizer.pt").write_bytes(b"x")
+    out = tmp_path / "out"
+    export_checkpoint(checkpoint, out)
+    assert (out / "proda.json").read_text() == '{"key": "abc"}' and not (out / "state").exists()
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    model = transformers.AutoModelForCausalLM.from_pretrained(out)
+    assert model.num_parameters() > 0 and transformers.AutoTokenizer.from_pretrained(out)("heat")["input_ids"]
+    export_checkpoint(checkpoint, out)  # again, over its own files

@@ -11,7 +11,7 @@ from .options import project, project_option
 
 @click.command()
 @project_option
-@click.option("--format", "fmt", type=click.Choice(["chat-jsonl", "hf", "lm-eval", "knowledge"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["chat-jsonl", "hf", "lm-eval", "knowledge", "checkpoint"]), required=True)
 @click.option("--force", is_flag=True, help="Replace OUT (or its files) even if proda did not write it.")
 @click.argument("out", type=click.Path())
 def export(project_dir, fmt, force, out):
@@ -22,6 +22,7 @@ def export(project_dir, fmt, force, out):
     hf          Hugging Face datasets layout (Parquet): train = samples, test = items
     lm-eval     an lm-evaluation-harness task folder (YAML + data) for `lm_eval --tasks proda`
     knowledge   chains.jsonl, statements.jsonl, concepts.jsonl: keys, provenance, links
+    checkpoint  the current checkpoint, a save_pretrained folder (transformers, peft, vllm serve)
 
     An existing OUT is replaced only if it is a previous export of the same format (or --force).
 

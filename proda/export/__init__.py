@@ -4,6 +4,9 @@ chat-jsonl -> OUT (a file): OpenAI chat messages, one training sample per line.
 hf         -> OUT/ : Hugging Face datasets layout (train = samples, test = items, Parquet).
 lm-eval    -> OUT/ : an lm-evaluation-harness task folder; ``OUT/run.sh`` evaluates the current
               checkpoint with ``lm_eval --include_path OUT --tasks proda``.
+checkpoint -> OUT/ : the current checkpoint, a ``save_pretrained`` folder (a tiny model with its
+              tokenizer, or a LoRA adapter naming its base) for transformers, peft or ``vllm serve``;
+              ``proda.json`` in it says which build made it.
 knowledge  -> OUT/ : the knowledge graph, ``chains.jsonl`` / ``statements.jsonl`` / ``concepts.jsonl``
               with keys, provenance (document, chunk, character spans) and links (``knowledge.py``).
 """
@@ -32,6 +35,14 @@ def export_project(project: "Project", fmt: str, out: Path, force: bool = False)
         from .knowledge import export_knowledge
 
         return export_knowledge(project, out.resolve(), force=force)
+    if fmt == "checkpoint":
+        checkpoint = outputs.current_checkpoint(project)
+        if not checkpoint:
+            raise UsageError("there is no checkpoint to export yet", "run `proda build` (its compile stage) first")
+        out = out.resolve()
+        formats.export_checkpoint(outputs.checkpoint_dir(project, checkpoint), out)
+        guard.record(project, out, fmt)
+        return out
     samples, items = outputs.samples(project), outputs.items(project)
     if not samples and not items:
         raise UsageError("nothing to export yet", "run `proda build` first")
@@ -46,7 +57,7 @@ def export_project(project: "Project", fmt: str, out: Path, force: bool = False)
         if checkpoint:
             _run_script(out / "run.sh", outputs.checkpoint_dir(project, checkpoint))
     else:  # click restricts the choice; the library guards too
-        raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf, lm-eval or knowledge")
+        raise UsageError(f"unknown export format {fmt!r}", "use chat-jsonl, hf, lm-eval, knowledge or checkpoint")
     guard.record(project, out, fmt)
     return out
 

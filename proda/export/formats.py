@@ -249,3 +249,17 @@ def export_lm_eval(items: Sequence[Item], out_dir: Path, task_name: str = "proda
         with _atomic(out_dir / f"{task}.yaml", "w") as fh:
             fh.write(lm_eval_yaml(task, data))
     return out_dir / f"{task_name}.yaml"
+
+
+def export_checkpoint(checkpoint: Path, out_dir: Path) -> None:
+    """The checkpoint's files, as they are (weights, config, tokenizer, proda.json), into ``out_dir``:
+    each written to a temporary name and renamed, so a reader never sees half a weights file."""
+    import shutil
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for src in sorted(checkpoint.iterdir()):
+        if not src.is_file() or src.name.startswith("."):
+            continue  # the trainer's resumable state and temporary files are not the checkpoint
+        tmp = out_dir / f".{src.name}.tmp"
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, out_dir / src.name)
