@@ -74,12 +74,14 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
 
             executors.prewarm(project.config.run)  # worker processes start while doit plans the tasks
             _failures.pop(str(project.root), None)
+            _reported.pop(str(project.root), None)
             rc = run_doit(project, argv)
             from .engine import catalog
 
             if rc != 0 and catalog.HEALED:  # the catalog was damaged and replaced mid-run: once more
                 catalog.HEALED.clear()
                 _failures.pop(str(project.root), None)
+                _reported.pop(str(project.root), None)
                 rc = run_doit(project, argv)
         except KeyboardInterrupt:
             from .errors import Interrupted
@@ -95,10 +97,11 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             executors.shutdown()
             _output.pop(str(project.root), None)
         failures = _failures.pop(str(project.root), [])
+        reported = _reported.pop(str(project.root), [])
         if rc != 0:
             from .errors import UsageError
 
-            if failures and all(isinstance(f, UsageError) for f in failures):  # input to fix: exit 2
+            if failures and len(failures) == len(reported) and all(isinstance(f, UsageError) for f in failures):
                 raise UsageError("the build stopped on the input error above; finished items are kept",
                                  "fix what it names and run `proda build` again: it resumes")
             raise StageError("the build failed (see the messages above); finished items are kept",
@@ -107,12 +110,30 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         result = {"version": "", "stages": tally.stages(names), "tasks": tally.tasks(names)}
         result["version"] = versions.record(project)
         result["dropped"] = dropped_summary(project, result["stages"])
+        _fail_if_nothing_came_out(project, result["stages"])
         if repaired:
             result["repaired"] = [p.as_dict() for p in repaired]
         if not any(s.get("skipped") for s in result["stages"].values()):
             fastpath.save(project.root, project.overrides, until, result,  # an incomplete build never stamps
                           integrity.watched_files(project))
     return result
+
+
+def _fail_if_nothing_came_out(project: "Project", counts: dict[str, dict[str, Any]]) -> None:
+    """A stage whose every unit, in every shard, was skipped (every LLM reply unusable) is not a
+    success with nothing in it: exit 1 with the first reason. One bad shard among good ones is
+    published incomplete and retried by the next build, as any skipped unit is."""
+    from .engine.outputs import read_manifest
+
+    for stage, c in counts.items():
+        if not c.get("skipped") or c.get("built") or c.get("reused"):
+            continue
+        reasons = [entry["reason"] for shard in stages.get(stage).shards(project)
+                   for entry in ((read_manifest(project.build, stage, shard) or {}).get("extra", {}).get("skipped") or [])]
+        raise StageError(f"{stage}: every unit was skipped ({c['skipped']}), the first because: "
+                         f"{reasons[0] if reasons else 'see the skipped lines above'}",
+                         "nothing came out of this stage; fix what the reason names (often the model's "
+                         "replies: llm.model, the server) and build again: it retries exactly these units")
 
 
 def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -297,6 +318,7 @@ def _file_hash(path: str) -> str:
 
 _projects: dict[tuple[str, tuple[str, ...]], "Project"] = {}
 _failures: dict[str, list[Exception]] = {}  # project root -> the errors its failed tasks raised, this build
+_reported: dict[str, list[str]] = {}  # project root -> every failure doit reported, this build
 
 
 def _project(root: str, overrides: tuple[str, ...]) -> "Project":
@@ -560,11 +582,13 @@ def reporter_for(project: "Project") -> type:
 
         def _write_failure(self, result, write_exception=True):
             exc = result["exception"]
+            _reported.setdefault(root, []).append(result["task"].name)  # exit 2 only if all were input errors
             progress.say(f"FAILED {result['task'].name}: {exc.get_msg().strip()}")
 
         def complete_run(self):
             progress.stop()
             if self.runtime_errors:
+                _reported.setdefault(root, []).append("(doit)")
                 self.write("build aborted:\n" + "\n".join(self.runtime_errors) + "\n")
 
     return ProdaReporter

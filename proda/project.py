@@ -71,14 +71,20 @@ class Project:
             raise UsageError(f"specs/corpus/{name!r}{more}: {why}",
                              f"rename the folder, e.g. to {_suggest(name)!r}: a discipline's name is "
                              "its folder's name, used in task names and file names under build/")
-        seen: dict[str, str] = {}
-        for name in names:  # a link from one discipline folder to another: the same documents twice
-            real = os.path.realpath(self.corpus / name)
-            if real in seen:
-                raise UsageError(f"specs/corpus/{seen[real]} and specs/corpus/{name} are the same folder "
-                                 "(one links to the other): its documents would be read twice, as two disciplines",
+        # a discipline folder that is (or holds, or sits in) another, through a link: the same
+        # documents read twice, as two disciplines (or the whole corpus as one)
+        reals = [(name, os.path.realpath(self.corpus / name) + os.sep) for name in names]
+        corpus = os.path.realpath(self.corpus) + os.sep
+        for i, (name, real) in enumerate(reals):
+            if corpus.startswith(real):
+                raise UsageError(f"specs/corpus/{name} links to specs/corpus itself (or above it): every "
+                                 "discipline's documents would be read again under its name",
                                  "remove the link, or make it a folder of its own")
-            seen[real] = name
+            for other, theirs in reals[i + 1:]:
+                if real.startswith(theirs) or theirs.startswith(real):
+                    raise UsageError(f"specs/corpus/{name} and specs/corpus/{other} share a folder (one links "
+                                     "into the other): their documents would be read twice, as two disciplines",
+                                     "remove the link, or make it a folder of its own")
         return tuple(names)
 
     def unread_specs(self) -> list[tuple[str, str]]:

@@ -197,6 +197,8 @@ def test_what_no_stage_reads_is_said_not_skipped_silently(make_project, proda_cl
     out = json.loads(proda_cli("build", "--until", "synth", "--json", "-C", str(project.root)).stdout)
     assert {u["path"] for u in out["unread"]} == {"specs/corpus/stray.md", "specs/corpus/gone",
                                                    "specs/patches/0001-fix.json"}
-    (project.corpus / "physics2").symlink_to(project.corpus / "physics")
-    twice = proda_cli("build", "--until", "ingest", "-C", str(project.root), check=False)
-    assert twice.returncode == 2 and "are the same folder" in twice.stderr
+    for link, target in (("physics2", project.corpus / "physics"), ("all", project.corpus)):
+        (project.corpus / link).symlink_to(target)
+        twice = proda_cli("build", "--until", "ingest", "-C", str(project.root), check=False)
+        assert twice.returncode == 2 and "read" in twice.stderr and f"specs/corpus/{link}" in twice.stderr
+        (project.corpus / link).unlink()

@@ -184,3 +184,9 @@ def test_checkpoint_export_is_a_folder_transformers_loads(tmp_path):
     model = transformers.AutoModelForCausalLM.from_pretrained(out)
     assert model.num_parameters() > 0 and transformers.AutoTokenizer.from_pretrained(out)("heat")["input_ids"]
     export_checkpoint(checkpoint, out)  # again, over its own files
+    from proda.export.guard import MARKER
+
+    (out / MARKER).write_text('{"format": "checkpoint"}')  # as `proda export` records it
+    (out / "adapter_model.safetensors").write_bytes(b"x")  # a file of an earlier, other checkpoint
+    export_checkpoint(checkpoint, out)
+    assert not (out / "adapter_model.safetensors").exists() and (out / "model.safetensors").exists()

@@ -134,14 +134,25 @@ def test_a_bad_definition_reply_skips_that_concept_not_the_discipline(make_proje
         assert all(c.definition.endswith("is a thing the corpus describes.") for c in concepts)
 
 
-def test_a_shard_whose_every_unit_was_skipped_fails_the_build(make_project, proda_cli):
-    """Every reply unusable: not a success with nothing built (exit 0), but a failed shard with the
-    first reason; the shards before it are kept."""
+def test_a_stage_whose_every_unit_was_skipped_fails_the_build(make_project, proda_cli):
+    """Every reply unusable: not a success with nothing built (exit 0), but exit 1 with the first
+    reason; what was built is kept, and one bad shard among good ones does not fail the build."""
     with FakeOpenAI() as server:
         server.responder = lambda body: "I cannot help with that."
-        project = make_project({"physics": {"a.md": doc("alpha")}}, toml=_toml(server.url, "m"))
+        project = make_project({"physics": {"a.md": doc("alpha")}, "biology": {"b.md": doc("beta")}},
+                               toml=_toml(server.url, "m"))
         proc = proda_cli("build", "--until", "extract", "-C", str(project.root), check=False)
-    assert proc.returncode == 1, proc.stderr
-    assert "every unit was skipped" in proc.stderr and "Traceback" not in proc.stderr
-    assert (project.build / "chunk" / "physics.json").exists()
-    assert not (project.build / "extract" / "physics.json").exists()
+        assert proc.returncode == 1, proc.stderr
+        assert "extract: every unit was skipped" in proc.stderr and "Traceback" not in proc.stderr
+        assert (project.build / "chunk" / "physics.json").exists()
+
+        from fake_openai import canned
+
+        def some_fail(body):  # physics's replies unusable, biology's fine
+            user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+            return "I cannot help with that." if "alpha" in user.lower() else canned(body)
+
+        server.responder = some_fail
+        partial = proda_cli("build", "--until", "extract", "-C", str(project.root), check=False)
+        assert partial.returncode == 0, partial.stderr
+        assert "skipped" in partial.stdout

@@ -68,6 +68,21 @@ def test_a_hung_endpoint_is_taken_out_at_its_first_timeout(capfd):
     assert "taken out" in capfd.readouterr().err
 
 
+def test_a_fleet_of_hung_endpoints_fails_instead_of_bouncing_forever():
+    """Every endpoint hung, and each back from its cooldown before the next times out: the call
+    moves a bounded number of times, then fails as hung."""
+    import time
+
+    with FakeOpenAI(delay_ms=5000) as a, FakeOpenAI(delay_ms=5000) as b:
+        llm = OpenAILLM(LLMConfig(backend="openai", model="m", base_url=[a.url, b.url], max_retries=3,
+                                  timeout=0.2, cooldown=0.05), backoff=0.001)
+        started = time.monotonic()
+        with pytest.raises(StageError, match="never answered"):
+            llm.complete([{"role": "user", "content": "hi"}], schema=None, params={})
+        llm.close()
+        assert time.monotonic() - started < 3 and a.total + b.total <= 6
+
+
 def test_a_failing_endpoint_is_taken_out_after_three_failures():
     with FakeOpenAI(fail_first=10**6, fail_status=500) as bad, FakeOpenAI() as good:
         llm = OpenAILLM(LLMConfig(backend="openai", model="m", base_url=[bad.url, good.url], concurrency=1,

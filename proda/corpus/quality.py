@@ -140,7 +140,8 @@ def quality(text: str, cfg, found=_UNSET) -> str:
     n, n_words, marker_words, long_count, ends = _word_stats(text, found)
     if n < cfg.min_words:
         return f"too short: {n} words, ingest.min_words={cfg.min_words}"
-    letters = int(found.stripped_len.sum()) if found is not None else len("".join(text.split()))
+    # (punctuation left out, as the token arrays count it; the fallback is for code points beyond the BMP)
+    letters = int(found.stripped_len.sum()) if found is not None else len("".join(text.translate(_STRIP).split()))
     if letters / n > MAX_MEAN_WORD:  # a blob (base64, a hex dump, a minified file) counts as one word
         return (f"not prose: words of {letters / n:.0f} characters on average (prose has 3 to 10; "
                 "encoded data or a blob?)")

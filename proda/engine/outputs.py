@@ -42,11 +42,20 @@ def manifest_problem(data: Any, stage: str, shard: str) -> str | None:
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:
-    """The hash a manifest carries of the rest of its content (canonical, so a JSON round trip
-    keeps it): what lets ``proda verify`` and every read tell an edited or damaged manifest."""
-    from ..hashing import digest
+    """The hash a manifest carries of the rest of its content: what lets ``proda verify`` and every
+    read tell an edited or damaged manifest. Taken over its canonical JSON text, which a JSON round
+    trip keeps (big integers, a NaN's lost sign: what a manifest holds is what it hashes); "" for a
+    value JSON cannot hold, which no manifest written by proda has."""
+    import json
 
-    return digest({k: v for k, v in manifest.items() if k != "digest"})
+    from ..hashing import digest_bytes
+
+    try:
+        text = json.dumps({k: v for k, v in manifest.items() if k != "digest"}, sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=True)
+    except (TypeError, ValueError):
+        return ""
+    return digest_bytes(text.encode())
 
 
 def read_manifest(build: Path, stage: str, shard: str) -> dict[str, Any] | None:

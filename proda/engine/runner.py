@@ -44,7 +44,6 @@ class Context:
     counts: Counts = field(default_factory=Counts)
     extra: dict[str, Any] = field(default_factory=dict)  # deterministic facts for the manifest
     skipped: list[dict[str, str]] = field(default_factory=list)  # units left out, and why
-    done: int = 0  # units that gave their records (computed or memoised)
 
     def __post_init__(self) -> None:
         self.recipe = digest(self.recipe_data)
@@ -114,7 +113,6 @@ class Context:
                 todo.append((index, recipe, payload))
             else:
                 self.counts.reused += _published(cached)
-                self.done += 1
                 results[index] = cached
 
         executor = executors.choose(self.config.run, fn, len(todo), concurrency)
@@ -131,7 +129,6 @@ class Context:
                         if records is None:  # from another process: encoded there
                             records = storage.decode_records(value)
                         done.append((recipe, records, value))
-                        self.done += 1
                         results[index] = records
                 self._store(done)  # the batch's units, journalled in one write
                 advance(len(batch))
@@ -196,13 +193,6 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
 
         for entry in ctx.extra["skipped"]:
             say(f"  skipped  {stage.name}:{shard} {entry['unit']}: {entry['reason']}")
-        if not ctx.done:  # not one unit came back: the shard failed
-            from ..errors import StageError
-
-            raise StageError(f"every unit was skipped ({len(ctx.skipped)}), the first because: "
-                             f"{ctx.extra['skipped'][0]['reason']}",
-                             "nothing of this shard is published; fix what the reason names (often the "
-                             "model's replies: llm.model, the server) and build again")
     manifest = publish(project, stage.name, shard, records, recipe, ctx.extra)
     stats = {
         "stage": stage.name,

@@ -256,10 +256,22 @@ def export_checkpoint(checkpoint: Path, out_dir: Path) -> None:
     each written to a temporary name and renamed, so a reader never sees half a weights file."""
     import shutil
 
+    from .guard import MARKER
+    from ..engine.storage import try_read_json
+
+    previous = (try_read_json(out_dir / MARKER) or {}) if out_dir.is_dir() else {}
     out_dir.mkdir(parents=True, exist_ok=True)
+    names = set()
     for src in sorted(checkpoint.iterdir()):
         if not src.is_file() or src.name.startswith("."):
             continue  # the trainer's resumable state and temporary files are not the checkpoint
+        names.add(src.name)
         tmp = out_dir / f".{src.name}.tmp"
         shutil.copyfile(src, tmp)
         os.replace(tmp, out_dir / src.name)
+    if isinstance(previous, dict) and previous.get("format") == "checkpoint":
+        # an earlier checkpoint export: its files this checkpoint does not have would be loaded
+        # with it (a tiny model's weights beside a LoRA adapter), so they go
+        for old in out_dir.iterdir():
+            if old.is_file() and not old.name.startswith(".") and old.name not in names:
+                old.unlink()

@@ -39,6 +39,7 @@ RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped, not obeyed blindly
 HUNG_AFTER = 2  # timeouts of an endpoint that has answered nothing yet: hung, not busy — stop there
 TIMED_OUT = -1.0  # _attempt's marker (in the Retry-After place) for a request that timed out
+_ANSWERED: dict[str, int] = {}  # base URL -> replies it gave this process (any backend instance)
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -70,11 +71,11 @@ def base_urls(cfg: LLMConfig) -> list[str]:
 
 
 class Endpoint:
-    __slots__ = ("base", "url", "slots", "busy", "failures", "out_until", "calls", "answered", "told")
+    __slots__ = ("base", "url", "slots", "busy", "failures", "out_until", "calls", "told")
 
     def __init__(self, base: str, slots: int):
         self.base, self.url, self.slots = base, base + "/chat/completions", slots
-        self.busy = self.failures = self.calls = self.answered = 0
+        self.busy = self.failures = self.calls = 0
         self.out_until = 0.0
         self.told = False  # the user was told it keeps them waiting
 
@@ -192,6 +193,8 @@ class OpenAILLM:
         """One request: (reply, "", ...) or (None, why it failed, unreachable, Retry-After)."""
         try:
             resp = self._client.post(endpoint.url, json=body, headers=self._headers())
+        except httpx.ConnectTimeout as exc:  # no connection at all (SYNs dropped): unreachable, not hung
+            return None, f"{type(exc).__name__}: {exc}", True, None
         except httpx.TimeoutException as exc:
             return None, f"no answer within llm.timeout = {self.cfg.timeout:g}s ({type(exc).__name__})", False, TIMED_OUT
         except httpx.TransportError as exc:
@@ -210,7 +213,8 @@ class OpenAILLM:
 
     def _post(self, body: dict) -> Any:
         tries = self.cfg.max_retries + 1
-        failed, failure, unreachable, endpoint = 0, "", False, None
+        failed = timeouts = moves = 0
+        failure, unreachable, endpoint = "", False, None
         while True:
             endpoint = self.fleet.acquire(avoid=endpoint)
             ok = timed_out = suspect = False
@@ -218,28 +222,30 @@ class OpenAILLM:
                 data, failure, unreachable, retry_after = self._attempt(endpoint, body)
                 ok = data is not None or not failure
                 timed_out = retry_after is TIMED_OUT
-                # a timeout from an endpoint that has answered nothing yet: likely hung, not busy —
-                # in a fleet it is taken out at once, like one that cannot be reached
-                suspect = timed_out and endpoint.answered == 0
+                # a timeout from an endpoint that has answered nothing yet (in this process): likely
+                # hung, not busy — in a fleet it is taken out at once, like one that cannot be reached
+                suspect = timed_out and _ANSWERED.get(endpoint.base, 0) == 0
             finally:
                 is_out, taken_out = self.fleet.release(endpoint, ok, unreachable or (not ok and suspect))
             if ok:
-                endpoint.answered += 1
+                _ANSWERED[endpoint.base] = _ANSWERED.get(endpoint.base, 0) + 1
                 return data
             if timed_out:
                 retry_after = None
+                timeouts += 1
                 if not endpoint.told:  # the wait is said once per endpoint, not once per call
                     endpoint.told = True
                     print(f"  llm endpoint {endpoint.base}: {failure}; retrying", file=sys.stderr)
             if taken_out:
                 print(f"  llm endpoint {endpoint.base} taken out for {self.cfg.cooldown:g}s: {failure}",
                       file=sys.stderr)
-            if (unreachable or suspect) and is_out and self.fleet.in_service() > 0:
-                continue  # another endpoint takes the call at once; this one is out
+            if (unreachable or suspect) and is_out and self.fleet.in_service() > 0 and moves < len(self.fleet):
+                moves += 1  # another endpoint takes the call at once (a few times: they may all be down)
+                continue
             failed += 1
-            if suspect and failed >= HUNG_AFTER:
+            if suspect and timeouts >= HUNG_AFTER:
                 raise StageError(f"endpoint {endpoint.url} accepted the connection but never answered "
-                                 f"({failed} tries of llm.timeout = {self.cfg.timeout:g}s)",
+                                 f"({timeouts} tries of llm.timeout = {self.cfg.timeout:g}s)",
                                  "is the server stuck, or is llm.base_url another service? See whether "
                                  "`curl BASE_URL/models` answers; a server that is only slow needs a larger "
                                  "llm.timeout")

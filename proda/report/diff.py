@@ -52,7 +52,8 @@ def diff(project: "Project", a: str, b: str) -> dict[str, Any]:
         repair = _groups(records, va, vb, items, ra, rb)
     return {"from": va, "to": vb, "added": added, "removed": removed,
             "results": {"fixed": len(fixed), "broken": len(broken), "fixed_items": fixed,
-                        "broken_items": broken},
+                        "broken_items": broken,
+                        "untested": [v for v, acc in ((va, acc_a), (vb, acc_b)) if not acc]},  # 0 means nothing there
             "accuracy": {"from": acc_a, "to": acc_b}, **repair, "suites": suites}
 
 
@@ -94,7 +95,7 @@ def render(result: dict[str, Any]) -> str:
     untested = [name for name, acc in (("from", fa), ("to", ta)) if not acc]
     if untested:  # no test results in that version: nothing was fixed or broken, nor scored as 0
         which = " and ".join(result[n] for n in untested)
-        lines.append(f"  results     not tested in {which} (run `proda test`, or `proda build`)")
+        lines.append(f"  results     not tested in {which} (`proda build` runs its test stage)")
     else:
         lines.append(f"  results     fixed {r['fixed']}  broken {r['broken']}")
 

@@ -134,7 +134,7 @@ def train(
         raise UsageError(f"compile.base_model {cfg.base_model!r}: transformers cannot load it: "
                          f"{str(exc).splitlines()[0][:300]}",
                          "point it at a complete save_pretrained folder (config.json, the weights, the "
-                         "tokenizer files) of a causal language model") from None
+                         "tokenizer files) of a causal language model") from exc
     torch.manual_seed(cfg.seed)
     if init_from is not None:
         model = PeftModel.from_pretrained(model, Path(init_from), is_trainable=True)
@@ -149,7 +149,7 @@ def train(
         tokenizer = AutoTokenizer.from_pretrained(tok_dir)
     except (OSError, ValueError, KeyError) as exc:
         raise UsageError(f"{tok_dir}: transformers cannot load its tokenizer: {str(exc).splitlines()[0][:300]}",
-                         "the model folder needs its tokenizer files (tokenizer.json or the model's own)") from None
+                         "the model folder needs its tokenizer files (tokenizer.json or the model's own)") from exc
     model.to(dev)
     torch.manual_seed(cfg.seed)
 
