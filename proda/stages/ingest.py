@@ -29,7 +29,9 @@ class Ingest(Stage):
     # 3: jsonl read line by line; links out of the project and special files skipped with a reason
     # 4: marker phrases counted as word sequences, not substrings of the lower-cased text
     #    (proda/corpus/quality.py): a few documents' quality scores move; 17 text scans fewer
-    version = 4
+    # 5: words of more than 10 characters on average are not prose (a blob); UTF-16 without a
+    #    byte-order mark is an encoding problem, not binary; a dangling link's reason names the link
+    version = 5
     sections = ("ingest",)
 
     def file_deps(self, project: "Project", shard):
