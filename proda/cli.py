@@ -19,6 +19,10 @@ from .errors import Interrupted, ProdaError
 
 
 class Group(click.Group):
+    def parse_args(self, ctx, args):
+        ctx.meta["proda.argv"] = list(args)  # for an error under --json found while parsing them
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -29,6 +33,13 @@ class Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             _json_error(ctx, exc)
             sys.exit(exc.exit_code)
+        except click.UsageError as exc:  # a bad option or value, found before the command ran
+            if "--json" in ctx.meta.get("proda.argv", ()):
+                import json
+
+                click.echo(json.dumps({"error": exc.format_message(), "hint": "see --help",
+                                       "exit_code": exc.exit_code}))
+            raise
         except KeyboardInterrupt:
             _interrupted("interrupted; finished work is kept — rerun to resume")
 

@@ -49,3 +49,11 @@ def test_an_error_under_json_is_one_json_object_on_stdout(tmp_path):
     assert error["exit_code"] == 2 and "not a proda project" in error["error"] and error["hint"]
     plain = runner.invoke(main, ["-C", str(tmp_path / "nowhere"), "stats"])
     assert plain.exit_code == 2 and plain.stdout == ""  # without --json: the message on stderr only
+
+
+def test_a_bad_option_under_json_is_one_json_object_too(tmp_path):
+    import json
+
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "build", "-j", "0", "--json"])
+    assert result.exit_code == 2
+    assert "-j" in json.loads(result.stdout)["error"]
