@@ -15,6 +15,7 @@ from . import layout, storage
 if TYPE_CHECKING:
     from ..project import Project
     from ..records import Chain, Concept, Item, Sample, Statement
+    from .stage import Stage
 
 
 def manifest_path(build: Path, stage: str, shard: str) -> Path:
@@ -193,3 +194,26 @@ def verified_checkpoint(project: "Project", key: str) -> Path:
 def current_checkpoint(project: "Project") -> str | None:
     manifest = read_manifest(project.build, "compile", "all")
     return manifest["extra"].get("checkpoint") if manifest else None
+
+
+def upstream_digest(project: "Project", stage: "Stage", shard: str, seen: dict | None = None) -> str:
+    """A digest of the bytes of the upstream manifests a (stage, shard) reads. Kept with its run
+    stats (not in its manifest, which would then change whenever an upstream one does and rerun
+    everything below it): a version leaves out a manifest built from other upstream manifests
+    than those on disk now (``proda build --until compile`` leaves the last test's results out)."""
+    import os
+
+    from ..hashing import digest, digest_bytes
+
+    seen = {} if seen is None else seen
+    parts = []
+    for path in stage.upstream(project, shard):
+        key = str(path)
+        if key not in seen:
+            try:
+                with open(path, "rb") as fh:
+                    seen[key] = digest_bytes(fh.read())
+            except OSError:
+                seen[key] = ""
+        parts.append((os.path.relpath(key, project.build), seen[key]))
+    return digest(parts)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 import msgspec
 
 from . import layout, progress, storage
-from .outputs import load_shard, manifest_digest
+from .outputs import load_shard, manifest_digest, upstream_digest
 from ..hashing import digest
 from ..records import INTERNAL, Record
 
@@ -209,29 +209,6 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
     }
     storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
     return stats
-
-
-def upstream_digest(project: "Project", stage: "Stage", shard: str, seen: dict | None = None) -> str:
-    """A digest of the bytes of the upstream manifests a (stage, shard) reads. Kept with its run
-    stats (not in its manifest, which would then change whenever an upstream one does and rerun
-    everything below it): a version leaves out a manifest built from other upstream manifests
-    than those on disk now (``proda build --until compile`` leaves the last test's results out)."""
-    import os
-
-    from ..hashing import digest_bytes
-
-    seen = {} if seen is None else seen
-    parts = []
-    for path in stage.upstream(project, shard):
-        key = str(path)
-        if key not in seen:
-            try:
-                with open(path, "rb") as fh:
-                    seen[key] = digest_bytes(fh.read())
-            except OSError:
-                seen[key] = ""
-        parts.append((os.path.relpath(key, project.build), seen[key]))
-    return digest(parts)
 
 
 def publish(project: "Project", stage: str, shard: str, records: list[Record],

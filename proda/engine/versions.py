@@ -24,8 +24,7 @@ def manifests(project: "Project") -> dict[str, dict]:
     from the upstream manifests on disk now: after ``proda build --until compile``, the test
     results of the previous checkpoint are not this version's (nor is anything built on a shard
     left out). A shard whose run stats do not say what it read (built before they did) is kept."""
-    from .outputs import read_manifest
-    from .runner import upstream_digest
+    from .outputs import read_manifest, upstream_digest
 
     found: dict[str, dict] = {}
     left_out: set[str] = set()  # manifest paths of shards left out
