@@ -90,8 +90,10 @@ class Project:
     def unread_specs(self) -> list[tuple[str, str]]:
         """Entries under specs/ that no build reads, and why — said by ``proda build``, since
         nothing else would: a file directly in specs/corpus/ (documents live in a discipline's
-        folder), a link there to nothing, a file in specs/patches/ that is not ``.jsonl``."""
-        out = []
+        folder), a link there to nothing, a file in specs/patches/ that is not ``.jsonl``, and
+        a corpus with no discipline folder at all."""
+        out = [] if self.disciplines() else [("specs/corpus/", "no discipline folder: nothing to build (put each "
+                                                               "discipline's documents in specs/corpus/<discipline>/)")]
         for folder, rule in ((self.corpus, "corpus"), (self.patches, "patches")):
             try:
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)

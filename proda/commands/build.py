@@ -43,9 +43,6 @@ def build(project_dir, until, jobs, executor, address, verify, verbose, override
     proj = project(project_dir, overrides)
     result = run_build(proj, until=until, jobs=jobs, verify=verify, verbose=verbose)
     result["unread"] = [{"path": path, "why": why} for path, why in proj.unread_specs()]
-    if not proj.disciplines():
-        result["unread"].insert(0, {"path": "specs/corpus/", "why": "no discipline folder: nothing to build "
-                                    "(put each discipline's documents in specs/corpus/<discipline>/)"})
     if result.get("up_to_date"):  # answered without running doit: no stage lines were printed
         for name, counts in result["stages"].items():
             click.echo(stage_line(name, counts), err=True)

@@ -127,7 +127,7 @@ def _nothing_to_train(project: "Project") -> None:
     raise UsageError("nothing to train on: the corpus gave no training sample "
                      "(every document was dropped, or none states a relation the extractor finds)",
                      "see why with `proda stats --dropped`; add documents that explain their subject in "
-                     "prose, or use an LLM extractor (extract.backend)")
+                     "prose, or use an LLM extractor (llm.backend: docs/backends.md)")
 
 
 def _set_aside(project: "Project", key: str, problem: str) -> None:
