@@ -193,6 +193,7 @@ def test_what_no_stage_reads_is_said_not_skipped_silently(make_project, proda_cl
     assert "not read: specs/corpus/stray.md: not in a discipline folder" in proc.stdout
     assert "not read: specs/corpus/gone: a link to nothing" in proc.stdout
     assert "not read: specs/patches/0001-fix.json: not a patch file" in proc.stdout
+    assert "not read: specs/corpus/stray.md" in proda_cli("status", "-C", str(project.root)).stdout
     assert "discipline 'physiks', which specs/corpus/ does not have (did you mean 'physics'?)" in proc.stderr
     out = json.loads(proda_cli("build", "--until", "synth", "--json", "-C", str(project.root)).stdout)
     assert {u["path"] for u in out["unread"]} == {"specs/corpus/stray.md", "specs/corpus/gone",

@@ -101,12 +101,14 @@ def status(project_dir, overrides, as_json):
     """
     from ..make import status as get_status
 
-    result = get_status(project(project_dir, overrides))
+    proj = project(project_dir, overrides)
+    result = get_status(proj)
+    result["unread"] = [{"path": path, "why": why} for path, why in proj.unread_specs()]
 
     def text(r):
-        if r["up_to_date"]:
-            return f"up to date (version {r['version']})"
-        return "\n".join(f"{task:<24} {reason}" for task, reason in condensed(r["stale"]))
+        lines = [f"up to date (version {r['version']})"] if r["up_to_date"] else \
+            [f"{task:<24} {reason}" for task, reason in condensed(r["stale"])]
+        return "\n".join(lines + [f"not read: {u['path']}: {u['why']}" for u in r["unread"]])
 
     emit(result, as_json, text)
 
