@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from conftest import doc
 from proda.make import build
 from proda.project import Project
 from proda.project import example_specs, init_project
@@ -299,6 +300,17 @@ def test_demo_on_a_finished_demo_shows_it_without_rebuilding(loop):
     assert set(result["phases"]) == {"diff"} and result["added"]["samples"] > 0
     with pytest.raises(UsageError, match="did not create"):  # --fresh resets only demo folders
         run_demo(loop["root"], fresh=True, say=said.append)
+
+
+def test_demo_never_continues_in_a_project_it_did_not_make(make_project):
+    """A plain project (no v1/v2 yet) is not the demo's to build, debug and tag."""
+    from proda.commands.demo import run_demo
+    from proda.errors import UsageError
+
+    project = make_project({"physics": {"a.md": doc("alpha")}})
+    with pytest.raises(UsageError, match="did not create"):
+        run_demo(project.root, say=lambda line: None)
+    assert not list(project.patches.glob("*.jsonl")) and not (project.build / "proda.duckdb").exists()
 
 
 def test_test_reads_results_while_a_build_runs(loop, proda_cli):

@@ -100,6 +100,7 @@ def run_demo(directory: Path, fresh: bool = False, verbose: bool = False, say=_s
         result = clock("diff", diff, project, "v1", "v2")
         return {**result, "seconds": clock.total(), "phases": clock.phases}
     if holds_project and not fresh:
+        _ours(directory)  # never another project: continuing writes a patch and tags into it
         say(f"continuing the demo in {directory}: finished steps are reused")
     return _Story(project, clock, verbose, say).run(resumed="v1" in tags)
 
@@ -115,12 +116,14 @@ def _tags(project) -> set[str]:
 
 
 def _ours(directory: Path) -> None:
-    """Refuse a folder `proda demo` did not create (--fresh resets only demo folders)."""
+    """Refuse a folder `proda demo` did not create (it continues, or with --fresh resets, only its own)."""
     from ..errors import UsageError
 
     if not (directory / MARKER).exists():
-        raise UsageError(f"{directory} holds a project that `proda demo` did not create, and --fresh "
-                         "only resets demo folders", "give the demo another folder")
+        raise UsageError(f"{directory} holds a project that `proda demo` did not create: the demo runs only "
+                         "in its own folders (it writes a patch, tags and with --fresh deletes build/)",
+                         "give the demo another folder, or run the loop yourself: "
+                         "proda build && proda tag v1 && proda test && proda debug && proda build")
 
 
 def _reset(directory: Path, say) -> None:

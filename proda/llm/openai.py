@@ -25,7 +25,6 @@ from __future__ import annotations
 import email.utils
 import os
 import random
-import sys
 import threading
 import time
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import httpx
 
 from ..config import LLMConfig
+from ..engine.damage import say  # the real stderr: inside a build, doit captures sys.stderr
 from ..errors import StageError
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -235,10 +235,9 @@ class OpenAILLM:
                 timeouts += 1
                 if not endpoint.told:  # the wait is said once per endpoint, not once per call
                     endpoint.told = True
-                    print(f"  llm endpoint {endpoint.base}: {failure}; retrying", file=sys.stderr)
+                    say(f"  llm endpoint {endpoint.base}: {failure}; retrying")
             if taken_out:
-                print(f"  llm endpoint {endpoint.base} taken out for {self.cfg.cooldown:g}s: {failure}",
-                      file=sys.stderr)
+                say(f"  llm endpoint {endpoint.base} taken out for {self.cfg.cooldown:g}s: {failure}")
             if (unreachable or suspect) and is_out and self.fleet.in_service() > 0 and moves < len(self.fleet):
                 moves += 1  # another endpoint takes the call at once (a few times: they may all be down)
                 continue
