@@ -1,16 +1,15 @@
 """The near-duplicate pass keeps and drops what a plain sequential pass over every document does.
 
 ``near_duplicates`` sends only the documents that share an LSH band (or a text) with another
-through its sequential loop; the reference below runs every document through that loop, as the
-pass did before. Shards mix unique documents, edited copies, exact copies and documents without a
+through its sequential loop (``_sequential``); the reference runs every document through that
+loop, as the pass did before. Shards mix unique documents, edited copies, exact copies and documents without a
 precomputed signature."""
 
 from __future__ import annotations
 
-import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from proda.corpus.quality import _alone, near_duplicates, shingles, signature
+from proda.corpus.quality import _alone, _sequential, near_duplicates, shingles, signature
 
 
 class Doc:
@@ -19,27 +18,12 @@ class Doc:
 
 
 def reference(documents, threshold, signatures):
+    """The sequential pass over every document, in path order (what near_duplicates did before
+    it learned to skip the documents alone in every band)."""
     documents = sorted(documents, key=lambda d: d.path)
-    kept, dups, seen, bands, sigs = [], [], {}, {}, []
-    for doc in documents:
-        if doc.text in seen:
-            dups.append((doc, seen[doc.text]))
-            continue
-        sig = signatures.get(doc.path)
-        sig = signature(shingles(doc.text)) if sig is None else sig
-        raw = sig.tobytes()
-        keys = [(b, raw[b * 32:(b + 1) * 32]) for b in range(16)]
-        candidates = sorted({i for k in keys for i in bands.get(k, ())})
-        match = next((kept[i] for i in candidates if float(np.mean(sigs[i] == sig)) >= threshold), None)
-        if match is not None:
-            dups.append((doc, match.path))
-            continue
-        seen[doc.text] = doc.path
-        for k in keys:
-            bands.setdefault(k, []).append(len(kept))
-        kept.append(doc)
-        sigs.append(sig)
-    return kept, dups
+    sigs = [signatures.get(d.path) for d in documents]
+    return _sequential([(d, signature(shingles(d.text)) if s is None else s) for d, s in zip(documents, sigs)],
+                       threshold)
 
 
 VOCAB = [f"w{i}" for i in range(200)]

@@ -203,7 +203,7 @@ def upstream_digest(project: "Project", stage: "Stage", shard: str, seen: dict |
     than those on disk now (``proda build --until compile`` leaves the last test's results out)."""
     import os
 
-    from ..hashing import digest, digest_bytes
+    from ..hashing import digest, file_digest
 
     seen = {} if seen is None else seen
     parts = []
@@ -211,9 +211,8 @@ def upstream_digest(project: "Project", stage: "Stage", shard: str, seen: dict |
         key = str(path)
         if key not in seen:
             try:
-                with open(path, "rb") as fh:
-                    seen[key] = digest_bytes(fh.read())
-            except OSError:
+                seen[key] = file_digest(path)
+            except OSError:  # a missing upstream manifest: no digest matches it
                 seen[key] = ""
         parts.append((os.path.relpath(key, project.build), seen[key]))
     return digest(parts)

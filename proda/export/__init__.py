@@ -6,7 +6,7 @@ lm-eval    -> OUT/ : an lm-evaluation-harness task folder; ``OUT/run.sh`` evalua
               checkpoint with ``lm_eval --include_path OUT --tasks proda``.
 checkpoint -> OUT/ : the current checkpoint, a ``save_pretrained`` folder (a tiny model with its
               tokenizer, or a LoRA adapter naming its base) for transformers, peft or ``vllm serve``;
-              ``proda.json`` in it says which build made it.
+              its ``proda.json`` (key, parent, trainer, weights hash, training stats) with it.
 knowledge  -> OUT/ : the knowledge graph, ``chains.jsonl`` / ``statements.jsonl`` / ``concepts.jsonl``
               with keys, provenance (document, chunk, character spans) and links (``knowledge.py``).
 """

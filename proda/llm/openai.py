@@ -38,7 +38,7 @@ from ..errors import StageError
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 300.0  # seconds: a longer Retry-After is capped, not obeyed blindly
 HUNG_AFTER = 2  # timeouts of an endpoint that has answered nothing yet: hung, not busy — stop there
-TIMED_OUT = -1.0  # _attempt's marker (in the Retry-After place) for a request that timed out
+TIMED_OUT = object()  # _attempt's marker, in the Retry-After place, for a request that timed out
 _ANSWERED: dict[str, int] = {}  # base URL -> replies it gave this process (any backend instance)
 
 
@@ -189,8 +189,9 @@ class OpenAILLM:
         ceiling = min(self.max_backoff, self.backoff * 2 ** attempt)
         return random.uniform(ceiling / 2, ceiling)  # jitter: concurrent clients do not retry in step
 
-    def _attempt(self, endpoint: Endpoint, body: dict) -> tuple[Any, str, bool, float | None]:
-        """One request: (reply, "", ...) or (None, why it failed, unreachable, Retry-After)."""
+    def _attempt(self, endpoint: Endpoint, body: dict) -> tuple[Any, str, bool, Any]:
+        """One request: (reply, "", ...) or (None, why it failed, unreachable, Retry-After seconds,
+        None, or TIMED_OUT when no answer came within llm.timeout)."""
         try:
             resp = self._client.post(endpoint.url, json=body, headers=self._headers())
         except httpx.ConnectTimeout as exc:  # no connection at all (SYNs dropped): unreachable, not hung
