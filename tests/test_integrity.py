@@ -189,6 +189,25 @@ def test_an_edited_manifest_is_found_by_verify(pristine, proda_cli):
     assert json.loads(fixed.stdout)["version"] == clean
 
 
+def test_a_manifest_without_its_digest_is_found_by_verify(pristine, proda_cli):
+    """Deleting the hash a manifest carries does not get an edit past the check: a manifest
+    without one is named by `proda verify`, and `--repair` rebuilds the clean version."""
+    root, clean, keep, old = pristine
+    _restore(root, keep)
+    target = root / "build" / "chunk" / "physics.json"
+    data = json.loads(target.read_text())
+    del data["digest"]
+    data["records"] += 1
+    target.write_text(json.dumps(data))
+    found = proda_cli("verify", "--json", "-C", str(root), check=False)
+    assert found.returncode == 1, found.stderr
+    problems = [p["problem"] for p in json.loads(found.stdout)["problems"] if p["path"] == "build/chunk/physics.json"]
+    assert problems and "field 'digest' is missing" in problems[0]
+    fixed = proda_cli("verify", "--repair", "--json", "-C", str(root))
+    assert json.loads(fixed.stdout)["version"] == clean
+    assert proda_cli("verify", "-C", str(root)).stdout.startswith("ok:")
+
+
 def test_damaged_memo_frames_are_counted_and_recomputed(pristine):
     root, clean, keep, old = pristine
     _restore(root, keep)

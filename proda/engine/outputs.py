@@ -37,7 +37,10 @@ def manifest_problem(data: Any, stage: str, shard: str) -> str | None:
         return f"it is the manifest of {data['stage']}:{data['shard']}, not of {stage}:{shard}"
     if len(data["object"]) != 32 or any(c not in "0123456789abcdef" for c in data["object"]):
         return f"object {data['object']!r} is not an object name"
-    if "digest" in data and data["digest"] != manifest_digest(data):  # (older manifests have none)
+    if not isinstance(data.get("digest"), str):  # every manifest proda writes has one (since stage versions
+        # that changed every id): without it nothing could tell an edited manifest from a good one
+        return "field 'digest' is missing: the manifest cannot be checked (edited, or written by an older proda)"
+    if data["digest"] != manifest_digest(data):
         return "its content does not match its hash (edited or damaged)"
     return None
 

@@ -12,7 +12,9 @@ on the other, and the heaviest weights fit on each (a tell of the item builder c
 split to the other; a pattern of one split's items does not), and ``null``: the cross-fitted
 figure against 100 benchmarks of the same items with random answers — how far above chance a
 tell-free benchmark of this size lands, and the permutation p-value of the observed figure
-(``--permutations 0`` leaves it out; 100 take about a minute per split). Prints one JSON line.
+(``--permutations 0`` leaves it out; 100 take about a minute per split); ``both_splits``: the same
+over both splits' items at once (twice the items, half the noise's variance: a tell of the item
+builder is in both splits, a pattern of one split's draw is not). Prints one JSON line.
 
     python tests/perf/bench_validity.py                      # example project, bench only (~30 s)
     python tests/perf/bench_validity.py --train              # + V1 with/without the question (~3 min)
@@ -111,6 +113,11 @@ def classifier_checks(items: list[Item], refolds: int = 20, permutations: int = 
                       "weights": {n: round(float(w), 3) for n, w in
                                   sorted(zip(baselines.FEATURES, model[0]), key=lambda t: -abs(t[1]))[:4]} if model else {},
                       "null": baselines.permutation_null(rows, permutations) if permutations else None}
+    # one split's ~100 items leave a tell-free figure ~3 points of sd; both splits' items together
+    # halve the variance: a tell of the item builder is in both, a pattern of one split's draw is not
+    both = examples["dev"] + examples["holdout"]
+    if permutations and examples["dev"] and examples["holdout"]:
+        out["both_splits"] = {"items": len(both), "null": baselines.permutation_null(both, permutations)}
     return out
 
 

@@ -100,7 +100,8 @@ def sample():
         peak[0] = max(peak[0], tree_rss())
 threading.Thread(target=sample, daemon=True).start()
 jobs = int(sys.argv[2])
-overrides = tuple(sys.argv[3:])
+until = sys.argv[3]
+overrides = tuple(sys.argv[4:])
 ray_start = 0.0
 if 'run.executor="ray"' in overrides:  # the cluster's start-up, timed apart from the stages
     import ray
@@ -108,7 +109,7 @@ if 'run.executor="ray"' in overrides:  # the cluster's start-up, timed apart fro
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_start = time.perf_counter() - ray_start
 started = time.perf_counter()
-result = build(Project.at(sys.argv[1], overrides), until="synth", jobs=jobs)
+result = build(Project.at(sys.argv[1], overrides), until=until, jobs=jobs)
 done.set()
 result["wall_s"] = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -138,10 +139,10 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")])}
 
 
-def run_build(root: Path, overrides: list[str], jobs: int = 1) -> dict:
+def run_build(root: Path, overrides: list[str], jobs: int = 1, until: str = "synth") -> dict:
     env = child_env()
-    proc = subprocess.run([sys.executable, "-c", _BUILD, str(root), str(jobs), *overrides], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run([sys.executable, "-c", _BUILD, str(root), str(jobs), until, *overrides], capture_output=True,
+                          text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"build with {overrides} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -200,6 +201,9 @@ def main() -> None:
     # -j N: N stage shards at once (doit's -n), sharing the executor's workers; above 1 the stages
     # overlap, so only the whole build's wall time is reported, not per-stage seconds
     parser.add_argument("--jobs", "-j", type=int, default=1)
+    # the last stage built: --until chunk measures the early, cheap stages at a size where they
+    # have seconds of work (--documents 60000) without the hours of extraction that size takes
+    parser.add_argument("--until", choices=STAGES, default="synth")
     parser.add_argument("--fleet-calls", type=int, default=120, help="0: no fleet measurement")
     parser.add_argument("--capacity", type=int, default=4)
     # an extraction call (hundreds of generated JSON tokens) takes seconds on a real server
@@ -217,8 +221,9 @@ def main() -> None:
     from proda.project import init_project
 
     jobs = max(1, args.jobs)
+    stages = STAGES[:STAGES.index(args.until) + 1]
     out: dict = {"documents": args.documents, "paragraphs": args.paragraphs, "cores": os.cpu_count(),
-                 "jobs": jobs, "docs_per_s": {}, "seconds": {},
+                 "jobs": jobs, "until": args.until, "docs_per_s": {}, "seconds": {},
                  "peak_rss_mb": {}}
     versions = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,13 +235,13 @@ def main() -> None:
             init_project(root)
             shutil.rmtree(root / "specs" / "corpus")
             shutil.copytree(corpus, root / "specs" / "corpus")
-            result = run_build(root, configs[kind], jobs)
+            result = run_build(root, configs[kind], jobs, args.until)
             versions[kind] = result["version"]
             if jobs == 1:  # one shard at a time: a stage's seconds are its wall time
-                seconds = {s: result["stages"][s]["seconds"] for s in STAGES}
+                seconds = {s: result["stages"][s]["seconds"] for s in stages}
                 seconds["all"] = round(sum(seconds.values()), 3)
             else:  # shards of several stages overlap: per-stage seconds are not defined
-                seconds = {s: None for s in (*STAGES, "all")}
+                seconds = {s: None for s in (*stages, "all")}
             seconds["build"] = round(result["wall_s"], 3)
             out["seconds"][kind] = seconds
             out["docs_per_s"][kind] = {s: None if t is None else round(args.documents / max(t, 1e-9), 1)
@@ -250,7 +255,7 @@ def main() -> None:
                 out["ingest_mb_s_per_core"] = round(corpus_bytes / 1e6 / max(seconds["ingest"], 1e-9), 2)
             if kind == "local":
                 started = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "proda", "build", "--until", "synth", "--json"], cwd=root,
+                subprocess.run([sys.executable, "-m", "proda", "build", "--until", args.until, "--json"], cwd=root,
                                capture_output=True, check=True)
                 out["noop_s"] = round(time.perf_counter() - started, 3)
     out["same_version"] = len(set(versions.values())) == 1
