@@ -54,6 +54,7 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
     from .engine.tally import Tally
 
     project.config  # validate before anything runs
+    inputs = fastpath.inputs(project.root)  # as this build reads them (the stamp must not vouch for later ones)
     with lock.hold(project):
         from .engine import integrity
 
@@ -113,9 +114,10 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         _fail_if_nothing_came_out(project, result["stages"])
         if repaired:
             result["repaired"] = [p.as_dict() for p in repaired]
-        if not any(s.get("skipped") for s in result["stages"].values()):
-            fastpath.save(project.root, project.overrides, until, result,  # an incomplete build never stamps
-                          integrity.watched_files(project))
+        if not any(s.get("skipped") for s in result["stages"].values()) and fastpath.inputs(project.root) == inputs:
+            # an incomplete build never stamps, nor one whose specs or code moved while it ran (the
+            # next build then asks doit, which sees what moved)
+            fastpath.save(project.root, project.overrides, until, result, integrity.watched_files(project))
     return result
 
 
@@ -181,7 +183,7 @@ def status(project: "Project") -> dict[str, Any]:
 
     from .engine import integrity
 
-    namespace = stage_tasks(project)
+    namespace = stage_tasks(project, write=False)  # read-only: a build running now keeps its recipes
     tasks = [t for t in load_tasks(namespace) if ":" in t.name]
     by_name = {t.name: t for t in tasks}
     producer = {target: t.name for t in tasks for target in t.targets}
@@ -359,7 +361,16 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
     project = _project(root, overrides)
     try:
         with lock.hold(project, reentrant=True):
+            inputs = _task_inputs(project, stage, shard)
+            before = _stats(inputs)
             runner.execute(project, stages.get(stage), shard)
+            moved = [p for p, a, b in zip(inputs, before, _stats(inputs)) if a != b]
+            if moved:  # doit would record the new state as the one this output was built from
+                raise StageError(f"{_short(project, moved[0])}"
+                                 f"{f' (and {len(moved) - 1} more input(s))' if len(moved) > 1 else ''} "
+                                 f"changed while {stage}:{shard} was reading it: its output may be of the "
+                                 "earlier content", "run `proda build` again (it redoes that shard; "
+                                 "finished units are kept), and leave specs/ alone while it runs")
     except ProdaError as exc:
         from doit.exceptions import TaskFailed
 
@@ -372,6 +383,22 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
     return {"manifest": _file_hash(str(layout.manifest(project.build, stage, shard)))}
 
 
+def _task_inputs(project: "Project", stage: str, shard: str) -> list[str]:
+    """The files a (stage, shard) task depends on: what doit records the state of after it runs."""
+    return [str(p) for p in stages.get(stage).file_deps(project, shard)] + [str(recipe_path(project, stage))]
+
+
+def _stats(paths: list[str]) -> list[tuple[int, int]]:
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            out.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((-1, -1))
+    return out
+
+
 def record_version(root: str, overrides: tuple[str, ...]):
     from .engine import versions
 
@@ -379,15 +406,21 @@ def record_version(root: str, overrides: tuple[str, ...]):
     return True
 
 
-def stage_tasks(project: "Project") -> dict[str, Any]:
-    """``task_*`` creators and DOIT_CONFIG for a project, for ModuleTaskLoader or a dodo.py."""
+def stage_tasks(project: "Project", write: bool = True) -> dict[str, Any]:
+    """``task_*`` creators and DOIT_CONFIG for a project, for ModuleTaskLoader or a dodo.py.
+    ``write=False`` (``proda status``) leaves the recipe files as they are: a build running at the
+    same time would otherwise record, for the task it is running, a recipe it did not run with."""
     root, overrides = str(project.root), tuple(project.overrides)
     _projects[(root, overrides)] = project  # actions see this very project (and its config)
     namespace: dict[str, Any] = {}
     for name in stages.ORDER:
         stage = stages.get(name)
         # resolved now, so a config or backend error surfaces as a message, not a doit traceback
-        recipe = write_recipe(project, stage)
+        if write:
+            recipe = write_recipe(project, stage)
+        else:
+            _recipe_of(stage, project)  # resolved all the same: a config error is a message
+            recipe = recipe_path(project, name)
         namespace[f"task_{name}"] = _creator(project, stage, recipe, root, overrides)
 
     def task_version():

@@ -190,3 +190,76 @@ def test_a_version_holds_no_shard_built_from_other_upstream_than_on_disk(make_pr
     assert any(t.startswith("synth:") for t in versions.manifests(Project.at(project.root)))
     clean = make_project({**corpus(), "physics": {**corpus()["physics"], "a.md": doc("alpha prime", 4)}}, name="clean")
     assert build(clean, until="synth")["version"] == again["version"]
+
+
+def _during(monkeypatch, stage: str, act):
+    """Run ``act(shard)`` once, while ``stage``'s first shard is running (after it has read its inputs)."""
+    from proda.engine import runner
+
+    real, done = runner.execute, []
+
+    def execute(project, st, shard):
+        out = real(project, st, shard)
+        if st.name == stage and not done:
+            done.append(shard)
+            act(shard)
+        return out
+
+    monkeypatch.setattr(runner, "execute", execute)
+    return done
+
+
+def test_status_during_a_build_does_not_hide_a_settings_change(make_project, monkeypatch, proda_cli):
+    """`proda status` run while a build trains, after a setting was changed, used to rewrite the
+    recipe file the running task depends on: doit then recorded the new recipe as the one the
+    task ran with, and the next build called the old output up to date. Status writes nothing now,
+    and a build whose specs moved while it ran leaves no no-op stamp."""
+    from proda.engine import layout
+
+    project = make_project(corpus())
+    toml = project.root / "specs" / "proda.toml"
+    recipe = layout.recipe(project.build, "chunk")
+
+    def edit_and_ask(shard):
+        assert "size = 1200" in toml.read_text()
+        toml.write_text(toml.read_text().replace("size = 1200", "size = 400"))
+        before = recipe.read_bytes(), recipe.stat().st_mtime_ns
+        asked = proda_cli("status", "--json", cwd=project.root, check=False)  # another process, as a user's
+        assert not json.loads(asked.stdout)["up_to_date"], asked.stderr
+        assert (recipe.read_bytes(), recipe.stat().st_mtime_ns) == before, "status rewrote a recipe file"
+
+    done = _during(monkeypatch, "chunk", edit_and_ask)
+    first = build(project, until="chunk")
+    assert done and first["stages"]["chunk"]["built"] > 0
+    monkeypatch.undo()
+    assert not status(Project.at(project.root))["up_to_date"]
+    again = build(Project.at(project.root), until="chunk")
+    assert again["stages"]["chunk"]["built"] > 0, "the chunks of the old chunk.size were kept as up to date"
+    manifest = json.loads((project.build / "chunk" / "physics.json").read_text())
+    assert manifest["recipe"]["params"]["chunk"]["size"] == 400
+    assert build(Project.at(project.root), until="chunk")["stages"]["chunk"]["built"] == 0
+
+
+def test_an_input_edited_while_its_shard_runs_fails_the_shard(make_project, monkeypatch):
+    """A corpus file edited after ingest read it and before doit records its state: the shard's
+    output is of the earlier text, so the build stops with a message naming the file, and the
+    next build reads the new text (doit would otherwise have recorded the new file as done)."""
+    from proda.errors import StageError
+    from proda.records import Document
+
+    project = make_project(corpus())
+    edited = []
+
+    def edit(shard):
+        target = sorted((project.corpus / shard).iterdir())[0]
+        target.write_text(doc("alpha edited", 4))
+        edited.append(shard)
+
+    _during(monkeypatch, "ingest", edit)
+    with pytest.raises(StageError):
+        build(project, until="ingest", quiet=True)
+    monkeypatch.undo()
+    build(Project.at(project.root), until="ingest")
+    texts = [d.text for d in load_shard(project.build, "ingest", edited[0]) if isinstance(d, Document)]
+    assert any("alpha edited" in t for t in texts)
+    assert build(Project.at(project.root), until="ingest")["stages"]["ingest"]["built"] == 0

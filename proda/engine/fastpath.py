@@ -1,6 +1,7 @@
 """The no-op fast path: answer "nothing to do" without loading doit, the config or any record.
 
-After every successful full build, ``build/.stamp`` records a digest of the stat signature
+After every successful full build (one whose code and specs did not move while it ran: it may
+have read either state), ``build/.stamp`` records a digest of the stat signature
 (path, size, mtime) of every input that can make any task stale: proda's own code, the config,
 every corpus and patch file, the local model folders named in the config, every stage manifest
 and recipe file, doit's state file, and the objects and checkpoint files the current manifests
@@ -58,14 +59,32 @@ def _model_dirs(config_file: Path) -> list[str]:
     return found
 
 
-def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = None,
-              watch: list[str] | tuple[str, ...] = ()) -> str:
-    import xxhash
-
+def _input_stats(root: Path) -> list:
+    """The stat signature of what a build reads and does not write: proda's code, the specs and
+    the local model folders the config names."""
     stats: list = []
     code = Path(__file__).resolve().parent.parent  # all of proda's code
     for folder in (str(code), str(root / "specs")):
         _walk(folder, stats)
+    for model in _model_dirs(root / "specs" / "proda.toml"):
+        _walk(model, stats)
+    return stats
+
+
+def inputs(root: Path) -> str:
+    """A digest of :func:`_input_stats`: equal before and after a build when nothing it reads
+    moved while it ran."""
+    import xxhash
+
+    stats = sorted(_input_stats(root))
+    return xxhash.xxh3_128_hexdigest(json.dumps(stats).encode())
+
+
+def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = None,
+              watch: list[str] | tuple[str, ...] = ()) -> str:
+    import xxhash
+
+    stats = _input_stats(root)
     build = root / "build"
     for stage in ORDER:
         _walk(str(layout.stage_dir(build, stage)), stats)
@@ -76,8 +95,6 @@ def signature(root: Path, overrides: tuple[str, ...] = (), until: str | None = N
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
         except OSError:
             stats.append((str(extra), -1, -1))
-    for model in _model_dirs(root / "specs" / "proda.toml"):
-        _walk(model, stats)
     stats.sort()
     # where units run ([run]) changes no output, so it does not void the stamp
     overrides = [o for o in overrides if not o.replace(" ", "").startswith("run.")]
