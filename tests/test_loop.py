@@ -337,3 +337,42 @@ def test_lm_eval_export_has_no_absolute_path(loop, tmp_path):
     assert "build/checkpoints/" in script and '"$here"' in script
     for name in ("proda.yaml", "proda_dev.yaml", "proda_holdout.yaml"):
         assert str(tmp_path) not in (out / name).read_text()
+
+
+def test_an_empty_selection_is_refused_not_scored_zero(loop, monkeypatch):
+    """`proda test --split holdout --discipline D` with no such item printed accuracy 0.000 and
+    failed a `--fail-under` gate on nothing; it is now an input error naming the selection."""
+    import proda.engine.outputs as outputs
+    from proda.errors import UsageError
+    from proda.score.runs import run_tests
+
+    dev_only = [i for i in outputs.items(Project.at(loop["root"])) if i.split == "dev"]
+    monkeypatch.setattr(outputs, "items", lambda project: dev_only)
+    with pytest.raises(UsageError, match="no benchmark item of discipline 'physics' in the holdout split"):
+        run_tests(Project.at(loop["root"]), split="holdout", discipline="physics")
+    got = run_tests(Project.at(loop["root"]), split="dev", discipline="physics")
+    assert got["items"] == {"all": got["selected"], "dev": got["selected"], "holdout": 0} and got["selected"] > 0
+
+
+def test_failed_with_nothing_left_to_rerun_says_so(loop, monkeypatch, proda_cli):
+    """`--failed` after a run in which every item passed scores nothing, says so, is not recorded
+    as a run (the last run stays the one that passed) and does not trip `--fail-under`."""
+    import proda.engine.outputs as outputs
+    from proda.engine.catalog import open_catalog
+    from proda.score.runs import last_run, run_tests
+
+    project = Project.at(loop["root"])
+    every = outputs.items(project)
+    with open_catalog(project) as cat:
+        passed = {r[0] for r in cat.query("SELECT item FROM test_run_items WHERE run = ? AND correct", [last_run(cat)])}
+    assert passed
+    monkeypatch.setattr(outputs, "items", lambda p: [i for i in every if i.key in passed])
+    clean = run_tests(project)
+    assert clean["failed"] == 0 and clean["run"] is not None
+    monkeypatch.undo()
+    out = proda_cli("test", "--failed", "--fail-under", "0.9", cwd=loop["root"])
+    assert "nothing failed in the last test run" in out.stdout
+    again = json.loads(proda_cli("test", "--failed", "--json", cwd=loop["root"]).stdout)
+    assert again["selected"] == 0 and again["nothing_failed"] == clean["run"]
+    with open_catalog(Project.at(loop["root"])) as cat:
+        assert last_run(cat) == clean["run"]

@@ -28,14 +28,22 @@ def test(project_dir, failed, split, discipline, fail_under, overrides, as_json)
     result = run_tests(project(project_dir, overrides), failed=failed, split=split, discipline=discipline)
 
     def text(r):
-        a, q = r["accuracy"], r["question"]
+        if r.get("nothing_failed") is not None:
+            return (f"checkpoint {r['checkpoint']}: nothing failed in the last test run ({r['nothing_failed']}): "
+                    "nothing to rerun")
+        a, q, n = r["accuracy"], r["question"], r["items"]
+
+        def fig(split):  # a split with no selected item has no accuracy, not 0.000
+            return f"{a[split]:.3f}" if n[split] else "-"
+
         return (f"checkpoint {r['checkpoint']}: {r['passed']}/{r['passed'] + r['failed']} passed "
-                f"(ran {r['ran']}, reused {r['reused']}) — accuracy all {a['all']:.3f} "
-                f"dev {a['dev']:.3f} holdout {a['holdout']:.3f}; without the question "
+                f"(ran {r['ran']}, reused {r['reused']}) — accuracy all {fig('all')} "
+                f"dev {fig('dev')} holdout {fig('holdout')}; without the question "
                 f"{q['without']['all']:.3f} (the question adds {q['adds']['all']:+.3f})"
                 + ("\n(a build is running: results read from a snapshot of the catalog; this call is not "
                    "recorded as a test run)" if r.get("run") is None else ""))
 
     emit(result, as_json, text)
-    if fail_under is not None and result["accuracy"]["all"] < fail_under:
+    # --fail-under gates on what was scored: `--failed` with nothing left to rerun scored nothing
+    if fail_under is not None and result["selected"] and result["accuracy"]["all"] < fail_under:
         sys.exit(1)

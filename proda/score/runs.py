@@ -34,6 +34,11 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
         items = [i for i in items if i.discipline == discipline]
     if split != "all":
         items = [i for i in items if i.split == split]
+    if not items:  # 0/0 is no accuracy: a CI gate on it would fail (or pass) on nothing
+        where = " ".join(x for x in (f"of discipline {discipline!r}" if discipline else "",
+                                     f"in the {split} split" if split != "all" else "") if x)
+        raise UsageError(f"no benchmark item {where or 'at all'}: nothing to test",
+                         "`proda stats` counts the items per discipline and split; choose a selection that has some")
     from ..engine.lock import held_elsewhere
 
     reading = held_elsewhere(project.build)  # a build is running: read what is scored, record nothing
@@ -43,13 +48,20 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
             wanted = {row[0] for row in cat.query(
                 "SELECT item FROM test_run_items WHERE run = ? AND NOT correct", [previous])}
             items = [i for i in items if i.key in wanted]
+            if not items:  # nothing to rerun: not a run of its own (the last run stays the one that passed)
+                return {"checkpoint": checkpoint, "ran": 0, "reused": 0, "passed": 0, "failed": 0,
+                        "selected": 0, "run": None, "nothing_failed": previous,
+                        "items": {"all": 0, "dev": 0, "holdout": 0},
+                        "accuracy": accuracy([], []), "question": question([], [])}
         if reading:
             _check_scored(project, cat, checkpoint, items)
         results, ran, reused = results_for(project, cat, checkpoint, items)
         passed = sum(r.correct for r in results)
+        counts = {"all": len(items), "dev": sum(i.split == "dev" for i in items),
+                  "holdout": sum(i.split == "holdout" for i in items)}  # 0: that split's accuracy is no figure
         if reading:
             return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
-                    "failed": len(results) - passed, "selected": len(items), "run": None,
+                    "failed": len(results) - passed, "selected": len(items), "run": None, "items": counts,
                     "accuracy": accuracy(items, results), "question": question(items, results)}
         run_id = cat.query("SELECT nextval('test_run_ids')")[0][0]
         cat.execute("INSERT INTO test_runs (id, checkpoint, origin, ran, reused, passed, failed) "
@@ -60,7 +72,7 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
             cat.con.executemany("INSERT INTO test_run_items VALUES (?, ?, ?)",
                                 [[run_id, r.item, r.correct] for r in results])
     return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
-            "failed": len(results) - passed, "selected": len(items), "run": run_id,
+            "failed": len(results) - passed, "selected": len(items), "run": run_id, "items": counts,
             "accuracy": accuracy(items, results), "question": question(items, results)}
 
 
