@@ -212,7 +212,8 @@ def status(project: "Project") -> dict[str, Any]:
     finally:
         if dep is not None:
             dep.close()
-    return {"up_to_date": not stale, "version": None if damaged else versions.current(project), "stale": stale}
+    built = not damaged and versions.manifests(project)  # nothing built yet: no version (not the empty one's id)
+    return {"up_to_date": not stale, "version": versions.version_id(built) if built else None, "stale": stale}
 
 
 def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> list[str]:

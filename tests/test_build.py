@@ -78,7 +78,9 @@ def test_changing_a_setting_rebuilds_that_stage_and_downstream_only(make_project
 
 def test_status_explains_data_params_and_upstream(make_project):
     project = make_project(corpus())
-    assert status(project)["stale"][0]["reason"].startswith("missing")
+    fresh = status(project)
+    assert fresh["stale"][0]["reason"].startswith("missing")
+    assert fresh["version"] is None  # nothing built: no version (it was the id of an empty version)
     build(project, until="chunk")
     assert not [s for s in status(Project.at(project.root))["stale"] if s["stage"] in ("ingest", "chunk")]
     (project.corpus / "physics" / "b.md").write_text(doc("beta two"))
