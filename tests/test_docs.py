@@ -141,6 +141,47 @@ def test_every_config_key_is_documented_with_its_default(key, default):
             f"docs/config.md gives `{key}` the default {cells[2]}, the code says `{_toml(default)}`")
 
 
+def _rebuild_table() -> list[tuple[str, str]]:
+    """(what you change, stale stage) of every row of config.md's "What a settings change rebuilds"."""
+    text = (DOCS / "config.md").read_text(encoding="utf-8")
+    section = text.split("## What a settings change rebuilds", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if len(cells) >= 2 and not set(cells[0]) <= set("-") and cells[0] != "you change":
+            rows.append((cells[0], cells[1]))
+    return rows
+
+
+def test_the_rebuild_table_names_a_stage_or_nothing():
+    from proda.engine.stage import ORDER
+
+    rows = _rebuild_table()
+    assert len(rows) >= 10
+    for changed, stage in rows:
+        assert stage in {f"`{s}`" for s in ORDER} | {"nothing"}, f"{changed}: {stage!r} is not a stage"
+
+
+SINGLE = [(m.group(1), stage) for changed, stage in _rebuild_table() if (m := re.fullmatch(r"`([\w.]+)`", changed))]
+
+
+@pytest.mark.parametrize("key,stage", SINGLE, ids=[k for k, _ in SINGLE])
+def test_one_setting_makes_stale_what_the_rebuild_table_says(key, stage, tmp_path):
+    """Changing the setting changes the recipe of the stage the table names, and of no other."""
+    from proda.engine import stage as stages
+    from proda.engine.runner import recipe_of
+    from proda.project import Project, init_project
+
+    init_project(tmp_path / "p")
+    default = dict(KEYS)[key]
+    value = (not default if isinstance(default, bool) else default + 1 if isinstance(default, int)
+             else default * 2 + 1 if isinstance(default, float) else json.dumps(f"{default}x"))
+    base, changed = Project.at(tmp_path / "p"), Project.at(tmp_path / "p", (f"{key}={value}",))
+    assert getattr(changed.config, key.split(".")[0]) != getattr(base.config, key.split(".")[0])  # the override took
+    stale = {f"`{s}`" for s in stages.ORDER if recipe_of(stages.get(s), changed) != recipe_of(stages.get(s), base)}
+    assert stale == (set() if stage == "nothing" else {stage})
+
+
 def test_undocumented_names_are_caught():
     # the checks above really fail for a name that is not in the docs
     assert "proda no-such-command" not in _headings((DOCS / "cli.md").read_text(encoding="utf-8"))
