@@ -57,3 +57,17 @@ def test_a_bad_option_under_json_is_one_json_object_too(tmp_path):
     result = CliRunner().invoke(main, ["-C", str(tmp_path), "build", "-j", "0", "--json"])
     assert result.exit_code == 2
     assert "-j" in json.loads(result.stdout)["error"]
+
+
+def test_a_tag_name_log_cannot_print_or_diff_cannot_resolve_is_refused(tmp_path):
+    """`tag "bad name/x"` was accepted, and `proda log` then printed a line no script can split;
+    a hex name would shadow version ids and HEAD the current version."""
+    from proda.engine.versions import tag_problem
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path / "p")]).exit_code == 0
+    for bad in ("bad name/x", "a/b", "", "HEAD", "beef", ".x", "x" * 65):
+        result = runner.invoke(main, ["-C", str(tmp_path / "p"), "tag", bad])
+        assert result.exit_code == 2 and "cannot tag" in result.output, (bad, result.output)
+    for good in ("v1", "v2.1", "before-patch", "run_7", "Z"):
+        assert tag_problem(good) is None, good

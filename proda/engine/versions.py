@@ -6,6 +6,8 @@ have the same id. ``record`` stores it in the catalog (once) with its manifests 
 
 from __future__ import annotations
 
+import re
+
 from typing import TYPE_CHECKING
 
 import json
@@ -185,9 +187,30 @@ def log(project: "Project") -> dict:
                          for vid, created in rows]}
 
 
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_RESERVED = ("HEAD", "current", "@")
+
+
+def tag_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a tag (None when it can): a tag is a word that ``proda log`` prints
+    and ``diff``/``show`` resolve, so it may not hold spaces or slashes, nor read as a version id
+    or one of the names for the current version."""
+    if not _TAG.fullmatch(name):
+        return "a tag is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    if name in _RESERVED:
+        return f"{name!r} already names the current version"
+    if re.fullmatch(r"[0-9a-f]{4,16}", name):
+        return "it reads as a version id (prefix): `diff` and `show` would take it for one"
+    return None
+
+
 def tag(project: "Project", name: str, ref: str | None = None) -> str:
     from ..errors import UsageError
     from .catalog import open_catalog
+
+    problem = tag_problem(name)
+    if problem:
+        raise UsageError(f"cannot tag {name!r}: {problem}", "choose a name such as v2 or before-patch")
 
     if ref is None:
         vid = record(project)
