@@ -63,6 +63,7 @@ def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
         repair = _repair(project, rows[0], rows[-1])
         if repair:
             result["repair"] = repair
+    result["items"] = _items_per_discipline(project)
     validity = _validity(project)
     if validity:
         result["validity"] = validity
@@ -71,6 +72,18 @@ def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
         html_file.write_text(render_html(project.config.name, result), encoding="utf-8")
         result["html"] = str(html_file.resolve())
     return result
+
+
+def _items_per_discipline(project: "Project") -> dict[str, dict[str, int]]:
+    """The current benchmark's items per discipline and split (from the bench manifests): what a
+    discipline's accuracy rests on, and which disciplines no item tests."""
+    from ..engine.outputs import read_manifest
+
+    out = {}
+    for d in project.disciplines():
+        splits = ((read_manifest(project.build, "bench", d) or {}).get("extra") or {}).get("splits") or {}
+        out[d] = {s: int(splits.get(s, 0)) for s in ("dev", "holdout")}
+    return out
 
 
 def _tested_versions(tagged, current, manifests) -> list[dict[str, Any]]:
@@ -167,10 +180,12 @@ def render_text(result: dict[str, Any]) -> str:
         return "no tested versions yet: run `proda build`"
     names = [r["name"] for r in rows]
     width = max(10, *(len(n) + 2 for n in names))
-    disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})})
+    items = result.get("items") or {}
+    disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})} | set(items))
     asked = any(r.get("question") for r in rows)  # scored with the options alone too
     label_w = max([len(d) for d in disciplines] + [len("question adds") if asked else 8]) + 2
-    lines = [f"{'accuracy':<{label_w}}" + "".join(f"{n:>{width}}" for n in names)]
+    lines = [f"{'accuracy':<{label_w}}" + "".join(f"{n:>{width}}" for n in names)
+             + ("   items dev/holdout (now)" if items else "")]
     for label in SPLITS:
         lines.append(f"{label:<{label_w}}" + "".join(f"{r['accuracy'].get(label, 0):>{width}.3f}" for r in rows))
     if asked:  # accuracy from the options alone, no stem (fluency and priors), and what the stem adds
@@ -180,8 +195,16 @@ def render_text(result: dict[str, Any]) -> str:
 
         lines.append(f"{'no question':<{label_w}}" + "".join(cell(r, "without") for r in rows))
         lines.append(f"{'question adds':<{label_w}}" + "".join(cell(r, "adds", "+") for r in rows))
-    for d in disciplines:
-        lines.append(f"{d:<{label_w}}" + "".join(f"{r['accuracy']['by_discipline'].get(d, 0):>{width}.3f}" for r in rows))
+    for d in disciplines:  # "-": that version has no item of the discipline (no accuracy, not 0.000)
+        cells = "".join(f"{r['accuracy']['by_discipline'][d]:>{width}.3f}" if d in r["accuracy"].get("by_discipline", {})
+                        else f"{'-':>{width}}" for r in rows)
+        n = items.get(d)
+        lines.append(f"{d:<{label_w}}" + cells + (f"   {n['dev']}/{n['holdout']}" if n else ""))
+    untested = [d for d, n in sorted(items.items()) if not n["dev"] or not n["holdout"]]
+    if untested:
+        lines.append("no benchmark item in a split: " + ", ".join(
+            f"{d} ({' and '.join(s for s in ('dev', 'holdout') if not items[d][s])})" for d in untested)
+            + " — not tested there")
     if result.get("chance") is not None:
         lines.append(f"chance {result['chance']:.3f} (a uniform guess over each item's options)")
     for d in result.get("diagnoses", []):
@@ -272,9 +295,14 @@ def render_html(title: str, result: dict[str, Any]) -> str:
                                "accuracy (fraction of items answered correctly)", high=1.0, reference=reference))
         parts.append("</figure>")
         body = [[esc(label)] + [f"{r['accuracy'].get(label, 0.0):.3f}" for r in rows] for label in SPLITS]
-        body += [[esc(d)] + [f"{r['accuracy'].get('by_discipline', {}).get(d, 0.0):.3f}" for r in rows]
-                 for d in disciplines]
-        parts.append(_table(["accuracy"] + [r["name"] for r in rows], body))
+        items = result.get("items") or {}
+        every = sorted(set(disciplines) | set(items))  # a discipline without items has a row too: "-"
+        body += [[esc(d)] + [f"{r['accuracy']['by_discipline'][d]:.3f}" if d in r["accuracy"].get("by_discipline", {})
+                             else "-" for r in rows]
+                 + ([f"{items[d]['dev']}/{items[d]['holdout']}" if d in items else "-"] if items else [])
+                 for d in every]
+        parts.append(_table(["accuracy"] + [r["name"] for r in rows] + (["items dev/holdout (now)"] if items else []),
+                            body))
         parts.append("<p>Versions: " + ", ".join(f"<b>{esc(r['name'])}</b> = {esc(r['version'])} "
                                                   f"(checkpoint {esc((r.get('checkpoint') or '-')[:12])})"
                                                   for r in rows) + "</p>")

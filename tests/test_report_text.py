@@ -1,0 +1,30 @@
+"""`proda report`'s text table: a discipline a version has no item of shows "-", not 0.000, and
+the current benchmark's items per discipline and split are shown beside the accuracies."""
+
+from __future__ import annotations
+
+from proda.report.html import render_html, render_text
+
+
+def _result():
+    acc = lambda by: {"all": 0.5, "dev": 0.5, "holdout": 0.5, "by_discipline": by}  # noqa: E731
+    return {"versions": [{"name": "v1", "version": "a" * 16, "accuracy": acc({"physics": 0.4, "history": 0.25})},
+                         {"name": "v2", "version": "b" * 16, "accuracy": acc({"physics": 0.6})}],
+            "items": {"physics": {"dev": 5, "holdout": 4}, "history": {"dev": 0, "holdout": 0},
+                      "statistics": {"dev": 2, "holdout": 0}},
+            "chance": 0.25, "diagnoses": [], "loss": [], "failure_types": {}, "checkpoints": {}}
+
+
+def test_a_discipline_without_items_shows_a_dash_and_its_item_counts():
+    text = render_text(_result())
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
+    assert rows["history"][1:] == ["0.250", "-", "0/0"]  # v2 has no history item: no accuracy
+    assert rows["physics"][1:] == ["0.400", "0.600", "5/4"]
+    assert rows["statistics"][1:] == ["-", "-", "2/0"]  # no version tested it: still listed
+    assert "no benchmark item in a split: history (dev and holdout), statistics (holdout)" in text
+    assert "0.000" not in text
+
+
+def test_the_html_table_has_the_same_dashes():
+    page = render_html("t", _result())
+    assert "<th>statistics</th><td>-</td><td>-</td><td>2/0</td>" in page
