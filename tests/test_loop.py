@@ -376,3 +376,31 @@ def test_failed_with_nothing_left_to_rerun_says_so(loop, monkeypatch, proda_cli)
     assert again["selected"] == 0 and again["nothing_failed"] == clean["run"]
     with open_catalog(Project.at(loop["root"])) as cat:
         assert last_run(cat) == clean["run"]
+
+
+def test_debug_names_the_failures_its_patch_teaches_nothing(loop, monkeypatch):
+    """A failure none of whose nodes supports a lesson left its share of the budget unspent, and
+    neither the text nor the JSON said so; `untargeted` names such failures."""
+    import proda.engine.outputs as outputs
+    from proda.debugger import patch as patch_mod
+    from proda.debugger.run import debug
+
+    real, starved = patch_mod.patch_samples, []
+
+    def some(diag, item, *args, **kwargs):
+        if not starved or starved[0] == item.key:  # the first failure asked for lessons gets none
+            starved[:1] = [item.key]
+            return []
+        return real(diag, item, *args, **kwargs)
+
+    monkeypatch.setattr(patch_mod, "patch_samples", some)
+    project = Project.at(loop["root"])
+    before = set(project.patches.iterdir())
+    try:
+        got = debug(project)
+    finally:
+        for extra in set(project.patches.iterdir()) - before:  # leave the loop's patches as they were
+            extra.unlink()
+    dev = {i.key for i in outputs.items(project) if i.split == "dev"}
+    assert starved and starved[0] in got["untargeted"] and set(got["untargeted"]) <= dev and got["samples"] > 0
+    assert len(got["untargeted"]) < got["failures"]

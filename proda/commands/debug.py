@@ -27,4 +27,6 @@ def debug(project_dir, overrides, as_json):
         f"{r['failures']} failures: {r['concept_gaps']} concept gaps, {r['reasoning_deficits']} "
         f"reasoning deficits, {r['undetermined']} undetermined (probe base rate {r['base_rate']:.2f}) "
         f"-> {r['patch']} ({r['samples']} samples + {r['replay']} replay; "
-        f"{sum(r['dropped'].values())} candidates dropped by the orthogonality rule)"))
+        f"{sum(r['dropped'].values())} candidates dropped by the orthogonality rule)"
+        + (f"\n{len(r['untargeted'])} of the failures got no lesson (no knowledge node of theirs could be "
+           f"taught; first: proda show {r['untargeted'][0][:12]})" if r["untargeted"] else "")))

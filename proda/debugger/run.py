@@ -121,7 +121,10 @@ def debug(project: "Project") -> dict[str, Any]:
                         [d.checkpoint, d.item, d.discipline, d.label, d.chain, json.dumps(d.nodes),
                          d.confused_with, name if patch_path else "", json.dumps(d.evidence)])
     valid = [len(p.probes) for p in plans.values()]
-    return {"failures": len(failures), "concept_gaps": labels["concept_gap"],
+    # failures the patch teaches nothing about: no knowledge node of theirs supports a lesson (or
+    # every lesson broke the orthogonality rule); their budget went to their discipline's others
+    untargeted = sorted(i.key for i in failures if not written[i.key])
+    return {"failures": len(failures), "untargeted": untargeted, "concept_gaps": labels["concept_gap"],
             "reasoning_deficits": labels["reasoning_deficit"], "undetermined": labels["undetermined"],
             "patch": str(patch_path.relative_to(project.root)) if patch_path else "",
             "samples": len(samples), "replay": len(replayed), "checkpoint": checkpoint,
