@@ -61,9 +61,10 @@ def test_groups_split_items_by_split_outcome_and_patched_concepts():
     after = {it.key: ok for it, ok in zip(items, [True, True, True, True, False, False])}
     got = G.measure(items, before, after, patched={"a", "b"})
     g = got["groups"]
-    assert set(g) == {"dev_failed", "dev_passed", "holdout_related", "holdout_unrelated", "holdout_failed",
-                      "holdout_passed"}
+    assert set(g) == {"dev_failed", "dev_targeted", "dev_untargeted", "dev_passed", "holdout_related",
+                      "holdout_unrelated", "holdout_failed", "holdout_passed"}
     assert (g["dev_failed"]["n"], g["dev_failed"]["from"], g["dev_failed"]["to"]) == (1, 0.0, 1.0)
+    assert (g["dev_targeted"]["n"], g["dev_untargeted"]["n"]) == (1, 0)  # it names "a", which the patch taught
     assert (g["dev_passed"]["n"], g["dev_passed"]["delta"]) == (1, 0.0)
     assert (g["holdout_related"]["n"], g["holdout_related"]["fixed"], g["holdout_related"]["broken"]) == (2, 1, 1)
     assert g["holdout_unrelated"]["n"] == 2 and g["holdout_failed"]["n"] == 2 and g["holdout_passed"]["n"] == 2
@@ -80,3 +81,25 @@ def test_patched_concepts_are_those_taught_and_those_of_taught_statements():
              statements=["s1", "s9"])
     got = G.patched_concepts([sample(["x"], []), sample([], ["s1"]), sample(["r"], [], "replay")], [c])
     assert got == {"x", c.key}
+
+
+def test_a_failure_the_patch_teaches_nothing_about_is_not_counted_as_targeted():
+    """dev_failed holds every dev failure; dev_targeted only those with a concept or statement the
+    patch taught (by concept, or by statement when the item names no taught concept), and
+    dev_untargeted the rest — a flip there is churn, not the patch's repair."""
+    items = [_item(0, "dev", ["a"]), _item(1, "dev", []), _item(2, "dev", ["q"]), _item(3, "dev", ["a"])]
+    items[2] = msgspec_replace(items[2], statements=["s7"])
+    before = {it.key: ok for it, ok in zip(items, [False, False, False, True])}
+    after = {it.key: True for it in items}
+    got = G.measure(items, before, after, patched={"a"}, taught={"s7"})["groups"]
+    assert (got["dev_failed"]["n"], got["dev_targeted"]["n"], got["dev_untargeted"]["n"]) == (3, 2, 1)
+    assert got["dev_untargeted"]["fixed"] == 1 and got["dev_passed"]["n"] == 1
+    members = G.membership(items, before, {"a"}, {"s7"})
+    assert members["dev_untargeted"] == [items[1].key]
+    assert G.taught_statements([]) == set()
+
+
+def msgspec_replace(record, **changes):
+    import msgspec
+
+    return msgspec.structs.replace(record, **changes)

@@ -70,7 +70,7 @@ def _suites(cat, va: str, vb: str) -> dict[str, Any]:
 
 def _groups(records, va: str, vb: str, items, ra: dict[str, bool], rb: dict[str, bool]) -> dict[str, Any]:
     """The repair groups of A -> B: the patch is what B's patch shard teaches that A's did not."""
-    from .groups import measure, patched_concepts
+    from .groups import measure, patched_concepts, taught_statements
 
     def patch_samples(vid):
         return {r.key: r for r in records(vid, "synth")
@@ -78,7 +78,7 @@ def _groups(records, va: str, vb: str, items, ra: dict[str, bool], rb: dict[str,
 
     new = [s for k, s in patch_samples(vb).items() if k not in patch_samples(va)]
     concepts = [r for r in records(vb, "extract") if type(r).__name__ == "Concept"]
-    return measure(items, ra, rb, patched_concepts(new, concepts))
+    return measure(items, ra, rb, patched_concepts(new, concepts), taught_statements(new))
 
 
 def _accuracy(cat, vid: str) -> dict[str, Any]:

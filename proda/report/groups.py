@@ -2,8 +2,10 @@
 
 For versions A (before) and B (after) and the items both scored:
 
-- ``dev_failed``: dev items A failed — the failures the debugger targeted (transfer to them is the
-  repair; their ``from`` is 0 by construction);
+- ``dev_failed``: dev items A failed — the failures the debugger diagnosed (their ``from`` is 0 by
+  construction), split into ``dev_targeted`` (those with a statement or concept the patch taught:
+  the repair proper) and ``dev_untargeted`` (those the patch teaches nothing about — no node, or
+  every lesson refused by the orthogonality rule: a rise there is churn, not repair);
 - ``dev_passed``: dev items A passed — retention (``from`` is 1 by construction);
 - ``holdout_related``: holdout items sharing an L1 concept with a node the patch taught (a concept
   of a patch sample, or a concept of a statement it taught) — transfer to items never seen;
@@ -28,7 +30,7 @@ from typing import Any
 from ..records import Concept, Item, Sample
 from ..score import paired
 
-GROUPS = ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated")
+GROUPS = ("dev_failed", "dev_targeted", "dev_untargeted", "dev_passed", "holdout_related", "holdout_unrelated")
 CONTROLS = ("holdout_failed", "holdout_passed")
 
 
@@ -41,14 +43,24 @@ def patched_concepts(patch_samples: Iterable[Sample], concepts: Iterable[Concept
     return keys
 
 
-def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str]) -> dict[str, list[str]]:
-    """Item keys per group (items ``before`` has a result for)."""
+def taught_statements(patch_samples: Iterable[Sample]) -> set[str]:
+    """L2 keys a patch taught: the statements its (patch, not replay) samples list."""
+    return {k for s in patch_samples if s.origin == "patch" for k in s.statements}
+
+
+def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str],
+               taught: set[str] = frozenset()) -> dict[str, list[str]]:
+    """Item keys per group (items ``before`` has a result for); ``patched``: the concepts the patch
+    taught, ``taught``: its statements."""
     out: dict[str, list[str]] = {g: [] for g in GROUPS + CONTROLS}
     for it in items:
         if it.key not in before:
             continue
         if it.split == "dev":
             out["dev_passed" if before[it.key] else "dev_failed"].append(it.key)
+            if not before[it.key]:
+                hit = patched.intersection(it.concepts) or taught.intersection(it.statements)
+                out["dev_targeted" if hit else "dev_untargeted"].append(it.key)
         else:
             out["holdout_related" if patched.intersection(it.concepts) else "holdout_unrelated"].append(it.key)
             out["holdout_passed" if before[it.key] else "holdout_failed"].append(it.key)
@@ -56,10 +68,10 @@ def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str]
 
 
 def measure(items: Sequence[Item], before: dict[str, bool], after: dict[str, bool],
-            patched: set[str]) -> dict[str, Any]:
+            patched: set[str], taught: set[str] = frozenset()) -> dict[str, Any]:
     """``{"groups": {G: stats}, "repair": {...}}`` over the items both result sets hold."""
     both = [it for it in items if it.key in before and it.key in after]
-    members = membership(both, before, patched)
+    members = membership(both, before, patched, taught)
     groups = {g: paired.compare([before[k] for k in keys], [after[k] for k in keys])
               for g, keys in members.items()}
     target, control = groups["dev_failed"], groups["holdout_failed"]

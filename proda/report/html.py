@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from ..project import Project
 
 SPLITS = ("all", "dev", "holdout")
-GROUP_LABELS = {"dev_failed": "dev, failed before (targeted)", "dev_passed": "dev, passed before (retention)",
+GROUP_LABELS = {"dev_failed": "dev, failed before (diagnosed)", "dev_targeted": "dev, failed, taught (repair)",
+                "dev_untargeted": "dev, failed, not taught (churn)", "dev_passed": "dev, passed before (retention)",
                 "holdout_related": "holdout, related (transfer)", "holdout_unrelated": "holdout, unrelated (control)",
                 "holdout_failed": "holdout, failed before (churn)", "holdout_passed": "holdout, passed before (churn)"}
 
