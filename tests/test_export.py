@@ -55,6 +55,18 @@ def test_chat_jsonl_round_trip(tmp_path):
     assert not list(out.parent.glob(".*tmp"))  # nothing half-written left behind
 
 
+def test_chat_jsonl_holds_a_replayed_sample_once(tmp_path):
+    """A patch's replay samples repeat samples of the set (same key): a fine-tuning file holds each
+    once, in first-seen order."""
+    import msgspec
+
+    replay = msgspec.structs.replace(SAMPLES[1], origin="replay", source="0001-debug.jsonl")
+    assert replay.key == SAMPLES[1].key
+    out = export_chat_jsonl(SAMPLES + [replay], tmp_path / "train.jsonl")
+    prompts = [json.loads(line)["messages"][0]["content"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert prompts == [s.prompt for s in SAMPLES]
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "pyarrow"])
 def test_parquet_readable_by_duckdb(tmp_path, engine):
     if engine == "pyarrow":

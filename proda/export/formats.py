@@ -65,8 +65,13 @@ def chat_messages(sample: Sample) -> list[dict[str, str]]:
 
 
 def export_chat_jsonl(samples: Sequence[Sample], out: Path) -> Path:
-    """One ``{"messages": [user prompt, assistant response]}`` object per line."""
-    return _jsonl([{"messages": chat_messages(s)} for s in samples], Path(out))
+    """One ``{"messages": [user prompt, assistant response]}`` object per line, each sample once: a
+    patch's replay samples are copies of samples already in the set (same key), there to be
+    trained again on top of the parent checkpoint; a file for one fine-tuning run would hold them
+    twice."""
+    seen: set[str] = set()
+    unique = [s for s in samples if not (s.key in seen or seen.add(s.key))]  # the first of each key, in order
+    return _jsonl([{"messages": chat_messages(s)} for s in unique], Path(out))
 
 
 def sample_row(sample: Sample) -> dict[str, Any]:
