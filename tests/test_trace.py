@@ -18,3 +18,18 @@ def test_a_chain_stated_out_of_text_order_shows_the_span_of_all_its_steps():
     shown = trace({r.key: r for r in (doc, chunk, chain)}, chain)[-1]
     assert shown["kind"] == "document"
     assert f"chars 0-{first + 34}:" in shown["text"] and shown["text"].endswith(text[:first + 34])
+
+
+def test_a_patch_sample_whose_statements_left_the_build_says_so():
+    """A replay or patch sample written from statements an edit has since removed traced to itself
+    alone, exit 0, as if that were all; the trace now says what is missing and where to fix it."""
+    from proda.records import Sample
+
+    gone = make(Sample, discipline="economics", format="open", prompt="What is total_price?", response="A word.",
+                statements=["f" * 32], concepts=[], origin="replay", source="0001-debug.jsonl")
+    shown = trace({gone.key: gone}, gone)
+    assert [t["kind"] for t in shown] == ["sample", "note"]
+    assert "no longer in the build" in shown[1]["text"] and "specs/patches/0001-debug.jsonl" in shown[1]["text"]
+    by_hand = make(Sample, discipline="economics", format="open", prompt="Q?", response="A.", statements=[],
+                   concepts=[], origin="patch", source="mine.jsonl")
+    assert "written by hand" in trace({by_hand.key: by_hand}, by_hand)[1]["text"]

@@ -72,6 +72,15 @@ def trace(index: dict[str, Any], record) -> list[dict[str, str]]:
         statements = [index[k] for k in record.statements if k in index]
         if statements:
             chain = index.get(statements[0].chain)
+        elif record.statements:  # it names nodes the build no longer has: say so, not a trace that just stops
+            where = f"specs/patches/{record.source}" if record.source else "its patch file"
+            out.append({"kind": "note", "key": "", "text":
+                        f"the {len(record.statements)} statement(s) this sample was written from are no longer "
+                        f"in the build (the text they came from was edited or removed since {where} was written); "
+                        f"it still trains — edit or delete its line in {where} if it no longer holds"})
+        elif record.origin != "synth":
+            out.append({"kind": "note", "key": "", "text": "a sample written by hand (or by another tool) in "
+                        f"specs/patches/{record.source}: it names no knowledge node to trace"})
     if isinstance(record, Item):
         options = "\n".join(f"  {'*' if i == record.answer else ' '} {o.text}"
                             + (f"   [{o.operator}: {o.reason}]" if o.operator else "")
