@@ -378,7 +378,7 @@ def test_failed_with_nothing_left_to_rerun_says_so(loop, monkeypatch, proda_cli)
         assert last_run(cat) == clean["run"]
 
 
-def test_debug_names_the_failures_its_patch_teaches_nothing(loop, monkeypatch):
+def test_debug_names_the_failures_its_patch_teaches_nothing(loop, monkeypatch, capfd):
     """A failure none of whose nodes supports a lesson left its share of the budget unspent, and
     neither the text nor the JSON said so; `untargeted` names such failures."""
     import proda.engine.outputs as outputs
@@ -398,6 +398,11 @@ def test_debug_names_the_failures_its_patch_teaches_nothing(loop, monkeypatch):
     before = set(project.patches.iterdir())
     try:
         got = debug(project)
+        assert got["same_checkpoint"] == []
+        capfd.readouterr()
+        again = debug(project)  # run twice on one checkpoint: said, and listed
+        assert again["same_checkpoint"] == [got["patch"].split("/")[-1]]
+        assert "already diagnosed from checkpoint" in capfd.readouterr().err
     finally:
         for extra in set(project.patches.iterdir()) - before:  # leave the loop's patches as they were
             extra.unlink()

@@ -90,6 +90,7 @@ def debug(project: "Project") -> dict[str, Any]:
     planned = dict(per_item)  # the phase-2 budget, before leftovers move within a discipline
 
     name = patchfile.next_patch_path(project.patches, "debug").name
+    earlier = patchfile.written_from(project.patches, checkpoint)  # debug run twice on one checkpoint
     rule = Rule(every, synth.ngram)  # both splits: the rule has no exceptions
     dropped = dict.fromkeys(KINDS, 0)
 
@@ -115,6 +116,12 @@ def debug(project: "Project") -> dict[str, Any]:
         header = patchfile.make_header(checkpoint, diagnoses, rates, budget=budget, dropped=dropped)
         patch_path = project.patches / name
         patchfile.write_patch(patch_path, header, samples + replayed)
+        if earlier:
+            from ..engine.damage import say
+
+            say(f"note: {', '.join('specs/patches/' + n for n in earlier)} {'was' if len(earlier) == 1 else 'were'} "
+                f"already diagnosed from checkpoint {checkpoint[:12]}: {name} adds to {'it' if len(earlier) == 1 else 'them'} "
+                "and both train at the next build — delete the one you do not want")
     with open_catalog(project) as cat:
         for d in diagnoses:
             cat.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -124,7 +131,7 @@ def debug(project: "Project") -> dict[str, Any]:
     # failures the patch teaches nothing about: no knowledge node of theirs supports a lesson (or
     # every lesson broke the orthogonality rule); their budget went to their discipline's others
     untargeted = sorted(i.key for i in failures if not written[i.key])
-    return {"failures": len(failures), "untargeted": untargeted, "concept_gaps": labels["concept_gap"],
+    return {"failures": len(failures), "untargeted": untargeted, "same_checkpoint": earlier, "concept_gaps": labels["concept_gap"],
             "reasoning_deficits": labels["reasoning_deficit"], "undetermined": labels["undetermined"],
             "patch": str(patch_path.relative_to(project.root)) if patch_path else "",
             "samples": len(samples), "replay": len(replayed), "checkpoint": checkpoint,

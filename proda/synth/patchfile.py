@@ -194,6 +194,21 @@ def list_patches(patches_dir: Path) -> list[Path]:
     return [p for _, _, p in sorted(found)]
 
 
+def written_from(patches_dir: Path, checkpoint: str) -> list[str]:
+    """The names of the patch files whose header says they were diagnosed from ``checkpoint`` (a
+    file whose header cannot be read is left to the build to report)."""
+    out = []
+    for path in list_patches(patches_dir):
+        try:
+            with open(path, "rb") as fh:
+                head = msgspec.json.decode(fh.readline())
+        except (OSError, msgspec.DecodeError):
+            continue
+        if isinstance(head, dict) and head.get("created_from") == checkpoint:
+            out.append(path.name)
+    return out
+
+
 def next_patch_path(patches_dir: Path, label: str) -> Path:
     """``NNNN-<label>.jsonl``, NNNN one above the highest number in the folder (0001 if none)."""
     patches_dir = Path(patches_dir)
