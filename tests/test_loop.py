@@ -69,6 +69,19 @@ def test_second_test_call_scores_nothing(loop):
     assert again["ran"] == 0 and again["reused"] == loop["first"]["passed"] + loop["first"]["failed"]
 
 
+def test_test_lists_the_failed_item_keys(loop, proda_cli):
+    """The keys `proda show` needs: every failed item's key in the JSON, the first five in the text."""
+    first = loop["first"]
+    assert len(first["failed_items"]) == first["failed"] == len(set(first["failed_items"]))
+    from proda.engine.catalog import open_catalog
+
+    with open_catalog(Project.at(loop["root"]), read_only=True) as cat:
+        wrong = {r[0] for r in cat.query("SELECT item FROM test_run_items WHERE run = ? AND NOT correct", [first["run"]])}
+    assert set(first["failed_items"]) == wrong
+    text = proda_cli("test", "--split", "dev", cwd=loop["root"]).stdout
+    assert "failed: " in text and "proda show KEY" in text
+
+
 def test_debug_writes_a_patch_with_every_label_counted(loop):
     d = loop["debug"]
     assert d["failures"] == d["concept_gaps"] + d["reasoning_deficits"] + d["undetermined"] > 0

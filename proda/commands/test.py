@@ -40,6 +40,9 @@ def test(project_dir, failed, split, discipline, fail_under, overrides, as_json)
                 f"(ran {r['ran']}, reused {r['reused']}) — accuracy all {fig('all')} "
                 f"dev {fig('dev')} holdout {fig('holdout')}; without the question "
                 f"{q['without']['all']:.3f} (the question adds {q['adds']['all']:+.3f})"
+                + (f"\nfailed: {' '.join(k[:12] for k in r['failed_items'][:5])}"
+                   + (f" and {len(r['failed_items']) - 5} more (--json lists all)" if len(r['failed_items']) > 5 else "")
+                   + " — `proda show KEY` traces one" if r["failed_items"] else "")
                 + ("\n(a build is running: results read from a snapshot of the catalog; this call is not "
                    "recorded as a test run)" if r.get("run") is None else ""))
 

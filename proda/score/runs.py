@@ -50,18 +50,20 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
             items = [i for i in items if i.key in wanted]
             if not items:  # nothing to rerun: not a run of its own (the last run stays the one that passed)
                 return {"checkpoint": checkpoint, "ran": 0, "reused": 0, "passed": 0, "failed": 0,
-                        "selected": 0, "run": None, "nothing_failed": previous,
+                        "selected": 0, "run": None, "nothing_failed": previous, "failed_items": [],
                         "items": {"all": 0, "dev": 0, "holdout": 0},
                         "accuracy": accuracy([], []), "question": question([], [])}
         if reading:
             _check_scored(project, cat, checkpoint, items)
         results, ran, reused = results_for(project, cat, checkpoint, items)
         passed = sum(r.correct for r in results)
+        failed_items = sorted(r.item for r in results if not r.correct)  # for `proda show KEY`
         counts = {"all": len(items), "dev": sum(i.split == "dev" for i in items),
                   "holdout": sum(i.split == "holdout" for i in items)}  # 0: that split's accuracy is no figure
         if reading:
             return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
                     "failed": len(results) - passed, "selected": len(items), "run": None, "items": counts,
+                    "failed_items": failed_items,
                     "accuracy": accuracy(items, results), "question": question(items, results)}
         run_id = cat.query("SELECT nextval('test_run_ids')")[0][0]
         cat.execute("INSERT INTO test_runs (id, checkpoint, origin, ran, reused, passed, failed) "
@@ -73,6 +75,7 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
                                 [[run_id, r.item, r.correct] for r in results])
     return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
             "failed": len(results) - passed, "selected": len(items), "run": run_id, "items": counts,
+            "failed_items": failed_items,
             "accuracy": accuracy(items, results), "question": question(items, results)}
 
 
