@@ -233,6 +233,8 @@ def test_lost_catalog_history_is_restored_from_build(pristine, proda_cli):
     log = json.loads(proda_cli("log", "--json", "-C", str(root)).stdout)
     ids = {v["id"]: v["tags"] for v in log["versions"]}
     assert clean in ids and set(ids[clean]) == {"v1", "again"} and len(ids) >= 2
+    checked = json.loads(proda_cli("verify", "--json", "-C", str(root)).stdout)["checked"]
+    assert checked["versions"] == len(log["versions"])  # the tag file is not counted as a version
 
 
 def test_status_names_damage_without_repairing(pristine, proda_cli):

@@ -272,7 +272,7 @@ def verify(project: "Project", repair: bool = False) -> dict[str, Any]:
 
     for path in sorted(layout.versions(build).glob("*.json")) if layout.versions(build).is_dir() else []:
         entry = storage.try_read_json(path)
-        checked["versions"] += 1
+        checked["versions"] += path.name != "tags.json"  # the tag file is checked, not counted as a version
         good = isinstance(entry, dict) if path.name == "tags.json" else (
             isinstance(entry, dict) and entry.get("id") == path.stem and isinstance(entry.get("manifests"), dict))
         if not good:
