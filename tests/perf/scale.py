@@ -7,6 +7,8 @@ processes and a 2-CPU local Ray cluster; the endpoint fleet's calls/s; a project
     python tests/perf/scale.py --paragraphs 24      # documents of about 19 KB instead of 2 KB
     python tests/perf/scale.py --executors local,processes --jobs 2 --fleet-calls 0
                                                     # two shard tasks at once, no fleet figure
+    python tests/perf/scale.py --documents 60000 --until chunk --executors local,processes --fleet-calls 0
+                                                    # the cheap early stages with seconds of work
 
 For each executor (``local`` with 1 worker, ``processes`` with 2, ``ray`` with 2) a fresh copy of
 one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2 KB each)
