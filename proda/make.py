@@ -102,10 +102,13 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         if rc != 0:
             from .errors import UsageError
 
+            # the first failure itself, so that `--json` (one object on stdout) names the file and line too
+            first = f" ({str(failures[0]).splitlines()[0][:400]})" if failures else ""
+            more = f" and {len(reported) - 1} more above" if len(reported) > 1 else ""
             if failures and len(failures) == len(reported) and all(isinstance(f, UsageError) for f in failures):
-                raise UsageError("the build stopped on the input error above; finished items are kept",
+                raise UsageError(f"the build stopped on an input error{first}{more}; finished items are kept",
                                  "fix what it names and run `proda build` again: it resumes")
-            raise StageError("the build failed (see the messages above); finished items are kept",
+            raise StageError(f"the build failed{first or ' (see the messages above)'}{more}; finished items are kept",
                              "fix the cause and run `proda build` again: it resumes")
         # counted before the version is recorded: the catalog's stage_runs copy the same numbers
         result = {"version": "", "stages": tally.stages(names), "tasks": tally.tasks(names)}

@@ -203,3 +203,16 @@ def test_what_no_stage_reads_is_said_not_skipped_silently(make_project, proda_cl
         twice = proda_cli("build", "--until", "ingest", "-C", str(project.root), check=False)
         assert twice.returncode == 2 and "read" in twice.stderr and f"specs/corpus/{link}" in twice.stderr
         (project.corpus / link).unlink()
+
+
+def test_build_json_names_the_input_error_itself(make_project, proda_cli):
+    """Under --json, stdout's one error object named no file ("the input error above"): it now
+    carries the first failure's own message, file and line included."""
+    project = make_project({"physics": {"a.md": doc("alpha")}})
+    patches = project.root / "specs" / "patches"
+    patches.mkdir(parents=True, exist_ok=True)
+    (patches / "0001-mine.jsonl").write_text('{"proda_patch": 1, "created_from": ""}\nnot json\n')
+    proc = proda_cli("build", "--until", "synth", "--json", "-C", str(project.root), check=False)
+    assert proc.returncode == 2, proc.stderr
+    error = json.loads(proc.stdout)
+    assert "0001-mine.jsonl, line 2" in error["error"] and error["exit_code"] == 2, error
