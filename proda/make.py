@@ -534,6 +534,8 @@ def stage_line(name: str, counts: dict[str, Any]) -> str:
     reused, seconds, and units skipped."""
     label = f"  {name:<8}" if ":" not in name else f"    {name:<26}"
     line = f"{label} built {counts['built']:>6}  reused {counts['reused']:>6}  {counts['seconds']:>6.1f}s"
+    if counts.get("restored"):
+        line += f"  ({counts['restored']} of them made by an earlier build)"
     if counts.get("skipped"):
         line += f"  skipped {counts['skipped']} (retried next build)"
     if counts.get("damaged"):

@@ -265,3 +265,22 @@ def test_an_input_edited_while_its_shard_runs_fails_the_shard(make_project, monk
     texts = [d.text for d in load_shard(project.build, "ingest", edited[0]) if isinstance(d, Document)]
     assert any("alpha edited" in t for t in texts)
     assert build(Project.at(project.root), until="ingest")["stages"]["ingest"]["built"] == 0
+
+
+def test_an_undone_edit_is_built_from_an_earlier_build_and_says_so(make_project):
+    """Chunks that come back when an edit is undone are new to the output (built) but computed by
+    an earlier build: `restored` counts them and the stage line says so (compile's checkpoints
+    trained before showed as `built`, as if trained again)."""
+    from proda.make import stage_line
+
+    project = make_project(corpus())
+    target = project.corpus / "physics" / "a.md"
+    original = target.read_text()
+    build(project, until="chunk")
+    target.write_text(doc("alpha prime", 4))
+    edited = build(Project.at(project.root), until="chunk")["stages"]["chunk"]
+    assert edited["built"] > 0 and edited["restored"] == 0  # computed now
+    target.write_text(original)
+    undone = build(Project.at(project.root), until="chunk")["stages"]["chunk"]
+    assert undone["built"] > 0 and undone["restored"] == undone["built"]
+    assert f"({undone['built']} of them made by an earlier build)" in stage_line("chunk", undone)

@@ -139,7 +139,7 @@ def noop_result(root: Path, overrides: tuple[str, ...] = (), until: str | None =
     for counts in stages.values():  # a no-op builds nothing and reuses everything
         counts["reused"] += counts["built"]
         counts["built"], counts["seconds"] = 0, 0.0
-        for key in ("from_memo", "damaged"):
+        for key in ("from_memo", "damaged", "restored"):
             counts[key] = 0
     result = {"version": saved["version"], "stages": stages, "tasks": {}, "up_to_date": True}
     result.update({k: v for k, v in saved.items() if k not in result and k != "repaired"})

@@ -10,6 +10,8 @@ lineage: the base checkpoint and one continued checkpoint per patch). ``proda bu
 
 ``from_memo`` is another number: the records the tasks that ran took from their memo journal
 instead of computing them — after an interrupted build, how much of its work the next one kept.
+``restored``: the built records the tasks did not compute — an earlier build's output coming back
+(an edit undone, a checkpoint already trained for this lineage).
 
 Cheap when nothing changed: a shard whose output object is the one it had before is all reused,
 without reading a record; keys are read (not whole records) only for shards that changed.
@@ -104,7 +106,7 @@ class Tally:
             previous = self._previous_keys(stage)
             built = sum(1 for k in output_keys(self.build, now) if k not in previous)
         counts = {"built": built, "reused": total - built, "seconds": 0.0, "skipped": 0, "from_memo": 0,
-                  "damaged": 0}
+                  "damaged": 0, "restored": 0}
         run_file = layout.run_stats(self.build, stage, shard)
         run = storage.read_json(run_file) if run_file.exists() else None
         if run and run.get("finished", 0) >= self.started:
@@ -119,12 +121,15 @@ class Tally:
                        "built": built, "reused": total - built}
                 storage.write_json(run_file, run)
             counts["from_memo"] = int(run.get("from_memo", 0))
+            # built (new to this build's output) but not computed: records an earlier build made
+            # that come back (an undone edit, a checkpoint trained before): said, not hidden in "built"
+            counts["restored"] = max(0, built - int(run.get("computed", 0)))
             counts["damaged"] = int(run.get("damaged", 0))  # memo entries found damaged, recomputed
         self._shards[(stage, shard)] = counts
         return counts
 
     def stage(self, stage: str) -> dict[str, Any]:
-        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0, "from_memo": 0, "damaged": 0}
+        totals = {"built": 0, "reused": 0, "seconds": 0.0, "skipped": 0, "from_memo": 0, "damaged": 0, "restored": 0}
         for shard in get(stage).shards(self.project):
             counts = self.shard(stage, shard)
             for key in totals:
