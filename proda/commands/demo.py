@@ -101,7 +101,12 @@ def run_demo(directory: Path, fresh: bool = False, verbose: bool = False, say=_s
         return {**result, "seconds": clock.total(), "phases": clock.phases}
     if holds_project and not fresh:
         _ours(directory)  # never another project: continuing writes a patch and tags into it
-        say(f"continuing the demo in {directory}: finished steps are reused")
+        from ..engine.outputs import read_manifest
+
+        if tags or read_manifest(project.build, "compile", "all") is not None:  # a demo got this far before
+            say(f"continuing the demo in {directory}: finished steps are reused")
+        else:  # made just now (`--seeds`: a copy built up to synth)
+            say(f"proda demo in {directory}: the example project, its data stages already built")
     return _Story(project, clock, verbose, say).run(resumed="v1" in tags)
 
 
