@@ -230,6 +230,12 @@ def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> l
     reasons = []
     if upstream_stale:
         reasons.append("upstream: " + ", ".join(upstream_stale) + " will rebuild")
+    if not dep.get_values(task.name):
+        # every successful run leaves the manifest's hash with doit; none here means its last run
+        # failed (doit forgets a failed task's state), so doit would call every input changed
+        reasons.append("failed: its last run failed; it runs again (a failed run leaves no record of "
+                       "its inputs to compare)")
+        return reasons
     status = dep.get_status(task, by_name, get_log=True)
     why = status.reasons
     recipe_file = str(recipe_path(project, stage))

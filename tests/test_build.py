@@ -284,3 +284,20 @@ def test_an_undone_edit_is_built_from_an_earlier_build_and_says_so(make_project)
     undone = build(Project.at(project.root), until="chunk")["stages"]["chunk"]
     assert undone["built"] > 0 and undone["restored"] == undone["built"]
     assert f"({undone['built']} of them made by an earlier build)" in stage_line("chunk", undone)
+
+
+def test_status_after_a_failed_task_says_it_failed_not_that_everything_changed(make_project):
+    """doit forgets a failed task's state, so status called each of its inputs changed (every
+    bench manifest, and "the output manifest is not the one this task wrote"): it says the task's
+    last run failed instead."""
+    from proda.errors import UsageError
+
+    project = make_project(corpus())
+    build(project, until="synth")
+    patches = project.root / "specs" / "patches"
+    patches.mkdir(parents=True, exist_ok=True)
+    (patches / "0001-mine.jsonl").write_text('{"proda_patch": 1, "created_from": ""}\nnot json\n')
+    with pytest.raises(UsageError):
+        build(Project.at(project.root), until="synth", quiet=True)
+    reasons = [s["reason"] for s in status(Project.at(project.root))["stale"] if s["task"] == "synth:patches"]
+    assert len(reasons) == 1 and reasons[0].startswith("failed: its last run failed"), reasons
