@@ -53,8 +53,8 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
 
     from .engine.tally import Tally
 
+    inputs = fastpath.inputs(project.root)  # before the config is read: the stamp must not vouch for later specs
     project.config  # validate before anything runs
-    inputs = fastpath.inputs(project.root)  # as this build reads them (the stamp must not vouch for later ones)
     with lock.hold(project):
         from .engine import integrity
 
@@ -103,7 +103,8 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             from .errors import UsageError
 
             # the first failure itself, so that `--json` (one object on stdout) names the file and line too
-            first = f" ({str(failures[0]).splitlines()[0][:400]})" if failures else ""
+            said = (str(failures[0]).strip().splitlines() or [type(failures[0]).__name__])[0] if failures else ""
+            first = f" ({said[:400]})" if said else ""
             more = f" and {len(reported) - 1} more above" if len(reported) > 1 else ""
             if failures and len(failures) == len(reported) and all(isinstance(f, UsageError) for f in failures):
                 raise UsageError(f"the build stopped on an input error{first}{more}; finished items are kept",
@@ -376,11 +377,14 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
             runner.execute(project, stages.get(stage), shard)
             moved = [p for p, a, b in zip(inputs, before, _stats(inputs)) if a != b]
             if moved:  # doit would record the new state as the one this output was built from
+                under_build = Path(moved[0]).is_relative_to(project.build)
                 raise StageError(f"{_short(project, moved[0])}"
                                  f"{f' (and {len(moved) - 1} more input(s))' if len(moved) > 1 else ''} "
                                  f"changed while {stage}:{shard} was reading it: its output may be of the "
                                  "earlier content", "run `proda build` again (it redoes that shard; "
-                                 "finished units are kept), and leave specs/ alone while it runs")
+                                 "finished units are kept), and " + (
+                                     "let nothing else write under build/ while it runs (another proda "
+                                     "or doit process?)" if under_build else "leave specs/ alone while it runs"))
     except ProdaError as exc:
         from doit.exceptions import TaskFailed
 
@@ -541,7 +545,7 @@ def stage_line(name: str, counts: dict[str, Any]) -> str:
     label = f"  {name:<8}" if ":" not in name else f"    {name:<26}"
     line = f"{label} built {counts['built']:>6}  reused {counts['reused']:>6}  {counts['seconds']:>6.1f}s"
     if counts.get("restored"):
-        line += f"  ({counts['restored']} of them made by an earlier build)"
+        line += f"  ({counts['restored']} of them made earlier)"
     if counts.get("skipped"):
         line += f"  skipped {counts['skipped']} (retried next build)"
     if counts.get("damaged"):

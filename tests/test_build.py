@@ -283,7 +283,7 @@ def test_an_undone_edit_is_built_from_an_earlier_build_and_says_so(make_project)
     target.write_text(original)
     undone = build(Project.at(project.root), until="chunk")["stages"]["chunk"]
     assert undone["built"] > 0 and undone["restored"] == undone["built"]
-    assert f"({undone['built']} of them made by an earlier build)" in stage_line("chunk", undone)
+    assert f"({undone['built']} of them made earlier)" in stage_line("chunk", undone)
 
 
 def test_status_after_a_failed_task_says_it_failed_not_that_everything_changed(make_project):
@@ -301,3 +301,16 @@ def test_status_after_a_failed_task_says_it_failed_not_that_everything_changed(m
         build(Project.at(project.root), until="synth", quiet=True)
     reasons = [s["reason"] for s in status(Project.at(project.root))["stale"] if s["task"] == "synth:patches"]
     assert len(reasons) == 1 and reasons[0].startswith("failed: its last run failed"), reasons
+
+
+def test_a_build_of_nothing_has_no_version(make_project):
+    """An empty corpus built up to chunk recorded no version but reported the empty version's id,
+    which no command could resolve; it reports "" (status: null), and tag refuses."""
+    from proda.engine.versions import tag
+    from proda.errors import UsageError
+
+    project = make_project({})
+    assert build(project, until="chunk")["version"] == ""
+    assert status(Project.at(project.root))["version"] is None
+    with pytest.raises(UsageError, match="nothing is built yet"):
+        tag(Project.at(project.root), "v1")

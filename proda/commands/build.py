@@ -54,7 +54,7 @@ UNTESTED_SHOWN = 4  # disciplines named on the "no benchmark item in" line (all 
 
 def build_text(result) -> str:
     """The version (the stage lines went to stderr as the stages finished), and what was left out."""
-    lines = [f"version {result['version']}" + (" (up to date)" if result.get("up_to_date") else "")]
+    lines = [f"version {result['version'] or '(none: nothing was built)'}" + (" (up to date)" if result.get("up_to_date") else "")]
     kept = (result.get("dropped") or {}).get("kept_items")
     if kept is not None:  # bench's `built` counts the dropped candidates too
         lines.append(f"benchmark: {sum(kept.values())} items (dev {kept.get('dev', 0)}, holdout "

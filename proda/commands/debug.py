@@ -28,5 +28,5 @@ def debug(project_dir, overrides, as_json):
         f"reasoning deficits, {r['undetermined']} undetermined (probe base rate {r['base_rate']:.2f}) "
         f"-> {r['patch']} ({r['samples']} samples + {r['replay']} replay; "
         f"{sum(r['dropped'].values())} candidates dropped by the orthogonality rule)"
-        + (f"\n{len(r['untargeted'])} of the failures got no lesson (no knowledge node of theirs could be "
-           f"taught; first: proda show {r['untargeted'][0][:12]})" if r["untargeted"] else "")))
+        + (f"\n{len(r['untargeted'])} of the failures: the patch teaches none of their own statements or "
+           f"concepts (first: proda show {r['untargeted'][0][:12]})" if r["untargeted"] else "")))

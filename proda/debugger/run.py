@@ -128,9 +128,14 @@ def debug(project: "Project") -> dict[str, Any]:
                         [d.checkpoint, d.item, d.discipline, d.label, d.chain, json.dumps(d.nodes),
                          d.confused_with, name if patch_path else "", json.dumps(d.evidence)])
     valid = [len(p.probes) for p in plans.values()]
-    # failures the patch teaches nothing about: no knowledge node of theirs supports a lesson (or
-    # every lesson broke the orthogonality rule); their budget went to their discipline's others
-    untargeted = sorted(i.key for i in failures if not written[i.key])
+    # failures the patch teaches none of their own nodes (no statement or concept of theirs: the
+    # extractor gave their item none, or every lesson about them broke the orthogonality rule) —
+    # the same definition as the repair groups' dev_untargeted (proda/report/groups.py)
+    from ..report.groups import patched_concepts, taught_about, taught_statements
+
+    concepts_taught = patched_concepts(samples, known.concepts.values())
+    statements_taught = taught_statements(samples)
+    untargeted = sorted(i.key for i in failures if not taught_about(i, concepts_taught, statements_taught))
     return {"failures": len(failures), "untargeted": untargeted, "same_checkpoint": earlier, "concept_gaps": labels["concept_gap"],
             "reasoning_deficits": labels["reasoning_deficit"], "undetermined": labels["undetermined"],
             "patch": str(patch_path.relative_to(project.root)) if patch_path else "",

@@ -10,8 +10,9 @@ lineage: the base checkpoint and one continued checkpoint per patch). ``proda bu
 
 ``from_memo`` is another number: the records the tasks that ran took from their memo journal
 instead of computing them — after an interrupted build, how much of its work the next one kept.
-``restored``: the built records the tasks did not compute — an earlier build's output coming back
-(an edit undone, a checkpoint already trained for this lineage).
+``restored``: the built records the tasks did not compute — made earlier and coming back (an edit
+undone, a checkpoint already trained for this lineage, results `proda test` scored before the
+build's test stage ran).
 
 Cheap when nothing changed: a shard whose output object is the one it had before is all reused,
 without reading a record; keys are read (not whole records) only for shards that changed.

@@ -63,9 +63,9 @@ def record(project: "Project") -> str:
     """Record the current version: its file ``build/versions/<id>.json`` (the history the catalog
     is rebuilt from when it is lost) and its row in the catalog, with the stage runs since."""
     found = manifests(project)
+    if not found:  # nothing built (an empty corpus up to chunk): no version, not the empty one's id
+        return ""
     vid = version_id(found)
-    if not found:  # nothing built yet: there is no version to record
-        return vid
     marker = layout.version_marker(project.build)
     last = storage.try_read_json(marker)
     last = last if isinstance(last, dict) else {}
@@ -214,6 +214,8 @@ def tag(project: "Project", name: str, ref: str | None = None) -> str:
 
     if ref is None:
         vid = record(project)
+        if not vid:
+            raise UsageError("nothing is built yet: there is no version to tag", "run `proda build` first")
     with open_catalog(project) as cat:
         if ref is not None:
             vid = resolve(project, cat, ref)

@@ -48,6 +48,13 @@ def taught_statements(patch_samples: Iterable[Sample]) -> set[str]:
     return {k for s in patch_samples if s.origin == "patch" for k in s.statements}
 
 
+def taught_about(item: Item, patched: set[str], taught: set[str]) -> bool:
+    """Whether a patch teaches one of the item's own nodes: a concept it names (``patched``) or a
+    statement it rests on (``taught``). ``proda debug``'s ``untargeted`` and the groups below use
+    this one definition."""
+    return bool(patched.intersection(item.concepts) or taught.intersection(item.statements))
+
+
 def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str],
                taught: set[str] = frozenset()) -> dict[str, list[str]]:
     """Item keys per group (items ``before`` has a result for); ``patched``: the concepts the patch
@@ -59,8 +66,7 @@ def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str]
         if it.split == "dev":
             out["dev_passed" if before[it.key] else "dev_failed"].append(it.key)
             if not before[it.key]:
-                hit = patched.intersection(it.concepts) or taught.intersection(it.statements)
-                out["dev_targeted" if hit else "dev_untargeted"].append(it.key)
+                out["dev_targeted" if taught_about(it, patched, taught) else "dev_untargeted"].append(it.key)
         else:
             out["holdout_related" if patched.intersection(it.concepts) else "holdout_unrelated"].append(it.key)
             out["holdout_passed" if before[it.key] else "holdout_failed"].append(it.key)

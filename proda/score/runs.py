@@ -48,6 +48,10 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
             wanted = {row[0] for row in cat.query(
                 "SELECT item FROM test_run_items WHERE run = ? AND NOT correct", [previous])}
             items = [i for i in items if i.key in wanted]
+            if not items and wanted:  # failures there were, but none is in this selection (or the benchmark)
+                raise UsageError(f"none of the {len(wanted)} items that failed in the last test run ({previous}) "
+                                 "is in this selection", "drop --split/--discipline, or run `proda test` (a "
+                                 "benchmark rebuilt since has other items)")
             if not items:  # nothing to rerun: not a run of its own (the last run stays the one that passed)
                 return {"checkpoint": checkpoint, "ran": 0, "reused": 0, "passed": 0, "failed": 0,
                         "selected": 0, "run": None, "nothing_failed": previous, "failed_items": [],
