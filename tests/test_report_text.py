@@ -28,3 +28,6 @@ def test_a_discipline_without_items_shows_a_dash_and_its_item_counts():
 def test_the_html_table_has_the_same_dashes():
     page = render_html("t", _result())
     assert "<th>statistics</th><td>-</td><td>-</td><td>2/0</td>" in page
+    # the chart draws no bar at 0 for v2's history, which it has no item of: it says so
+    assert 'data-series="v2" data-group="history"' in page and "v2: no items" in page
+    assert 'class="bar" data-series="v2" data-group="history"' not in page

@@ -291,7 +291,7 @@ def render_html(title: str, result: dict[str, Any]) -> str:
                      "sees, so a gain there is transfer. The dashed line is chance.</figcaption></figure>")
         parts.append("<h2>Accuracy by discipline</h2><figure>")
         parts.append(svg.hbars("accuracy-by-discipline", "Accuracy per discipline", disciplines,
-                               [(r["name"], [r["accuracy"].get("by_discipline", {}).get(d, 0.0) for d in disciplines])
+                               [(r["name"], [r["accuracy"].get("by_discipline", {}).get(d) for d in disciplines])
                                 for r in shown],
                                "accuracy (fraction of items answered correctly)", high=1.0, reference=reference))
         parts.append("</figure>")

@@ -66,6 +66,7 @@ def hbars(chart: str, title: str, groups: Sequence[str], series: Sequence[tuple[
           axis: str, *, high: float | None = None, integer: bool = False, reference: tuple[str, float] | None = None,
           value_labels: bool = False) -> str:
     """Horizontal grouped bars: one row per group, one bar per series; a labelled value axis below.
+    A value of None draws no bar but a "no items" label (not a bar at 0).
 
     ``reference`` draws a dashed vertical line (e.g. ("chance", 0.25)) across the plot."""
     bar_h = 12 if len(series) > 1 else 16
@@ -75,7 +76,7 @@ def hbars(chart: str, title: str, groups: Sequence[str], series: Sequence[tuple[
     right = WIDTH - 16 - value_room
     top = 44 + (20 if len(series) > 1 else 0)
     plot_h = row_h * max(1, len(groups))
-    values = [v for _, vs in series for v in vs]
+    values = [v for _, vs in series for v in vs if v is not None]
     top_value = high if high is not None else max(values + [reference[1] if reference else 0, 1e-9])
     ticks = nice_ticks(0.0, top_value, 4 if integer and top_value < 4 else 5, integer=integer)
     hi = ticks[-1]
@@ -102,8 +103,13 @@ def hbars(chart: str, title: str, groups: Sequence[str], series: Sequence[tuple[
         out.append(f'<text class="category" x="{left - 6}" y="{y0 + row_h / 2:.1f}" text-anchor="end" '
                    f'dominant-baseline="middle" font-size="{FONT}">{_esc(group)}</text>')
         for si, (name, vs) in enumerate(series):
-            v = float(vs[gi]) if gi < len(vs) else 0.0
             y = y0 + si * bar_h
+            if gi < len(vs) and vs[gi] is None:  # no value (a version without items there): no bar, said
+                out.append(f'<text class="no-value" data-series="{_esc(name)}" data-group="{_esc(group)}" '
+                           f'x="{left + 4}" y="{y + bar_h / 2:.1f}" dominant-baseline="middle" font-size="11" '
+                           f'fill="#777">{_esc(name)}: no items</text>')
+                continue
+            v = float(vs[gi]) if gi < len(vs) else 0.0
             w = max(0.0, sx(v) - left)
             label = _fmt(v, True) if integer else f"{v:.3f}"
             out.append(f'<rect class="bar" data-series="{_esc(name)}" data-group="{_esc(group)}" '
