@@ -431,11 +431,10 @@ def stage_tasks(project: "Project", write: bool = True) -> dict[str, Any]:
         stage = stages.get(name)
         # resolved now, so a config or backend error surfaces as a message, not a doit traceback
         if write:
-            recipe = write_recipe(project, stage)
+            write_recipe(project, stage)
         else:
             _recipe_of(stage, project)  # resolved all the same: a config error is a message
-            recipe = recipe_path(project, name)
-        namespace[f"task_{name}"] = _creator(project, stage, recipe, root, overrides)
+        namespace[f"task_{name}"] = _creator(project, stage, root, overrides)
 
     def task_version():
         """Record the build version (content id of every stage manifest) in the catalog."""
@@ -477,13 +476,13 @@ def write_recipe(project: "Project", stage: stages.Stage) -> Path:
     return path
 
 
-def _creator(project: "Project", stage: stages.Stage, recipe: Path, root: str, overrides: tuple[str, ...]):
+def _creator(project: "Project", stage: stages.Stage, root: str, overrides: tuple[str, ...]):
     def creator():
         for shard in stage.shards(project):
             yield {
                 "name": shard,
                 "actions": [(run_stage, [root, overrides, stage.name, shard])],
-                "file_dep": [str(p) for p in stage.file_deps(project, shard)] + [str(recipe)],
+                "file_dep": _task_inputs(project, stage.name, shard),  # its inputs and its recipe file
                 "targets": [str(layout.manifest(project.build, stage.name, shard))],
                 "uptodate": [(complete, [str(layout.manifest(project.build, stage.name, shard))])],
                 "doc": f"{stage.name} for {shard}",
