@@ -136,7 +136,8 @@ def debug(project: "Project") -> dict[str, Any]:
     concepts_taught = patched_concepts(samples, known.concepts.values())
     statements_taught = taught_statements(samples)
     untargeted = sorted(i.key for i in failures if not taught_about(i, concepts_taught, statements_taught))
-    return {"failures": len(failures), "untargeted": untargeted, "same_checkpoint": earlier, "concept_gaps": labels["concept_gap"],
+    return {"failures": len(failures), "untargeted": untargeted, "same_checkpoint": earlier,
+            "concept_gaps": labels["concept_gap"],
             "reasoning_deficits": labels["reasoning_deficit"], "undetermined": labels["undetermined"],
             "patch": str(patch_path.relative_to(project.root)) if patch_path else "",
             "samples": len(samples), "replay": len(replayed), "checkpoint": checkpoint,

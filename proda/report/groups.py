@@ -4,8 +4,9 @@ For versions A (before) and B (after) and the items both scored:
 
 - ``dev_failed``: dev items A failed — the failures the debugger diagnosed (their ``from`` is 0 by
   construction), split into ``dev_targeted`` (those with a statement or concept the patch taught:
-  the repair proper) and ``dev_untargeted`` (those the patch teaches nothing about — no node, or
-  every lesson refused by the orthogonality rule: a rise there is churn, not repair);
+  the repair proper) and ``dev_untargeted`` (those whose own statements and concepts it does not
+  teach — the item has none, or every lesson about them was refused by the orthogonality rule: a
+  rise there is churn, not repair; :func:`taught_about`);
 - ``dev_passed``: dev items A passed — retention (``from`` is 1 by construction);
 - ``holdout_related``: holdout items sharing an L1 concept with a node the patch taught (a concept
   of a patch sample, or a concept of a statement it taught) — transfer to items never seen;
