@@ -31,3 +31,15 @@ def test_the_html_table_has_the_same_dashes():
     # the chart draws no bar at 0 for v2's history, which it has no item of: it says so
     assert 'data-series="v2" data-group="history"' in page and "v2: no items" in page
     assert 'class="bar" data-series="v2" data-group="history"' not in page
+
+
+def test_what_the_question_adds_is_shown_per_split():
+    """The all-items row hid that a patch raised dev from the options alone while the question
+    added less there: each split has its own no-question and question-adds rows."""
+    result = _result()
+    q = {"with": {"all": 0.5, "dev": 0.5, "holdout": 0.5}, "without": {"all": 0.4, "dev": 0.55, "holdout": 0.25},
+         "adds": {"all": 0.1, "dev": -0.05, "holdout": 0.25}, "n": {"all": 9, "dev": 5, "holdout": 4}}
+    result["versions"][1]["question"] = q
+    rows = {line[:22].strip(): line[22:].split() for line in render_text(result).splitlines()}
+    assert rows["no question dev"] == ["-", "0.550"] and rows["question adds dev"] == ["-", "-0.050"]
+    assert rows["question adds holdout"] == ["-", "+0.250"] and rows["question adds"] == ["-", "+0.100"]

@@ -184,18 +184,23 @@ def render_text(result: dict[str, Any]) -> str:
     items = result.get("items") or {}
     disciplines = sorted({d for r in rows for d in r["accuracy"].get("by_discipline", {})} | set(items))
     asked = any(r.get("question") for r in rows)  # scored with the options alone too
-    label_w = max([len(d) for d in disciplines] + [len("question adds") if asked else 8]) + 2
+    label_w = max([len(d) for d in disciplines] + [len("question adds holdout") if asked else 8]) + 2
     lines = [f"{'accuracy':<{label_w}}" + "".join(f"{n:>{width}}" for n in names)
              + ("   items dev/holdout (now)" if items else "")]
     for label in SPLITS:
         lines.append(f"{label:<{label_w}}" + "".join(f"{r['accuracy'].get(label, 0):>{width}.3f}" for r in rows))
     if asked:  # accuracy from the options alone, no stem (fluency and priors), and what the stem adds
-        def cell(r, key: str, sign: str = "") -> str:
+        def cell(r, key: str, split: str, sign: str = "") -> str:
             q = r.get("question") or {}
-            return f"{q[key]['all']:>{sign}{width}.3f}" if key in q else f"{'-':>{width}}"
+            have = key in q and split in q[key] and (q.get("n") or {}).get(split, 1)
+            return f"{q[key][split]:>{sign}{width}.3f}" if have else f"{'-':>{width}}"
 
-        lines.append(f"{'no question':<{label_w}}" + "".join(cell(r, "without") for r in rows))
-        lines.append(f"{'question adds':<{label_w}}" + "".join(cell(r, "adds", "+") for r in rows))
+        # per split too: a patch can raise dev from the options alone (the answers it taught) while
+        # the question adds less there than before — the all-items row hides that
+        for key, label, sign in (("without", "no question", ""), ("adds", "question adds", "+")):
+            for split in SPLITS:
+                name = label if split == "all" else f"{label} {split}"
+                lines.append(f"{name:<{label_w}}" + "".join(cell(r, key, split, sign) for r in rows))
     for d in disciplines:  # "-": that version has no item of the discipline (no accuracy, not 0.000)
         cells = "".join(f"{r['accuracy']['by_discipline'][d]:>{width}.3f}" if d in r["accuracy"].get("by_discipline", {})
                         else f"{'-':>{width}}" for r in rows)
