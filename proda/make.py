@@ -239,6 +239,13 @@ def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> l
         return reasons
     status = dep.get_status(task, by_name, get_log=True)
     why = status.reasons
+    foreign = [f for f in why.get("removed_file_dep", []) if not Path(f).is_relative_to(project.root)]
+    if foreign:  # doit keys its records by absolute path: this build/ was made in another folder
+        old = next((f.split(f"{os.sep}{part}{os.sep}")[0] for f in foreign for part in ("specs", "build")
+                    if f"{os.sep}{part}{os.sep}" in f), os.path.dirname(foreign[0]))
+        reasons.append(f"moved: build/ was made in {old} (the project was copied or moved); the next build "
+                       "checks this task again and takes its units from the memo")
+        return reasons
     recipe_file = str(recipe_path(project, stage))
     current = _recipe_of(stages.get(stage), project)
     if manifest["recipe"] != current:

@@ -314,3 +314,19 @@ def test_a_build_of_nothing_has_no_version(make_project):
     assert status(Project.at(project.root))["version"] is None
     with pytest.raises(UsageError, match="nothing is built yet"):
         tag(Project.at(project.root), "v1")
+
+
+def test_status_of_a_copied_project_says_it_was_moved(make_project):
+    """doit keys its records by absolute path, so in a copy of a built project status listed every
+    old file as removed and every file as added; it says the project moved, and the copy's build
+    reuses everything."""
+    import shutil
+
+    project = make_project(corpus())
+    first = build(project, until="chunk")
+    copy = project.root.parent / "copy"
+    shutil.copytree(project.root, copy)
+    reasons = [s["reason"] for s in status(Project.at(copy))["stale"] if s["stage"] == "ingest"]
+    assert reasons and all(r.startswith(f"moved: build/ was made in {project.root}") for r in reasons), reasons
+    again = build(Project.at(copy), until="chunk")
+    assert again["version"] == first["version"] and again["stages"]["chunk"]["built"] == 0
