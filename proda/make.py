@@ -239,14 +239,17 @@ def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> l
         return reasons
     status = dep.get_status(task, by_name, get_log=True)
     why = status.reasons
+    recipe_file = str(recipe_path(project, stage))
     foreign = [f for f in why.get("removed_file_dep", []) if not Path(f).is_relative_to(project.root)]
     if foreign:  # doit keys its records by absolute path: this build/ was made in another folder
         old = next((f.split(f"{os.sep}{part}{os.sep}")[0] for f in foreign for part in ("specs", "build")
                     if f"{os.sep}{part}{os.sep}" in f), os.path.dirname(foreign[0]))
         reasons.append(f"moved: build/ was made in {old} (the project was copied or moved); the next build "
                        "checks this task again and takes its units from the memo")
+        moved = _moved_data(project, task, dep, old, foreign, set(producer) | {recipe_file})
+        if moved:  # what changed since, read from doit's records under the old paths
+            reasons.append(_data_reason(project, moved))
         return reasons
-    recipe_file = str(recipe_path(project, stage))
     current = _recipe_of(stages.get(stage), project)
     if manifest["recipe"] != current:
         reasons.extend(_recipe_reasons(manifest["recipe"], current))
@@ -259,9 +262,7 @@ def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> l
     data = [(v, f) for v, f in files if f not in producer and f != recipe_file]
     ups = [(v, producer[f]) for v, f in files if f in producer and producer[f] not in upstream_stale]
     if data:
-        shown = ", ".join(f"{_short(project, f)} {v}" for v, f in data[:5])
-        more = f" and {len(data) - 5} more" if len(data) > 5 else ""
-        reasons.append(f"data: {shown}{more}")
+        reasons.append(_data_reason(project, data))
     if ups:
         reasons.append("upstream: " + ", ".join(sorted({f"{t} {v}" for v, t in ups})))
     if why.get("missing_target"):
@@ -274,6 +275,37 @@ def _reasons(project: "Project", task, dep, by_name, producer, stale_names) -> l
         reasons.append(f"incomplete: {len(skipped)} unit(s) skipped last time, retried next build "
                        f"(first: {skipped[0]['reason'][:120]})")
     return reasons
+
+
+def _data_reason(project: "Project", data: list[tuple[str, str]]) -> str:
+    """``data: FILE VERB, ...`` for (verb, file) pairs, the first five named."""
+    shown = ", ".join(f"{_short(project, f)} {v}" for v, f in data[:5])
+    more = f" and {len(data) - 5} more" if len(data) > 5 else ""
+    return f"data: {shown}{more}"
+
+
+def _moved_data(project: "Project", task, dep, old: str, foreign: list[str], not_data: set[str]) -> list[tuple[str, str]]:
+    """A moved project's data files (not manifests, not the recipe) compared with doit's records
+    of them under the old folder: (verb, file) for each added, changed or removed one."""
+    out = []
+    for f in sorted(task.file_dep):
+        if f in not_data or not Path(f).is_relative_to(project.root):
+            continue
+        state = dep._get(task.name, os.path.join(old, os.path.relpath(f, project.root)))
+        if state is None:
+            out.append(("added", f))
+            continue
+        try:
+            changed = dep.checker.check_modified(f, dep.checker.info(f), state)
+        except Exception:  # gone since the task list was made
+            changed = True
+        if changed:
+            out.append(("changed", f))
+    for f in sorted(foreign):
+        here = os.path.join(str(project.root), os.path.relpath(f, old))
+        if here not in task.file_dep and here not in not_data and not here.startswith(str(project.build)):
+            out.append(("removed", here))
+    return out
 
 
 def _recipe_reasons(old: dict, new: dict) -> list[str]:

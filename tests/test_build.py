@@ -330,3 +330,11 @@ def test_status_of_a_copied_project_says_it_was_moved(make_project):
     assert reasons and all(r.startswith(f"moved: build/ was made in {project.root}") for r in reasons), reasons
     again = build(Project.at(copy), until="chunk")
     assert again["version"] == first["version"] and again["stages"]["chunk"]["built"] == 0
+    # an edit made in a copy is still named, from doit's records under the old paths
+    other = project.root.parent / "other"
+    shutil.copytree(project.root, other)
+    (other / "specs" / "corpus" / "physics" / "a.md").write_text(doc("alpha edited", 4))
+    (other / "specs" / "corpus" / "biology" / "c.md").unlink()
+    said = {(s["task"], s["reason"]) for s in status(Project.at(other))["stale"]}
+    assert ("ingest:physics", "data: specs/corpus/physics/a.md changed") in said, said
+    assert ("ingest:biology", "data: specs/corpus/biology/c.md removed") in said, said

@@ -25,7 +25,8 @@ def build(project_dir, until, jobs, executor, address, verify, verbose, override
     """Bring build/ up to date; only stale items are recomputed.
 
     Prints one line per stage on stderr as it finishes (built = records new to this build,
-    reused = the rest of its output, seconds), then the version.
+    reused = the rest of its output, seconds; "(N of them made earlier)" when built records came
+    back rather than being computed), then the version.
 
     \b
     Example:  proda build --until extract -j 4
@@ -93,7 +94,9 @@ def dropped_line(dropped) -> str:
 @set_option
 @json_option
 def status(project_dir, overrides, as_json):
-    """What is stale and why (code, params, data, upstream), without building.
+    """What is stale and why, without building: missing, data, upstream, params, code, backend,
+    removed, damaged, changed, incomplete, failed (its last run failed) or moved (the project was
+    copied or moved since build/ was made).
 
     \b
     Example:  proda status
