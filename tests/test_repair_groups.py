@@ -122,3 +122,30 @@ def test_the_interval_is_the_exact_bootstrap_not_one_draw_of_it():
     ra, rb = np.random.default_rng(2).binomial(55, 13 / 55, 400_000) / 55, np.random.default_rng(3).binomial(58, 10 / 58, 400_000) / 58
     many = np.percentile(ra - rb, [2.5, 97.5])
     assert all(abs(a - b) < 0.01 for a, b in zip(d["ci95"], many)) and d == paired.difference(13, 55, 10, 58, seed=9)
+
+
+def test_the_document_interval_widens_when_a_document_moves_as_one():
+    """Items of one document are fixed (or not) together; resampling documents sees that, resampling
+    items does not. One item per document: about the item interval. Seeded."""
+    import random
+
+    rng = random.Random(5)
+    singles = [(int(x < 0.3), 0, 1) for x in (rng.random() for _ in range(60))]
+    fixed = sum(f for f, _, _ in singles)
+    lo, hi = paired.cluster_ci(singles)
+    ilo, ihi = paired.bootstrap_ci(fixed, 0, 60)
+    assert abs(lo - ilo) < 0.03 and abs(hi - ihi) < 0.03
+    lumps = [(5, 0, 5) if i < 3 else (0, 0, 5) for i in range(12)]  # 15 of 60 fixed, in 3 whole documents
+    dlo, dhi = paired.cluster_ci(lumps)
+    ilo, ihi = paired.bootstrap_ci(15, 0, 60)
+    assert dhi - dlo > 1.5 * (ihi - ilo)
+    assert paired.cluster_ci(lumps) == (dlo, dhi) and paired.cluster_ci([]) == (0.0, 0.0)
+
+
+def test_each_group_has_its_document_interval():
+    items = [_item(i, "dev" if i < 4 else "holdout", ["a"]) for i in range(8)]
+    before = {it.key: i % 2 == 0 for i, it in enumerate(items)}
+    after = {it.key: True for it in items}
+    g = G.measure(items, before, after, patched={"a"})["groups"]
+    assert g["dev_failed"]["documents"] == 1 and len(g["dev_failed"]["ci95_documents"]) == 2
+    assert g["dev_failed"]["ci95_documents"] == [1.0, 1.0]  # one document: nothing to resample

@@ -17,10 +17,11 @@ For versions A (before) and B (after) and the items both scored:
 - ``holdout_passed``: holdout items A passed — the churn control for ``dev_passed``; ``retention``
   compares how many of each the retraining broke.
 
-Each group: ``{"n", "from", "to", "delta", "ci95", "p", "fixed", "broken"}`` (proda/score/paired.py:
-paired bootstrap interval, exact McNemar p). ``repair``: dev_failed's fix rate minus holdout_failed's;
-``retention``: dev_passed's break rate minus holdout_passed's (negative is better); each with a
-bootstrap interval and Fisher's exact p.
+Each group: ``{"n", "from", "to", "delta", "ci95", "p", "fixed", "broken", "ci95_documents",
+"documents"}`` (proda/score/paired.py: paired bootstrap interval over items, exact McNemar p, and an
+interval resampling whole documents — items of one document are not independent). ``repair``:
+dev_failed's fix rate minus holdout_failed's; ``retention``: dev_passed's break rate minus
+holdout_passed's (negative is better); each with a bootstrap interval and Fisher's exact p.
 """
 
 from __future__ import annotations
@@ -74,13 +75,29 @@ def membership(items: Sequence[Item], before: dict[str, bool], patched: set[str]
     return out
 
 
+def _by_document(keys: Sequence[str], doc: dict[str, str], before: dict[str, bool],
+                 after: dict[str, bool]) -> list[tuple[int, int, int]]:
+    """(fixed, broken, items) per document of a group's items, in document order."""
+    out: dict[str, list[int]] = {}
+    for k in keys:
+        row = out.setdefault(doc[k], [0, 0, 0])
+        row[0] += bool(after[k] and not before[k])
+        row[1] += bool(before[k] and not after[k])
+        row[2] += 1
+    return [tuple(v) for _, v in sorted(out.items())]
+
+
 def measure(items: Sequence[Item], before: dict[str, bool], after: dict[str, bool],
             patched: set[str], taught: set[str] = frozenset()) -> dict[str, Any]:
     """``{"groups": {G: stats}, "repair": {...}}`` over the items both result sets hold."""
     both = [it for it in items if it.key in before and it.key in after]
     members = membership(both, before, patched, taught)
-    groups = {g: paired.compare([before[k] for k in keys], [after[k] for k in keys])
-              for g, keys in members.items()}
+    doc = {it.key: it.doc for it in both}
+    groups = {}
+    for g, keys in members.items():
+        groups[g] = paired.compare([before[k] for k in keys], [after[k] for k in keys])
+        groups[g]["ci95_documents"] = list(paired.cluster_ci(_by_document(keys, doc, before, after)))
+        groups[g]["documents"] = len({doc[k] for k in keys})
     target, control = groups["dev_failed"], groups["holdout_failed"]
     repair = paired.difference(target["fixed"], target["n"], control["fixed"], control["n"])
     kept, base = groups["dev_passed"], groups["holdout_passed"]
