@@ -251,10 +251,15 @@ def _repair_html(repair: dict[str, Any]) -> str:
             [(GROUP_LABELS.get(k, k), 100 * g["delta"], 100 * g["ci95"][0], 100 * g["ci95"][1]) for k, g in items],
             "accuracy change (percentage points)") + "<figcaption>Paired bootstrap interval; p from an exact "
             "McNemar test on the items that changed.</figcaption></figure>")
-        parts.append(_table(["group", "n", "from", "to", "change (pts)", "95% interval", "McNemar p"],
+        def by_doc(g) -> str:  # resampling whole documents (items of one go together): the wider one
+            lo, hi = g.get("ci95_documents") or (None, None)
+            return "-" if lo is None else f"[{100 * lo:+.1f}, {100 * hi:+.1f}] ({g['documents']} documents)"
+
+        parts.append(_table(["group", "n", "from", "to", "change (pts)", "95% interval", "McNemar p",
+                             "95% interval by document"],
                             [[esc(GROUP_LABELS.get(k, k)), str(g["n"]), f"{g['from']:.3f}", f"{g['to']:.3f}",
                               f"{100 * g['delta']:+.1f}", f"[{100 * g['ci95'][0]:+.1f}, {100 * g['ci95'][1]:+.1f}]",
-                              f"{g['p']:.3g}"] for k, g in items]))
+                              f"{g['p']:.3g}", by_doc(g)] for k, g in items]))
     r = repair.get("repair")
     if r:
         parts.append(f"<p>dev failures fixed beyond churn (against holdout failures): {100 * r['delta']:+.1f} "
