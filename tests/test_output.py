@@ -119,9 +119,10 @@ def test_the_demo_story_fits_on_one_screen_at_the_example_projects_size():
             "results": {"fixed": 1870, "broken": 1030},
             "accuracy": {"from": {"all": 0.3, "dev": 0.3, "holdout": 0.3, "by_discipline": by},
                          "to": {"all": 0.4, "dev": 0.4, "holdout": 0.3, "by_discipline": by}},
-            "groups": {g: {"n": 3690, "from": 0.0, "to": 0.5, "delta": 0.5, "ci95": [0.48, 0.52], "p": 1e-9}
-                       for g in ("dev_failed", "dev_passed", "holdout_related", "holdout_unrelated",
-                                 "holdout_failed")},
+            "groups": {g: {"n": 3690, "from": 0.0, "to": 0.5, "delta": 0.5, "ci95": [0.48, 0.52], "p": 1e-9,
+                           "ci95_documents": [-0.125, 0.875], "documents": 1234}
+                       for g in ("dev_failed", "dev_targeted", "dev_untargeted", "dev_passed", "holdout_related",
+                                 "holdout_unrelated", "holdout_failed", "holdout_passed")},
             "repair": {"delta": 0.1, "ci95": [0.05, 0.15], "p": 0.001}}
     lines = (v1_lines(counts, v1, test, 0.2975, 1234.0) + debug_lines(debug) + v2_lines(v2, debug, 7310, 321.0)
              + outcome_lines(diff, {"passed": 1870, "selected": 3690}) + table(diff).splitlines())

@@ -271,8 +271,9 @@ def table(result: dict[str, Any]) -> str:
                if result["added"][k] or result["removed"][k]]
     r = result["results"]
     fa, ta = result["accuracy"]["from"], result["accuracy"]["to"]
-    lines = [f"diff v1 {result['from']} -> v2 {result['to']}",
-             "  records  " + ("; ".join(changed) or "unchanged") + f"   results  fixed {r['fixed']}, broken {r['broken']}"]
+    # one line for what changed, the results and the time (the story must fit on one screen)
+    lines = [f"diff {result['from']} -> {result['to']}: " + ("; ".join(changed) or "records unchanged")
+             + f"; fixed {r['fixed']}, broken {r['broken']}; {result['seconds']:.0f}s in all"]
     rows = [(s, fa.get(s, 0.0), ta.get(s, 0.0)) for s in ("all", "dev", "holdout")]
     rows += [(d, fa.get("by_discipline", {}).get(d, 0.0), ta.get("by_discipline", {}).get(d, 0.0))
              for d in sorted(set(fa.get("by_discipline", {})) | set(ta.get("by_discipline", {})))]
@@ -284,7 +285,6 @@ def table(result: dict[str, Any]) -> str:
         for i in range(half):
             cells = [f"{n:<{width}}{a:>6.3f} {b:>6.3f}" for n, a, b in rows[i::half]]
             lines.append("  " + "    ".join(cells))
-    lines.append(f"  took {result['seconds']:.0f}s")
     return "\n".join(lines)
 
 

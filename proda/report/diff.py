@@ -118,15 +118,15 @@ def render_groups(result: dict[str, Any]) -> list[str]:
     groups = result.get("groups") or {}
     if not groups:
         return []
-    lines = [f"  {'repair group':<22} {'n':>5} {'from':>7} {'to':>7} {'delta':>7}  {'95% CI':<17} {'p':>8}"
-             f"  {'docs':>4}  95% CI by document"]
+    lines = [f"  {'repair group':<17} {'n':>5} {'from':>7} {'to':>7} {'delta':>7}  {'95% CI':<17} {'p':>8}"
+             f" {'docs':>4} by document"]
     for name, g in groups.items():
         lo, hi = g["ci95"]
         by_doc = ""
         if "ci95_documents" in g:  # resampling documents, not items (items of a document go together)
             dlo, dhi = g["ci95_documents"]
-            by_doc = f"  {g['documents']:>4}  [{dlo:+.3f}, {dhi:+.3f}]"
-        lines.append(f"  {name:<22} {g['n']:>5} {g['from']:>7.3f} {g['to']:>7.3f} {g['delta']:>+7.3f}  "
+            by_doc = f" {g['documents']:>4} [{dlo:+.3f}, {dhi:+.3f}]"
+        lines.append(f"  {name:<17} {g['n']:>5} {g['from']:>7.3f} {g['to']:>7.3f} {g['delta']:>+7.3f}  "
                      f"[{lo:+.3f}, {hi:+.3f}] {g['p']:>8.3g}{by_doc}")
     r = result.get("repair")
     if r:
