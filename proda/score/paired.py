@@ -33,6 +33,14 @@ def _binomial_pmf(m: int, p: float):
     return np.exp(logfact[m] - logfact[k] - logfact[m - k] + k * math.log(p) + (m - k) * math.log1p(-p))
 
 
+def _percentiles(samples) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of sampled replicates, rounded as every interval here."""
+    import numpy as np
+
+    lo, hi = np.percentile(samples, [2.5, 97.5])
+    return (round(float(lo), 4), round(float(hi), 4))
+
+
 def _quantiles(values, probs, qs=(0.025, 0.975)) -> tuple[float, float]:
     """The ``qs`` quantiles of a discrete distribution (values ascending, their probabilities): the
     least value whose cumulative probability reaches each — what the percentiles of infinitely many
@@ -68,8 +76,7 @@ def bootstrap_ci(fixed: int, broken: int, n: int, *, reps: int = REPS, seed: int
     rest = n - fixed - broken
     if n > EXACT_UP_TO:
         draws = np.random.default_rng(seed).multinomial(n, [fixed / n, broken / n, rest / n], size=reps)
-        lo, hi = np.percentile((draws[:, 0] - draws[:, 1]) / n, [2.5, 97.5])
-        return (round(float(lo), 4), round(float(hi), 4))
+        return _percentiles((draws[:, 0] - draws[:, 1]) / n)
     pmf = np.zeros(2 * n + 1)  # P(F - B = d), index d + n
     p_fixed = _binomial_pmf(n, fixed / n)
     q = broken / (n - fixed) if n > fixed else 0.0
@@ -102,8 +109,7 @@ def cluster_ci(clusters: Sequence[tuple[int, int, int]], *, reps: int = CLUSTER_
     for start in range(0, reps, 2000):  # bounded memory: 2,000 resamples x clusters at a time
         counts = rng.multinomial(k, np.full(k, 1.0 / k), size=min(2000, reps - start))
         deltas.append((counts @ net) / np.maximum(counts @ size, 1.0))
-    lo, hi = np.percentile(np.concatenate(deltas), [2.5, 97.5])
-    return (round(float(lo), 4), round(float(hi), 4))
+    return _percentiles(np.concatenate(deltas))
 
 
 def compare(before: Sequence[bool], after: Sequence[bool], *, seed: int = 0) -> dict[str, Any]:
@@ -144,8 +150,7 @@ def difference(a: int, n_a: int, b: int, n_b: int, *, reps: int = REPS, seed: in
     ra, rb = (a / n_a if n_a else 0.0), (b / n_b if n_b else 0.0)
     if n_a and n_b and (n_a + 1) * (n_b + 1) > EXACT_PAIRS:
         rng = np.random.default_rng(seed)
-        d = rng.binomial(n_a, ra, reps) / n_a - rng.binomial(n_b, rb, reps) / n_b
-        lo, hi = (round(float(x), 4) for x in np.percentile(d, [2.5, 97.5]))
+        lo, hi = _percentiles(rng.binomial(n_a, ra, reps) / n_a - rng.binomial(n_b, rb, reps) / n_b)
     elif n_a and n_b:  # exact: every (x, y) pair of the two binomials, as for bootstrap_ci
         pa, pb = _binomial_pmf(n_a, ra), _binomial_pmf(n_b, rb)
         d = (np.arange(n_a + 1)[:, None] / n_a - np.arange(n_b + 1)[None, :] / n_b).ravel()

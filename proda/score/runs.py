@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def run_tests(project: "Project", failed: bool = False, split: str = "all", discipline: str | None = None) -> dict[str, Any]:
     from ..engine.catalog import open_catalog
-    from .results import accuracy, question, results_for
+    from .results import results_for
     from ..engine.outputs import current_checkpoint
     from ..engine.outputs import items as all_items
 
@@ -53,22 +53,13 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
                                  "is in this selection", "drop --split/--discipline, or run `proda test` (a "
                                  "benchmark rebuilt since has other items)")
             if not items:  # nothing to rerun: not a run of its own (the last run stays the one that passed)
-                return {"checkpoint": checkpoint, "ran": 0, "reused": 0, "passed": 0, "failed": 0,
-                        "selected": 0, "run": None, "nothing_failed": previous, "failed_items": [],
-                        "items": {"all": 0, "dev": 0, "holdout": 0},
-                        "accuracy": accuracy([], []), "question": question([], [])}
+                return {**_result(checkpoint, [], [], 0, 0, None), "nothing_failed": previous}
         if reading:
             _check_scored(project, cat, checkpoint, items)
         results, ran, reused = results_for(project, cat, checkpoint, items)
-        passed = sum(r.correct for r in results)
-        failed_items = sorted(r.item for r in results if not r.correct)  # for `proda show KEY`
-        counts = {"all": len(items), "dev": sum(i.split == "dev" for i in items),
-                  "holdout": sum(i.split == "holdout" for i in items)}  # 0: that split's accuracy is no figure
         if reading:
-            return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
-                    "failed": len(results) - passed, "selected": len(items), "run": None, "items": counts,
-                    "failed_items": failed_items,
-                    "accuracy": accuracy(items, results), "question": question(items, results)}
+            return _result(checkpoint, items, results, ran, reused, None)
+        passed = sum(r.correct for r in results)
         run_id = cat.query("SELECT nextval('test_run_ids')")[0][0]
         cat.execute("INSERT INTO test_runs (id, checkpoint, origin, ran, reused, passed, failed) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -77,9 +68,20 @@ def run_tests(project: "Project", failed: bool = False, split: str = "all", disc
         if results:
             cat.con.executemany("INSERT INTO test_run_items VALUES (?, ?, ?)",
                                 [[run_id, r.item, r.correct] for r in results])
+    return _result(checkpoint, items, results, ran, reused, run_id)
+
+
+def _result(checkpoint: str, items, results, ran: int, reused: int, run: int | None) -> dict[str, Any]:
+    """What ``proda test`` reports of a selection and its results (``run``: None when not recorded)."""
+    from .results import accuracy, question
+
+    passed = sum(r.correct for r in results)
     return {"checkpoint": checkpoint, "ran": ran, "reused": reused, "passed": passed,
-            "failed": len(results) - passed, "selected": len(items), "run": run_id, "items": counts,
-            "failed_items": failed_items,
+            "failed": len(results) - passed, "selected": len(items), "run": run,
+            # per split: 0 there means that split's accuracy is no figure
+            "items": {"all": len(items), "dev": sum(i.split == "dev" for i in items),
+                      "holdout": sum(i.split == "holdout" for i in items)},
+            "failed_items": sorted(r.item for r in results if not r.correct),  # for `proda show KEY`
             "accuracy": accuracy(items, results), "question": question(items, results)}
 
 
