@@ -157,20 +157,13 @@ def dropped_summary(project: "Project", counts: dict[str, dict[str, Any]]) -> di
     out = {"documents": sum(reasons.values()), "reasons": dict(sorted(reasons.items())),
            "skipped_units": sum(s.get("skipped", 0) for s in counts.values())}
     if "bench" in counts:  # items kept per split and candidates dropped (``built`` counts both)
-        kept = {"dev": 0, "holdout": 0}
-        out["items"] = 0
-        untested: dict[str, list[str]] = {}  # discipline -> the splits it has no item in
-        for shard in stages.get("bench").shards(project):
-            manifest = read_manifest(project.build, "bench", shard) or {}
-            splits = manifest.get("extra", {}).get("splits", {})
-            for split, n in splits.items():
-                kept[split] = kept.get(split, 0) + n
-            out["items"] += manifest.get("kinds", {}).get("droppeditem", 0)
-            missing = [split for split in ("dev", "holdout") if not splits.get(split)]
-            if missing:
-                untested[shard] = missing
-        out["kept_items"] = kept
-        out["untested"] = untested
+        from .engine.outputs import item_counts
+
+        counts_by = item_counts(project)
+        out["items"] = sum(c["dropped"] for c in counts_by.values())
+        out["kept_items"] = {s: sum(c[s] for c in counts_by.values()) for s in ("dev", "holdout")}
+        out["untested"] = {d: missing for d, c in counts_by.items()  # discipline -> splits it has no item in
+                           if (missing := [s for s in ("dev", "holdout") if not c[s]])}
     return out
 
 

@@ -106,6 +106,18 @@ def items(project: "Project") -> list["Item"]:
     return [r for d in project.disciplines() for r in load_shard(project.build, "bench", d, (Item,))]
 
 
+def item_counts(project: "Project") -> dict[str, dict[str, int]]:
+    """Per discipline, from its bench manifest (no record read): the items kept in each split and
+    the candidate items dropped — ``{"dev", "holdout", "dropped"}``, zeros for a shard not built."""
+    out = {}
+    for d in project.disciplines():
+        manifest = read_manifest(project.build, "bench", d) or {}
+        splits = (manifest.get("extra") or {}).get("splits") or {}
+        out[d] = {"dev": int(splits.get("dev", 0)), "holdout": int(splits.get("holdout", 0)),
+                  "dropped": int((manifest.get("kinds") or {}).get("droppeditem", 0))}
+    return out
+
+
 def samples(project: "Project", patches: bool = True) -> list["Sample"]:
     """Every training sample of the build (the debugger's patch shard too, unless ``patches=False``)."""
     from ..records import Sample

@@ -64,7 +64,9 @@ def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
         repair = _repair(project, rows[0], rows[-1])
         if repair:
             result["repair"] = repair
-    result["items"] = _items_per_discipline(project)
+    from ..engine.outputs import item_counts
+
+    result["items"] = {d: {s: c[s] for s in ("dev", "holdout")} for d, c in item_counts(project).items()}
     validity = _validity(project)
     if validity:
         result["validity"] = validity
@@ -73,18 +75,6 @@ def report(project: "Project", html_file: Path | None = None) -> dict[str, Any]:
         html_file.write_text(render_html(project.config.name, result), encoding="utf-8")
         result["html"] = str(html_file.resolve())
     return result
-
-
-def _items_per_discipline(project: "Project") -> dict[str, dict[str, int]]:
-    """The current benchmark's items per discipline and split (from the bench manifests): what a
-    discipline's accuracy rests on, and which disciplines no item tests."""
-    from ..engine.outputs import read_manifest
-
-    out = {}
-    for d in project.disciplines():
-        splits = ((read_manifest(project.build, "bench", d) or {}).get("extra") or {}).get("splits") or {}
-        out[d] = {s: int(splits.get(s, 0)) for s in ("dev", "holdout")}
-    return out
 
 
 def _tested_versions(tagged, current, manifests) -> list[dict[str, Any]]:
