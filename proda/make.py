@@ -64,16 +64,20 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         else:
             repaired = integrity.preflight(project)  # damaged state is moved aside, then rebuilt
         tally = Tally(project, names)
-        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally}
+        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally,
+                                      # -j N with worker processes: CPU-bound tasks run whole on a worker
+                                      "tasks_on_workers": jobs > 1 and project.config.run.executor == "processes"}
         argv = ["run", "-n", str(max(1, jobs))] + names
         # doit captures an action's output by swapping sys.stdout/stderr; with -n > 1 its threads
         # swap them concurrently and one may restore another's capture, which would then swallow
         # what the caller prints after the build (`proda build -j 2 --json` printed nothing)
         streams = sys.stdout, sys.stderr
         try:
-            from .engine import executors
+            from .engine import executors, runner
 
-            executors.prewarm(project.config.run)  # worker processes start while doit plans the tasks
+            # worker processes start while doit plans the tasks (and read the settings, if they run whole tasks)
+            executors.prewarm(project.config.run, (runner.worker_project, str(project.root), tuple(project.overrides))
+                              if _output[str(project.root)]["tasks_on_workers"] else None)
             _failures.pop(str(project.root), None)
             _reported.pop(str(project.root), None)
             rc = run_doit(project, argv)
@@ -406,7 +410,13 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
         with lock.hold(project, reentrant=True):
             inputs = _task_inputs(project, stage, shard)
             before = _stats(inputs)
-            runner.execute(project, stages.get(stage), shard)
+            if _on_worker(project, stage):
+                from .engine import executors
+
+                executors.for_config(project.config.run).run_task(runner.execute_on_worker, root, tuple(overrides),
+                                                                  stage, shard, os.getpid())
+            else:
+                runner.execute(project, stages.get(stage), shard)
             moved = [p for p, a, b in zip(inputs, before, _stats(inputs)) if a != b]
             if moved:  # doit would record the new state as the one this output was built from
                 under_build = Path(moved[0]).is_relative_to(project.build)
@@ -427,6 +437,15 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
         raise
     # doit keeps this with the task's state: the manifest it finds later must be this very one
     return {"manifest": _file_hash(str(layout.manifest(project.build, stage, shard)))}
+
+
+def _on_worker(project: "Project", stage: str) -> bool:
+    """Whether this (stage, shard) task runs whole on a worker process: ``proda build -j N`` (N > 1)
+    with worker processes, a CPU-bound stage. Its shard's serial work — reading the upstream
+    shard, the unit keys, the journal, the publish — then runs beside the other tasks' instead
+    of on the build process's one core; with ``-j 1`` the units of each task are spread instead."""
+    flags = _output.get(str(project.root)) or {}
+    return bool(flags.get("tasks_on_workers")) and stages.get(stage).cpu_bound(project)
 
 
 def _task_inputs(project: "Project", stage: str, shard: str) -> list[str]:

@@ -162,3 +162,121 @@ def test_killed_driver_resumes_with_finished_units(make_project):
     shutil.copytree(project.specs, clean_root / "specs")
     clean = build(Project.at(clean_root), until="extract")
     assert clean["version"] == resumed["version"]
+
+
+# --- whole tasks on workers: proda build -j N with worker processes ------------------------------
+
+
+def kill_own_worker_once(marker: str) -> int:
+    """Kills the worker process it runs on the first time it is called (anywhere), else its pid."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return os.getpid()
+    os.kill(os.getpid(), signal.SIGKILL)
+    return -1
+
+
+def test_a_task_whose_worker_dies_runs_again_on_a_fresh_pool(tmp_path, capfd):
+    pool = executors.Processes(2)
+    try:
+        marker = str(tmp_path / "died")
+        pid = pool.run_task(kill_own_worker_once, marker)
+        assert os.path.exists(marker), "no worker was killed"
+        assert pid > 0 and pid != os.getpid()
+    finally:
+        pool.close()
+    assert "its task is sent again" in capfd.readouterr().err
+
+
+def test_a_task_that_reaches_a_worker_after_the_build_died_is_not_started(make_project):
+    from proda.engine import runner
+    from proda.errors import StageError
+
+    project = make_project(CORPUS)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with pytest.raises(StageError, match="has ended"):
+        runner.execute_on_worker(str(project.root), (), "ingest", "physics", gone.pid)
+    assert not (project.build / "ingest" / "physics.json").exists()
+
+
+def test_errors_keep_their_hint_across_processes():
+    import pickle
+
+    from proda.errors import StageError
+
+    again = pickle.loads(pickle.dumps(UsageError("bad input", "fix the file")))
+    assert type(again) is UsageError and again.hint == "fix the file" and str(again) == "bad input\n  hint: fix the file"
+    assert pickle.loads(pickle.dumps(StageError("failed"))).hint == ""
+
+
+def ran_on_worker(project) -> dict[str, bool]:
+    import json
+
+    return {path.stem: json.loads(path.read_text())["on_worker"] for path in (project.build / "runs").glob("*.json")}
+
+
+def test_jobs_with_worker_processes_run_whole_tasks_there(make_project):
+    local = build(make_project(CORPUS, name="local"), until="synth")
+    project = make_project(CORPUS, name="tasks")
+    settings = ('run.executor="processes"', "run.workers=2")
+    tasks = build(Project.at(project.root, settings), until="synth", jobs=2)
+    assert tasks["version"] == local["version"]
+    assert {k: v["built"] for k, v in tasks["stages"].items()} == {k: v["built"] for k, v in local["stages"].items()}
+    where = ran_on_worker(project)
+    assert len(where) == 2 * 5 + 1 and all(where.values()), where  # every CPU-bound task, synth's patches too
+    one = make_project(CORPUS, name="units")
+    build(Project.at(one.root, settings), until="chunk", jobs=1)  # -j 1: the units are spread instead
+    assert not any(ran_on_worker(one).values())
+
+
+def test_only_cpu_bound_stages_leave_the_build_process(make_project):
+    from proda.engine import stage as stages
+
+    project = make_project(CORPUS)
+    assert [n for n in stages.ORDER if stages.get(n).cpu_bound(project)] == ["ingest", "chunk", "extract", "bench",
+                                                                              "synth"]
+    llm = Project.at(project.root, ('llm.backend="openai"', 'llm.model="m"', 'llm.base_url="http://127.0.0.1:9"'))
+    assert not stages.get("extract").cpu_bound(llm)  # its calls go through the catalog's cache
+
+
+def workers_of(pid: int) -> list[int]:
+    """The grandchildren of a process: with worker processes, its pool's workers (children of the
+    pool's fork server)."""
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parent[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    children = {p for p, pp in parent.items() if pp == pid}
+    return [p for p, pp in parent.items() if pp in children]
+
+
+def test_a_worker_killed_in_the_middle_of_a_task_costs_only_its_units(make_project):
+    corpus = {d: {f"doc{i:03}.md": doc(f"{d}{i}", 5) for i in range(80)} for d in ("physics", "biology")}
+    project = make_project(corpus)
+    build(project, until="chunk")
+    journals = [project.build / "memo" / "extract" / f"{d}.log" for d in corpus]
+    proc = subprocess.Popen([sys.executable, "-m", "proda", "build", "--until", "extract", "--executor", "processes",
+                             "-j", "2", "-C", str(project.root)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline, killed = time.time() + 180, []
+    while time.time() < deadline and proc.poll() is None and not killed:
+        if any(j.exists() and j.stat().st_size > 20_000 for j in journals):
+            killed = workers_of(proc.pid)
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+    _, err = proc.communicate(timeout=300)
+    assert killed, "the build finished before a worker could be killed; make the corpus larger"
+    assert proc.returncode == 0, err
+    assert "its task is sent again" in err
+    again = build(Project.at(project.root), until="extract")
+    assert again["stages"]["extract"]["built"] == 0
+    clean_root = project.root.parent / "clean"
+    shutil.copytree(project.specs, clean_root / "specs")
+    assert build(Project.at(clean_root), until="extract")["version"] == again["version"]

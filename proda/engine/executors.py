@@ -29,6 +29,7 @@ from ..errors import StageError, UsageError
 
 OK, SKIP = 0, 1
 KINDS = ("local", "processes", "ray")
+ON_WORKER = False  # set on a worker process running a whole stage task: its maps stay local
 MAX_BATCH = 64  # units per batch sent to a worker: amortises the round trip, keeps losses small
 IN_FLIGHT = 3  # batches queued per worker: keeps them busy without holding every payload at once
 RESTARTS = 3  # a broken process pool is rebuilt this many times before the stage fails
@@ -171,7 +172,8 @@ class Processes:
         context = multiprocessing.get_context("forkserver")
         # workers start from a server that has proda's stage modules imported already
         # (and every stage's unit functions: nothing is imported on a worker's first unit of a stage)
-        context.set_forkserver_preload(["proda.engine.executors", "proda.engine.storage", "proda.corpus.readers",
+        context.set_forkserver_preload(["proda.engine.executors", "proda.engine.storage", "proda.engine.runner",
+                                        "proda.project", "proda.corpus.readers",
                                         "proda.corpus.chunking", "proda.extract.heuristic", "proda.stages.ingest",
                                         "proda.stages.chunk", "proda.stages.extract", "proda.stages.bench",
                                         "proda.stages.synth", "proda.bench.items", "proda.synth.samples"])
@@ -179,16 +181,18 @@ class Processes:
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
 
-    def warm(self) -> None:
+    def warm(self, init: tuple | None = None) -> None:
         """Start the pool and its workers now (the forkserver's imports included), so the first
-        stage does not wait for them; run on a thread by :func:`prewarm`."""
+        stage does not wait for them; run on a thread by :func:`prewarm`. ``init``: ``(fn,
+        *args)`` each worker runs first (instead of nothing)."""
         try:
             with self._lock:
                 if self._closed:
                     return
                 pool = self._pool or self._new_pool()
                 self._ready = []  # warming: maps run here until a worker is up (a submit would wait)
-            self._ready = [pool.submit(_noop) for _ in range(self.workers)]
+            fn, *args = init or (_noop,)
+            self._ready = [pool.submit(fn, *args) for _ in range(self.workers)]
         except Exception:  # noqa: BLE001 — the first map starts (or reports) the pool again
             self._ready = None
 
@@ -246,11 +250,38 @@ class Processes:
                     raise StageError(f"worker processes kept dying ({restarts} times in one stage)",
                                      "look for memory pressure or a crash in the stage; "
                                      "run with --executor local to see the error in this process")
-                print(f"  a worker process died; {len(pending)} batch(es) sent again", file=sys.stderr)
+                from .damage import say  # the real stderr: doit captures what its actions print
+
+                say(f"  a worker process died; {len(pending)} batch(es) sent again")
             except BaseException:
                 for future in pending:
                     future.cancel()
                 raise
+
+    def run_task(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on a worker (a whole stage task: ``proda build -j N``); waits for it. A
+        worker that dies breaks the pool: a fresh pool runs the task again (the journal keeps
+        the units it had finished), three times at most."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        restarts = 0
+        while True:
+            pool = self._pool or self._start()
+            try:
+                return pool.submit(fn, *args).result()
+            except BrokenProcessPool:
+                restarts += 1
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+                if restarts > RESTARTS:
+                    raise StageError(f"worker processes kept dying ({restarts} times in one task)",
+                                     "look for memory pressure or a crash in the stage; "
+                                     "run with -j 1 or --executor local to see the error in this process") from None
+                from .damage import say
+
+                say("  a worker process died; its task is sent again")
 
     def close(self) -> None:
         with self._lock:
@@ -370,7 +401,7 @@ def for_config(run_cfg) -> Any:
 def choose(run_cfg, fn: Callable, units: int, threads: int) -> Any:
     """The executor for one map: threads stay local (HTTP-bound work: the endpoints are the
     parallelism), as do single units and functions that cannot leave the process."""
-    if run_cfg.executor == "local" or threads > 1 or units < 2:
+    if run_cfg.executor == "local" or threads > 1 or units < 2 or ON_WORKER:
         return LOCAL
     if not portable(fn):
         name = getattr(fn, "__qualname__", repr(fn))
@@ -381,13 +412,14 @@ def choose(run_cfg, fn: Callable, units: int, threads: int) -> Any:
     return for_config(run_cfg)
 
 
-def prewarm(run_cfg) -> None:
+def prewarm(run_cfg, init: tuple | None = None) -> None:
     """Start the worker processes of ``[run]``'s process pool in the background at the start of a
-    build, while the driver plans its tasks and reads the corpus (nothing for local or Ray)."""
+    build, while the driver plans its tasks and reads the corpus (nothing for local or Ray);
+    ``init`` (``(fn, *args)``) is what each worker does first."""
     if run_cfg.executor != "processes":
         return
     executor = for_config(run_cfg)
-    threading.Thread(target=executor.warm, name="proda-pool-warm", daemon=True).start()
+    threading.Thread(target=executor.warm, args=(init,), name="proda-pool-warm", daemon=True).start()
 
 
 def shutdown() -> None:

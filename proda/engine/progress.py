@@ -15,9 +15,12 @@ from typing import Any, Callable, Iterator
 
 _live: Any = None  # the rich Progress currently drawn, if any
 _guard = threading.Lock()
+DRAW = True  # False on a worker process: only the build process draws
 
 
 def on_terminal() -> bool:
+    if not DRAW:
+        return False
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):

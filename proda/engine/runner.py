@@ -179,6 +179,8 @@ def recipe_of(stage: "Stage", project: "Project") -> dict[str, Any]:
 
 def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
     """Run one (stage, shard) and publish its output; returns its run stats."""
+    from . import executors
+
     started = time.perf_counter()
     recipe = recipe_of(stage, project)
     inputs = upstream_digest(project, stage, shard)  # the upstream this run reads: final, they ran first
@@ -206,9 +208,52 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "finished": time.time(),
         "inputs": inputs,  # for the manifest below only (a version checks it: versions.manifests)
         "manifest": manifest["digest"],
+        "on_worker": executors.ON_WORKER,  # the whole task ran on a worker process (-j N)
     }
     storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
     return stats
+
+
+_worker_projects: dict[tuple[str, tuple[str, ...]], "Project"] = {}
+
+
+def execute_on_worker(root: str, overrides: tuple[str, ...], stage: str, shard: str, driver: int) -> dict[str, Any]:
+    """Run one (stage, shard) whole on a worker process of the build (``proda build -j N`` with
+    worker processes; the stage is :meth:`~proda.engine.stage.Stage.cpu_bound`): the memo journal,
+    the object and the manifest written last, as :func:`execute` writes them in the build process —
+    one writer per shard all the same, since doit gives a shard to one task at a time. Its units
+    run here, one after another. ``driver`` is the build's process id: a task that reaches a worker
+    after the build has died is not started."""
+    import os
+
+    from .stage import get
+
+    try:
+        os.kill(driver, 0)
+    except ProcessLookupError:
+        from ..errors import StageError
+
+        raise StageError(f"{stage}:{shard}: the build that sent this task has ended") from None
+    except PermissionError:
+        pass
+    return execute(worker_project(root, overrides), get(stage), shard)
+
+
+def worker_project(root: str, overrides: tuple[str, ...]) -> "Project":
+    """The project a worker process runs whole tasks of, its settings read once per worker (a build
+    with tasks on workers has each worker read them while doit plans: ``executors.prewarm``)."""
+    from . import executors
+
+    executors.ON_WORKER = True  # the tasks' units stay in this process
+    progress.DRAW = False  # the build process draws the bars
+    key = (root, tuple(overrides))
+    project = _worker_projects.get(key)
+    if project is None:
+        from ..project import Project
+
+        project = _worker_projects[key] = Project.at(root, overrides)
+        project.config  # noqa: B018 — read now
+    return project
 
 
 def publish(project: "Project", stage: str, shard: str, records: list[Record],

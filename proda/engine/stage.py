@@ -45,6 +45,13 @@ class Stage:
         """Identity of any model or backend the stage calls (weights hash for local models)."""
         return ""
 
+    def cpu_bound(self, project: "Project") -> bool:
+        """Whether a whole (stage, shard) task may run on a worker process (``proda build -j N``
+        with worker processes: :func:`proda.engine.runner.execute_on_worker`): pure CPU work on
+        files under build/ — no model, no HTTP, no catalog. Training and scoring stay in the build
+        process."""
+        return False
+
     def run(self, ctx: "proda.engine.runner.Context") -> list[Any]:  # noqa: F821 (no import: runner imports this)
         raise NotImplementedError
 

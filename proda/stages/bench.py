@@ -43,6 +43,9 @@ class Bench(Stage):
     # 8: options join groups, options compared by both keys, both splits for a document of two groups at any ratio)
     sections = ("bench",)
 
+    def cpu_bound(self, project: "Project") -> bool:
+        return True
+
     def file_deps(self, project: "Project", shard):
         from ..engine.stage import manifests
 

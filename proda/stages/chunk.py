@@ -25,6 +25,9 @@ class ChunkStage(Stage):
     version = 2  # 2: every chunk within chunk.size, long sentences and headings included
     sections = ("chunk",)
 
+    def cpu_bound(self, project: "Project") -> bool:
+        return True
+
     def file_deps(self, project: "Project", shard):
         from ..engine.outputs import manifest_path
 

@@ -50,6 +50,9 @@ class Extract(Stage):
 
         return llm_fingerprint(llm)
 
+    def cpu_bound(self, project: "Project") -> bool:
+        return project.config.llm.backend == "heuristic"  # an LLM's calls go through the catalog's cache
+
     def run(self, ctx):
         from ..extract import graph
         from ..extract.backends import open_extractor

@@ -34,6 +34,9 @@ class Ingest(Stage):
     version = 5
     sections = ("ingest",)
 
+    def cpu_bound(self, project: "Project") -> bool:
+        return True
+
     def file_deps(self, project: "Project", shard):
         return project.corpus_deps(shard)
 

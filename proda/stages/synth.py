@@ -30,6 +30,9 @@ class Synth(Stage):
     version = 2  # 2: the letters-only rule, every option of every item
     sections = ("synth",)
 
+    def cpu_bound(self, project: "Project") -> bool:
+        return True
+
     def shards(self, project: "Project"):
         return project.disciplines() + [PATCHES]
 

@@ -6,29 +6,33 @@ processes and a 2-CPU local Ray cluster; the endpoint fleet's calls/s; a project
     python tests/perf/scale.py --documents 117000   # the paper's scale (hours on 2 cores)
     python tests/perf/scale.py --paragraphs 24      # documents of about 19 KB instead of 2 KB
     python tests/perf/scale.py --executors local,processes --jobs 2 --fleet-calls 0
-                                                    # two shard tasks at once, no fleet figure
+                                                    # two shard tasks at once, each whole on a
+                                                    # worker; no fleet figure
     python tests/perf/scale.py --documents 60000 --until chunk --executors local,processes --fleet-calls 0
                                                     # the cheap early stages with seconds of work
 
 For each executor (``local`` with 1 worker, ``processes`` with 2, ``ray`` with 2) a fresh copy of
 one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2 KB each)
 is built up to ``synth`` (the CPU-bound stages: ingest, chunk, heuristic extract, bench, synth) in
-a subprocess, by default shards one at a time (``--jobs 1``, i.e. ``proda build -j 1``), so a
-stage's seconds are its wall time. ``--jobs N`` builds with ``-j N``: N (stage, shard) tasks at once
-on the driver's threads, sharing the executor's workers, so one task's serial work (unit keys,
-manifest reads, the publish) overlaps another's map; the stages then overlap, per-stage seconds
-are not defined, and only the whole build's figures are given (per-stage figures and ``all`` are
-``null``). The generated documents repeat one template per topic, so the bench stage keeps none
+a subprocess. By default shards run one at a time (``--jobs 1``, i.e. ``proda build -j 1``): a
+stage's seconds are its wall time, and the workers get each task's units. ``--jobs N`` builds
+``processes`` and ``ray`` with ``-j N``: N (stage, shard) tasks at once — with worker processes
+each CPU-bound task runs whole on a worker (its serial part too: reading the upstream shard, the
+unit keys, the journal, the publish), with Ray the tasks share its workers for their units. They
+are then built one stage per build, so that no two stages overlap, and a stage's seconds are the
+span of its tasks (first start to last end, from their run stats); ``build`` is then the sum of
+those builds' wall times (each pays doit's planning and the version record). ``local`` is always
+built with ``-j 1``: one process, one task at a time. The generated documents repeat one template per topic, so the bench stage keeps none
 of their items (it builds every chain's candidates and drops them all: no symmetric option set, or
 every set tells; that is its work here) and synth's contamination check has no item to check
 against; the example project and ../shared/corpus/openstax are where items are measured
 (tests/perf/bench_validity.py). Figures (``jobs``: the N used):
 
 * ``docs_per_s[executor][stage]``: documents / stage seconds; ``all``: documents / the sum of the
-  five stages' seconds (``--jobs 1`` only); ``build``: documents / the wall time of the whole
+  five stages' seconds; ``build``: documents / the wall time of the whole
   ``build(until="synth")`` call (doit's planning, the pool's start and the version record
   included; the figure that compares ``--jobs`` values); ``speedup`` and parallel ``efficiency``
-  (speedup / workers) of processes-2 and ray-2 over local-1 at the same ``--jobs``, per stage,
+  (speedup / workers) of processes-2 and ray-2 (at ``--jobs``) over local-1 (at ``-j 1``), per stage,
   overall and for the whole build;
 * ``same_version``: every executor gave the same version id;
 * ``peak_rss_mb``: the driver's peak resident memory, and the peak of the sum over the driver and
@@ -36,16 +40,17 @@ against; the example project and ../shared/corpus/openstax are where items are m
 * ``driver_cpu_s``: CPU seconds of the build process itself; with worker processes, its share of
   local-1's CPU seconds is the work that stays serial, and ``amdahl_speedup_2_idle_cores`` the
   speedup that share allows on two idle cores (derived, for a shared machine where wall time
-  cannot show it); ``ray_start_s``: the local Ray cluster's start, kept out of the stage times;
+  cannot show it; with ``--jobs`` above 1 and worker processes the build process only plans and
+  waits, so the share is near 0 and the bound says nothing); ``ray_start_s``: the local Ray cluster's start, kept out of the stage times;
 * ``noop_s``: a second ``proda build`` of the local copy (nothing to do) at this scale;
-* ``ingest_mb_s_per_core`` (``--jobs 1``): corpus megabytes / ingest seconds on one process (2 KB
+* ``ingest_mb_s_per_core`` (local-1): corpus megabytes / ingest seconds on one process (2 KB
   documents: per-file work dominates; tests/perf/ingest.py measures throughput on large files);
 * ``fleet``: calls/s through the call cache against one loopback fake endpoint and against two
   (each a process of its own: tests/fake_openai.py), each endpoint working on ``--capacity``
   requests at once with ``--latency-ms`` per request, ``llm.concurrency = capacity`` per endpoint
   (left out with ``--fleet-calls 0``);
 * ``projection``: hours for 117k documents on the stated cluster, from the measured processes-2
-  rate per worker (``all``; ``build`` above ``--jobs 1``) and efficiency (an assumption: the
+  rate per worker (``all``) and efficiency (an assumption: the
   efficiency of 2 workers holds at that size);
 * ``load``: the 1-minute load average before and after, and the machine's cores — the machine is
   shared, so ratios measured side by side are what to read, not absolute rates.
@@ -111,7 +116,19 @@ if 'run.executor="ray"' in overrides:  # the cluster's start-up, timed apart fro
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray_start = time.perf_counter() - ray_start
 started = time.perf_counter()
-result = build(Project.at(sys.argv[1], overrides), until=until, jobs=jobs)
+project = Project.at(sys.argv[1], overrides)
+if jobs == 1:  # one task at a time: a stage's seconds are the sum of its tasks'
+    result = build(project, until=until, jobs=jobs)
+else:  # one stage per build, so that no two stages overlap: a stage's seconds are the span of
+    # its tasks, from the first one's start to the last one's end (their run stats)
+    from proda.engine import layout
+    from proda.engine.stage import ORDER
+    spans = {}
+    for stage in ORDER[:ORDER.index(until) + 1]:
+        result = build(project, until=stage, jobs=jobs)
+        runs = [json.loads(p.read_text()) for p in layout.runs(project.build).glob(f"{stage}.*.json")]
+        spans[stage] = max(r["finished"] for r in runs) - min(r["finished"] - r["seconds"] for r in runs)
+    result["spans"] = spans
 done.set()
 result["wall_s"] = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -200,8 +217,8 @@ def main() -> None:
     # 3 paragraphs: about 2.4 KB a document (the default figure); more: larger documents, more
     # work per unit and per shard (a figure beside the default one, not instead of it)
     parser.add_argument("--paragraphs", type=int, default=3)
-    # -j N: N stage shards at once (doit's -n), sharing the executor's workers; above 1 the stages
-    # overlap, so only the whole build's wall time is reported, not per-stage seconds
+    # -j N: N stage shards at once (doit's -n); with worker processes each runs whole on a worker.
+    # Above 1, one build per stage: a stage's seconds are the span of its tasks
     parser.add_argument("--jobs", "-j", type=int, default=1)
     # the last stage built: --until chunk measures the early, cheap stages at a size where they
     # have seconds of work (--documents 60000) without the hours of extraction that size takes
@@ -237,13 +254,14 @@ def main() -> None:
             init_project(root)
             shutil.rmtree(root / "specs" / "corpus")
             shutil.copytree(corpus, root / "specs" / "corpus")
-            result = run_build(root, configs[kind], jobs, args.until)
+            mine = 1 if kind == "local" else jobs  # local-1: one process, one task at a time
+            result = run_build(root, configs[kind], mine, args.until)
             versions[kind] = result["version"]
-            if jobs == 1:  # one shard at a time: a stage's seconds are its wall time
+            if mine == 1:  # one shard at a time: a stage's seconds are its wall time
                 seconds = {s: result["stages"][s]["seconds"] for s in stages}
-                seconds["all"] = round(sum(seconds.values()), 3)
-            else:  # shards of several stages overlap: per-stage seconds are not defined
-                seconds = {s: None for s in (*stages, "all")}
+            else:  # one build per stage: a stage's seconds are the span of its tasks
+                seconds = {s: round(result["spans"][s], 3) for s in stages}
+            seconds["all"] = round(sum(seconds.values()), 3)
             seconds["build"] = round(result["wall_s"], 3)
             out["seconds"][kind] = seconds
             out["docs_per_s"][kind] = {s: None if t is None else round(args.documents / max(t, 1e-9), 1)
@@ -253,7 +271,7 @@ def main() -> None:
                 out["ray_start_s"] = round(result["ray_start_s"], 2)
             out["peak_rss_mb"][kind] = {"driver": round(result["rss_driver_mb"], 1),
                                         "with_workers": round(result["rss_tree_mb"], 1)}
-            if kind == "local" and jobs == 1:
+            if kind == "local":
                 out["ingest_mb_s_per_core"] = round(corpus_bytes / 1e6 / max(seconds["ingest"], 1e-9), 2)
             if kind == "local":
                 started = time.perf_counter()
@@ -280,12 +298,13 @@ def main() -> None:
         out["fleet"] = fleet_rates(args.fleet_calls, args.capacity, args.latency_ms)
     if base and "processes" in out["seconds"]:
         measured = out["seconds"]["processes"]
-        per_worker = args.documents / (measured["all"] if jobs == 1 else measured["build"]) / 2
+        per_worker = args.documents / measured["all"] / 2
         workers = CLUSTER["nodes"] * CLUSTER["cores_per_node"]
         hours = 117_000 / (per_worker * workers) / 3600
         out["projection"] = {"documents": 117_000, "cluster": CLUSTER, "executor": "ray",
                              "assumes": "per-worker rate of processes-2 here, its efficiency held at 128 workers",
-                             "hours": round(hours, 2), "per_worker_docs_s": round(per_worker, 2)}
+                             "hours": round(hours, 3), "minutes": round(hours * 60, 1),
+                             "per_worker_docs_s": round(per_worker, 2)}
     out["load"] = {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)}
     print(json.dumps(out, sort_keys=True))
 
