@@ -106,8 +106,7 @@ def test_a_map_never_publishes_a_shard_short_of_units(make_project, monkeypatch,
     class Lossy(executors.Local):
         def run_batches(self, fn, payloads, skip, threads=1):
             for batch in super().run_batches(fn, payloads, skip, threads):
-                if batch[0][0] != 1:  # unit 1's outcome never comes back
-                    yield batch
+                yield [outcome for outcome in batch if outcome[0] != 1]  # unit 1's outcome never comes back
 
     monkeypatch.setattr(executors, "choose", lambda *args: Lossy())
     project = make_project(CORPUS)
@@ -280,3 +279,20 @@ def test_a_worker_killed_in_the_middle_of_a_task_costs_only_its_units(make_proje
     clean_root = project.root.parent / "clean"
     shutil.copytree(project.specs, clean_root / "specs")
     assert build(Project.at(clean_root), until="extract")["version"] == again["version"]
+
+
+def fail_at_seven(x):
+    if x == 7:
+        raise RuntimeError("unit 7 broke")
+    return [x]
+
+
+def test_local_maps_journal_cheap_units_together_and_keep_those_before_a_failure():
+    batches = list(executors.LOCAL.run_batches(double, list(range(200)), ()))
+    assert sorted(i for b in batches for i, *_ in b) == list(range(200))
+    assert len(batches) < 200  # cheap units share a journal write
+    got = []
+    with pytest.raises(RuntimeError, match="unit 7 broke"):
+        for batch in executors.LOCAL.run_batches(fail_at_seven, list(range(10)), ()):
+            got += [i for i, *_ in batch]
+    assert got == list(range(7))  # every unit finished before the failure reached the journal

@@ -33,6 +33,7 @@ ON_WORKER = False  # set on a worker process running a whole stage task: its map
 MAX_BATCH = 64  # units per batch sent to a worker: amortises the round trip, keeps losses small
 IN_FLIGHT = 3  # batches queued per worker: keeps them busy without holding every payload at once
 RESTARTS = 3  # a broken process pool is rebuilt this many times before the stage fails
+JOURNAL_EVERY = 0.05  # seconds: how often a map running in this process journals its finished units
 
 # (index, OK, records or None, encoded records) | (index, SKIP, None, reason)
 Outcome = tuple[int, int, Any, Any]
@@ -123,9 +124,26 @@ class Local:
             return index, SKIP, None, str(exc)
 
     def run_batches(self, fn, payloads, skip, threads: int = 1) -> Iterator[list[Outcome]]:
-        """One unit at a time (a batch of one: a killed build loses at most the unit running)."""
-        for outcome in self.run(fn, payloads, skip, threads):
-            yield [outcome]
+        """The finished units every JOURNAL_EVERY seconds (at most MAX_BATCH of them; one write of
+        the journal each): a killed build loses at most the units of that last moment and the
+        one running, and a stage of cheap units does not pay a journal write per unit."""
+        import time
+
+        batch: list[Outcome] = []
+        since = time.perf_counter()
+        try:
+            for outcome in self.run(fn, payloads, skip, threads):
+                batch.append(outcome)
+                now = time.perf_counter()
+                if len(batch) >= MAX_BATCH or now - since >= JOURNAL_EVERY:
+                    yield batch
+                    batch, since = [], now
+        except BaseException:  # a unit failed (or Ctrl-C): the units finished before it are journalled first
+            if batch:
+                yield batch
+            raise
+        if batch:
+            yield batch
 
     def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
         def one(index: int) -> Outcome:

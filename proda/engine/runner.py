@@ -98,7 +98,7 @@ class Context:
         Units that are not memoised go to the project's executor (proda/engine/executors.py: this
         process, worker processes or Ray); ``concurrency`` > 1 runs them on that many threads here
         instead (HTTP-bound work). Units' records are journalled as their batch arrives (one
-        journal write per batch; one unit per batch in this process). A unit
+        journal write per batch; in this process, the units finished every 0.05 s). A unit
         raising one of ``skip`` (a bad item, e.g. an LLM reply still malformed after its repair
         round) is left out with its reason instead of failing the stage; it is not memoised, so
         the next build retries it (the shard stays stale until none is skipped)."""

@@ -14,13 +14,13 @@ processes and a 2-CPU local Ray cluster; the endpoint fleet's calls/s; a project
 For each executor (``local`` with 1 worker, ``processes`` with 2, ``ray`` with 2) a fresh copy of
 one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2 KB each)
 is built up to ``synth`` (the CPU-bound stages: ingest, chunk, heuristic extract, bench, synth) in
-a subprocess. By default shards run one at a time (``--jobs 1``, i.e. ``proda build -j 1``): a
-stage's seconds are its wall time, and the workers get each task's units. ``--jobs N`` builds
+a subprocess. A stage's seconds are its wall time: the span of its tasks, from the first one's
+start to the last one's end (their run stats). By default shards run one at a time (``--jobs
+1``, i.e. ``proda build -j 1``), and the workers get each task's units. ``--jobs N`` builds
 ``processes`` and ``ray`` with ``-j N``: N (stage, shard) tasks at once — with worker processes
 each CPU-bound task runs whole on a worker (its serial part too: reading the upstream shard, the
 unit keys, the journal, the publish), with Ray the tasks share its workers for their units. They
-are then built one stage per build, so that no two stages overlap, and a stage's seconds are the
-span of its tasks (first start to last end, from their run stats); ``build`` is then the sum of
+are then built one stage per build, so that no two stages' tasks overlap; ``build`` is then the sum of
 those builds' wall times (each pays doit's planning and the version record). ``local`` is always
 built with ``-j 1``: one process, one task at a time. The generated documents repeat one template per topic, so the bench stage keeps none
 of their items (it builds every chain's candidates and drops them all: no symmetric option set, or
@@ -117,17 +117,23 @@ if 'run.executor="ray"' in overrides:  # the cluster's start-up, timed apart fro
     ray_start = time.perf_counter() - ray_start
 started = time.perf_counter()
 project = Project.at(sys.argv[1], overrides)
-if jobs == 1:  # one task at a time: a stage's seconds are the sum of its tasks'
+from proda.engine import layout
+from proda.engine.stage import ORDER
+
+def span(stage):
+    # a stage's wall time: from its first task's start to its last task's end (their run stats)
+    runs = [json.loads(p.read_text()) for p in layout.runs(project.build).glob(f"{stage}.*.json")]
+    return max(r["finished"] for r in runs) - min(r["finished"] - r["seconds"] for r in runs)
+
+stages = ORDER[:ORDER.index(until) + 1]
+if jobs == 1:  # one task at a time: the stages follow one another in one build
     result = build(project, until=until, jobs=jobs)
-else:  # one stage per build, so that no two stages overlap: a stage's seconds are the span of
-    # its tasks, from the first one's start to the last one's end (their run stats)
-    from proda.engine import layout
-    from proda.engine.stage import ORDER
+    result["spans"] = {stage: span(stage) for stage in stages}
+else:  # one stage per build, so that no two stages' tasks overlap
     spans = {}
-    for stage in ORDER[:ORDER.index(until) + 1]:
+    for stage in stages:
         result = build(project, until=stage, jobs=jobs)
-        runs = [json.loads(p.read_text()) for p in layout.runs(project.build).glob(f"{stage}.*.json")]
-        spans[stage] = max(r["finished"] for r in runs) - min(r["finished"] - r["seconds"] for r in runs)
+        spans[stage] = span(stage)
     result["spans"] = spans
 done.set()
 result["wall_s"] = time.perf_counter() - started
@@ -257,10 +263,7 @@ def main() -> None:
             mine = 1 if kind == "local" else jobs  # local-1: one process, one task at a time
             result = run_build(root, configs[kind], mine, args.until)
             versions[kind] = result["version"]
-            if mine == 1:  # one shard at a time: a stage's seconds are its wall time
-                seconds = {s: result["stages"][s]["seconds"] for s in stages}
-            else:  # one build per stage: a stage's seconds are the span of its tasks
-                seconds = {s: round(result["spans"][s], 3) for s in stages}
+            seconds = {s: round(result["spans"][s], 3) for s in stages}  # first task's start to last's end
             seconds["all"] = round(sum(seconds.values()), 3)
             seconds["build"] = round(result["wall_s"], 3)
             out["seconds"][kind] = seconds
