@@ -441,11 +441,18 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
 
 def _on_worker(project: "Project", stage: str) -> bool:
     """Whether this (stage, shard) task runs whole on a worker process: ``proda build -j N`` (N > 1)
-    with worker processes, a CPU-bound stage. Its shard's serial work — reading the upstream
-    shard, the unit keys, the journal, the publish — then runs beside the other tasks' instead
-    of on the build process's one core; with ``-j 1`` the units of each task are spread instead."""
+    with worker processes, a CPU-bound stage with at least as many shards as there are workers.
+    Its shard's serial work — reading the upstream shard, the unit keys, the journal, the publish —
+    then runs beside the other tasks' instead of on the build process's one core. Otherwise (and
+    with ``-j 1``) the units of each task are spread over the workers: a stage of one or two big
+    shards would leave workers idle as whole tasks."""
     flags = _output.get(str(project.root)) or {}
-    return bool(flags.get("tasks_on_workers")) and stages.get(stage).cpu_bound(project)
+    step = stages.get(stage)
+    if not (flags.get("tasks_on_workers") and step.cpu_bound(project)):
+        return False
+    from .engine import executors
+
+    return len(step.shards(project)) >= executors.for_config(project.config.run).workers
 
 
 def _task_inputs(project: "Project", stage: str, shard: str) -> list[str]:

@@ -296,3 +296,49 @@ def test_local_maps_journal_cheap_units_together_and_keep_those_before_a_failure
         for batch in executors.LOCAL.run_batches(fail_at_seven, list(range(10)), ()):
             got += [i for i, *_ in batch]
     assert got == list(range(7))  # every unit finished before the failure reached the journal
+
+
+def test_a_stage_with_fewer_shards_than_workers_spreads_its_units(make_project):
+    project = make_project({"physics": CORPUS["physics"]})  # one discipline: one shard per stage
+    result = build(Project.at(project.root, ('run.executor="processes"', "run.workers=2")), until="chunk", jobs=2)
+    assert result["stages"]["chunk"]["built"] > 0
+    assert ran_on_worker(project) == {"ingest.physics": False, "chunk.physics": False}
+
+
+def test_a_killed_build_leaves_no_worker_writing(make_project):
+    """kill -9 of the build process alone (not its workers): the workers that run whole tasks stop
+    with it, so nothing goes on writing beside the next build; that build reuses what they
+    journalled and gives the clean build's version id."""
+    corpus = {d: {f"doc{i:03}.md": doc(f"{d}{i}", 5) for i in range(80)} for d in ("physics", "biology")}
+    project = make_project(corpus)
+    build(project, until="chunk")
+    journals = [project.build / "memo" / "extract" / f"{d}.log" for d in corpus]
+    proc = subprocess.Popen([sys.executable, "-m", "proda", "build", "--until", "extract", "--executor", "processes",
+                             "-j", "2", "-C", str(project.root)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, workers = time.time() + 180, []
+    while time.time() < deadline and proc.poll() is None and not workers:
+        if any(j.exists() and j.stat().st_size > 20_000 for j in journals):
+            workers = workers_of(proc.pid)
+            os.kill(proc.pid, signal.SIGKILL)  # the build process only
+        time.sleep(0.005)
+    proc.wait()
+    assert workers, "the build finished before it could be killed; make the corpus larger"
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.time() + 10
+    while time.time() < deadline and any(alive(p) for p in workers):
+        time.sleep(0.05)
+    assert not any(alive(p) for p in workers), "a worker went on after its build was killed"
+    assert not (project.build / "extract" / "physics.json").exists() or not (project.build / "extract" / "biology.json").exists()
+    resumed = build(Project.at(project.root), until="extract")
+    assert resumed["stages"]["extract"]["from_memo"] > 0, "units journalled before the kill were recomputed"
+    clean_root = project.root.parent / "clean"
+    shutil.copytree(project.specs, clean_root / "specs")
+    assert build(Project.at(clean_root), until="extract")["version"] == resumed["version"]

@@ -102,6 +102,36 @@ def _noop() -> None:
     return None
 
 
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie waiting for its parent has)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _exit_with(build: int) -> None:
+    """Worker side, at its start: exit within a fifth of a second once the build process that
+    started the pool has died (killed, say). A worker would otherwise wait for work forever — and
+    one running a whole task would go on writing its journal and manifest beside the next build.
+    What it had finished is in the journal already."""
+    import time
+
+    def watch() -> None:
+        while not gone(build):
+            time.sleep(0.2)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="proda-exit-with-build", daemon=True).start()
+
+
 def portable(fn: Callable) -> bool:
     try:
         pickle.dumps(fn)
@@ -196,7 +226,8 @@ class Processes:
                                         "proda.stages.chunk", "proda.stages.extract", "proda.stages.bench",
                                         "proda.stages.synth", "proda.bench.items", "proda.synth.samples"])
         _register_reducers()
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                         initializer=_exit_with, initargs=(os.getpid(),))
         return self._pool
 
     def warm(self, init: tuple | None = None) -> None:

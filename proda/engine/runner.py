@@ -210,7 +210,8 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "manifest": manifest["digest"],
         "on_worker": executors.ON_WORKER,  # the whole task ran on a worker process (-j N)
     }
-    storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
+    # a report, checked by verify and rebuilt with its shard: not worth a wait for the disk
+    storage.write_json(layout.run_stats(project.build, stage.name, shard), stats, durable=False)
     return stats
 
 
@@ -224,18 +225,13 @@ def execute_on_worker(root: str, overrides: tuple[str, ...], stage: str, shard: 
     one writer per shard all the same, since doit gives a shard to one task at a time. Its units
     run here, one after another. ``driver`` is the build's process id: a task that reaches a worker
     after the build has died is not started."""
-    import os
-
+    from . import executors
     from .stage import get
 
-    try:
-        os.kill(driver, 0)
-    except ProcessLookupError:
+    if executors.gone(driver):
         from ..errors import StageError
 
-        raise StageError(f"{stage}:{shard}: the build that sent this task has ended") from None
-    except PermissionError:
-        pass
+        raise StageError(f"{stage}:{shard}: the build that sent this task has ended")
     return execute(worker_project(root, overrides), get(stage), shard)
 
 
