@@ -94,6 +94,9 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
             # doit captures an action's output by swapping sys.stdout/stderr and does not swap them
             # back when the action is interrupted: restore them, or the message below is lost
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            from .engine import executors
+
+            executors.shutdown(now=True)  # workers running whole tasks stop now, not when their task ends
             raise Interrupted("build interrupted; finished items are kept — run `proda build` to resume") from None
         finally:
             from .engine import executors

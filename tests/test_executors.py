@@ -342,3 +342,32 @@ def test_a_killed_build_leaves_no_worker_writing(make_project):
     clean_root = project.root.parent / "clean"
     shutil.copytree(project.specs, clean_root / "specs")
     assert build(Project.at(clean_root), until="extract")["version"] == resumed["version"]
+
+
+def test_an_interrupted_build_stops_its_workers_at_once(capfd):
+    pool = executors.Processes(1)
+    import threading
+
+    done = threading.Event()
+
+    def wait_for_task():
+        try:
+            pool.run_task(time.sleep, 60)
+        except BaseException:  # noqa: BLE001 — the pool shut down under it
+            pass
+        done.set()
+
+    threading.Thread(target=wait_for_task, daemon=True).start()
+    deadline = time.time() + 30
+    while time.time() < deadline and not (pool._pool and getattr(pool._pool, "_processes", None)):
+        time.sleep(0.05)
+    time.sleep(0.5)  # the task is running on the worker
+    workers = list(pool._pool._processes.values())
+    started = time.time()
+    pool.close(now=True)
+    assert time.time() - started < 5, "close(now=True) waited for the running task"
+    for process in workers:
+        process.join(5)
+        assert not process.is_alive()
+    assert done.wait(5), "the interrupted task was sent again to a new pool"
+    assert "sent again" not in capfd.readouterr().err

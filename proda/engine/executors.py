@@ -102,6 +102,12 @@ def _noop() -> None:
     return None
 
 
+def _interrupted():
+    from ..errors import Interrupted
+
+    return Interrupted("the build was interrupted; finished units are kept", "run `proda build` again to resume")
+
+
 def gone(pid: int) -> bool:
     """Whether process ``pid`` has ended (a zombie waiting for its parent has)."""
     try:
@@ -193,7 +199,7 @@ class Local:
                 for future in futures:
                     future.cancel()
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         pass
 
 
@@ -211,6 +217,8 @@ class Processes:
 
     def _start(self):
         with self._lock:
+            if self._closed:  # the build ended or was interrupted: nothing starts a pool again
+                raise _interrupted()
             return self._pool or self._new_pool()
 
     def _new_pool(self):
@@ -289,6 +297,8 @@ class Processes:
             except BrokenProcessPool:
                 # a worker died (killed, out of memory): its batches and the others in flight are
                 # sent again to a fresh pool; everything already yielded is journalled
+                if self._closed:  # stopped by close(now=True): an interrupted build
+                    raise _interrupted() from None
                 restarts += 1
                 todo.extend(pending.values())
                 with self._lock:
@@ -319,6 +329,8 @@ class Processes:
             try:
                 return pool.submit(fn, *args).result()
             except BrokenProcessPool:
+                if self._closed:  # stopped by close(now=True): an interrupted build
+                    raise _interrupted() from None
                 restarts += 1
                 with self._lock:
                     if self._pool is pool:
@@ -332,12 +344,20 @@ class Processes:
 
                 say("  a worker process died; its task is sent again")
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Shut the pool down after the work it is doing; ``now`` (an interrupted build): stop its
+        workers at once — a whole task on a worker could run for minutes — losing only the units
+        in flight (what they had finished is journalled)."""
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        if now:
+            # Python 3.14 has pool.terminate_workers(); before it, the pool's own process table
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)  # quick once the workers are gone
 
 
 class Ray:
@@ -406,7 +426,7 @@ class Ray:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         if self._owner and self._ray.is_initialized():
             self._ray.shutdown()
 
@@ -471,9 +491,10 @@ def prewarm(run_cfg, init: tuple | None = None) -> None:
     threading.Thread(target=executor.warm, args=(init,), name="proda-pool-warm", daemon=True).start()
 
 
-def shutdown() -> None:
-    """Close every executor this process opened (end of a build)."""
+def shutdown(now: bool = False) -> None:
+    """Close every executor this process opened (end of a build; ``now``: an interrupted one,
+    whose workers stop at once)."""
     with _guard:
         for executor in _open.values():
-            executor.close()
+            executor.close(now)
         _open.clear()
