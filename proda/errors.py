@@ -21,9 +21,6 @@ class ProdaError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
 
-    def __reduce__(self):  # pickled with its hint (a stage task that ran on a worker process raises it here)
-        return type(self), (self.message, self.hint)
-
 
 class StageError(ProdaError):
     exit_code = 1

@@ -64,7 +64,7 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         else:
             repaired = integrity.preflight(project)  # damaged state is moved aside, then rebuilt
         tally = Tally(project, names)
-        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally,
+        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally, "jobs": jobs,
                                       # -j N with worker processes: CPU-bound tasks run whole on a worker
                                       "tasks_on_workers": jobs > 1 and project.config.run.executor == "processes"}
         argv = ["run", "-n", str(max(1, jobs))] + names
@@ -416,8 +416,11 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
             if _on_worker(project, stage):
                 from .engine import executors
 
-                executors.for_config(project.config.run).run_task(runner.execute_on_worker, root, tuple(overrides),
-                                                                  stage, shard, os.getpid())
+                from .hashing import digest
+
+                executors.for_config(project.config.run).run_task(
+                    runner.execute_on_worker, root, tuple(overrides), stage, shard, os.getpid(),
+                    digest(runner.recipe_of(stages.get(stage), project)))
             else:
                 runner.execute(project, stages.get(stage), shard)
             moved = [p for p, a, b in zip(inputs, before, _stats(inputs)) if a != b]
@@ -443,19 +446,20 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
 
 
 def _on_worker(project: "Project", stage: str) -> bool:
-    """Whether this (stage, shard) task runs whole on a worker process: ``proda build -j N`` (N > 1)
-    with worker processes, a CPU-bound stage with at least as many shards as there are workers.
-    Its shard's serial work — reading the upstream shard, the unit keys, the journal, the publish —
-    then runs beside the other tasks' instead of on the build process's one core. Otherwise (and
-    with ``-j 1``) the units of each task are spread over the workers: a stage of one or two big
-    shards would leave workers idle as whole tasks."""
+    """Whether this (stage, shard) task runs whole on a worker process: ``proda build -j N`` with
+    worker processes, N at least the number of workers, a CPU-bound stage with at least as many
+    shards as workers. Its shard's serial work — reading the upstream shard, the unit keys, the
+    journal, the publish — then runs beside the other tasks' instead of on the build process's
+    one core. Otherwise (and with ``-j 1``) the units of each task are spread over the workers:
+    fewer tasks at once than workers, as whole tasks, would leave workers idle."""
     flags = _output.get(str(project.root)) or {}
     step = stages.get(stage)
     if not (flags.get("tasks_on_workers") and step.cpu_bound(project)):
         return False
     from .engine import executors
 
-    return len(step.shards(project)) >= executors.for_config(project.config.run).workers
+    workers = executors.for_config(project.config.run).workers
+    return flags.get("jobs", 1) >= workers and len(step.shards(project)) >= workers
 
 
 def _task_inputs(project: "Project", stage: str, shard: str) -> list[str]:

@@ -196,24 +196,58 @@ def test_a_task_that_reaches_a_worker_after_the_build_died_is_not_started(make_p
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with pytest.raises(StageError, match="has ended"):
-        runner.execute_on_worker(str(project.root), (), "ingest", "physics", gone.pid)
+        runner.execute_on_worker(str(project.root), (), "ingest", "physics", gone.pid, "")
     assert not (project.build / "ingest" / "physics.json").exists()
 
 
-def test_errors_keep_their_hint_across_processes():
+def refuse_with_a_hint():
+    raise UsageError("bad input", "fix the file")
+
+
+def test_a_task_error_comes_back_whole_and_one_that_cannot_is_said(make_project, monkeypatch):
+    from proda.engine import runner, storage
+    from proda.engine.stage import get
+    from proda.errors import StageError
+    from proda.hashing import digest
+
+    pool = executors.Processes(1)
+    try:
+        with pytest.raises(UsageError) as raised:
+            pool.run_task(refuse_with_a_hint)
+        assert raised.value.hint == "fix the file" and str(raised.value) == "bad input\n  hint: fix the file"
+    finally:
+        pool.close()
+    project = make_project(CORPUS)
+    recipe = digest(runner.recipe_of(get("ingest"), project))
+
+    def damaged(*args):  # pickles, but cannot be rebuilt from its args: the pool would call it broken
+        raise storage.Damaged(project.build / "x", "its checksum fails")
+
+    monkeypatch.setattr(runner, "execute", damaged)
+    with pytest.raises(StageError, match="failed on a worker process: Damaged") as raised:
+        runner.execute_on_worker(str(project.root), (), "ingest", "physics", os.getpid(), recipe)
     import pickle
 
+    again = pickle.loads(pickle.dumps(raised.value))
+    assert "Damaged" in str(again) and "Traceback" in again.hint
+
+
+def test_a_task_whose_settings_changed_under_the_build_is_refused(make_project):
+    from proda.engine import runner
     from proda.errors import StageError
 
-    again = pickle.loads(pickle.dumps(UsageError("bad input", "fix the file")))
-    assert type(again) is UsageError and again.hint == "fix the file" and str(again) == "bad input\n  hint: fix the file"
-    assert pickle.loads(pickle.dumps(StageError("failed"))).hint == ""
+    project = make_project(CORPUS)
+    with pytest.raises(StageError, match="settings changed while the build ran"):
+        runner.execute_on_worker(str(project.root), (), "ingest", "physics", os.getpid(), "not-this-recipe")
+    assert not (project.build / "ingest" / "physics.json").exists()
 
 
 def ran_on_worker(project) -> dict[str, bool]:
+    """Per task, whether it ran whole on another process than this test's."""
     import json
 
-    return {path.stem: json.loads(path.read_text())["on_worker"] for path in (project.build / "runs").glob("*.json")}
+    stats = [json.loads(path.read_text()) for path in (project.build / "runs").glob("*.json")]
+    return {f"{s['stage']}.{s['shard']}": s["on_worker"] and s["process"] != os.getpid() for s in stats}
 
 
 def test_jobs_with_worker_processes_run_whole_tasks_there(make_project):
@@ -228,6 +262,9 @@ def test_jobs_with_worker_processes_run_whole_tasks_there(make_project):
     one = make_project(CORPUS, name="units")
     build(Project.at(one.root, settings), until="chunk", jobs=1)  # -j 1: the units are spread instead
     assert not any(ran_on_worker(one).values())
+    few = make_project(CORPUS, name="few")  # fewer tasks at once than workers: the units are spread
+    build(Project.at(few.root, ('run.executor="processes"', "run.workers=3")), until="chunk", jobs=2)
+    assert not any(ran_on_worker(few).values())
 
 
 def test_only_cpu_bound_stages_leave_the_build_process(make_project):
@@ -274,6 +311,10 @@ def test_a_worker_killed_in_the_middle_of_a_task_costs_only_its_units(make_proje
     assert killed, "the build finished before a worker could be killed; make the corpus larger"
     assert proc.returncode == 0, err
     assert "its task is sent again" in err
+    import json
+
+    runs = [json.loads((project.build / "runs" / f"extract.{d}.json").read_text()) for d in corpus]
+    assert any(r["from_memo"] > 0 for r in runs), "the task sent again recomputed what its journal kept"
     again = build(Project.at(project.root), until="extract")
     assert again["stages"]["extract"]["built"] == 0
     clean_root = project.root.parent / "clean"

@@ -108,30 +108,44 @@ def _interrupted():
     return Interrupted("the build was interrupted; finished units are kept", "run `proda build` again to resume")
 
 
-def gone(pid: int) -> bool:
-    """Whether process ``pid`` has ended (a zombie waiting for its parent has)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
+def _proc_stat(pid: int) -> list[bytes] | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+            return fh.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
+        return None
+
+
+def gone(pid: int, started: bytes | None = None) -> bool:
+    """Whether process ``pid`` has ended: no such process, one of another user (its id reused),
+    a zombie waiting for its parent, or (with ``started``, its start time as /proc gives it)
+    another process that took its id."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return True
+    fields = _proc_stat(pid)
+    if fields is None:  # no /proc: what os.kill says
         return False
+    return fields[0] == b"Z" or (started is not None and len(fields) > 19 and fields[19] != started)
 
 
-def _exit_with(build: int) -> None:
-    """Worker side, at its start: exit within a fifth of a second once the build process that
-    started the pool has died (killed, say). A worker would otherwise wait for work forever — and
+def _worker_start(build: int) -> None:
+    """Worker side, at its start. Ctrl-C is the build process's to handle: it stops the workers
+    itself (``Processes.close(now=True)``), and a worker that took the terminal's Ctrl-C would
+    break the pool and have its tasks sent again. And the worker exits within a fifth of a second
+    once the build process has died (killed, say): it would otherwise wait for work forever — and
     one running a whole task would go on writing its journal and manifest beside the next build.
     What it had finished is in the journal already."""
+    import signal
     import time
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fields = _proc_stat(build)
+    started = fields[19] if fields is not None and len(fields) > 19 else None
+
     def watch() -> None:
-        while not gone(build):
+        while not gone(build, started):
             time.sleep(0.2)
         os._exit(70)
 
@@ -160,9 +174,10 @@ class Local:
             return index, SKIP, None, str(exc)
 
     def run_batches(self, fn, payloads, skip, threads: int = 1) -> Iterator[list[Outcome]]:
-        """The finished units every JOURNAL_EVERY seconds (at most MAX_BATCH of them; one write of
-        the journal each): a killed build loses at most the units of that last moment and the
-        one running, and a stage of cheap units does not pay a journal write per unit."""
+        """The finished units in batches (one write of the journal each): a batch is given when a
+        unit finishes JOURNAL_EVERY seconds or more after the last batch, or at MAX_BATCH units.
+        So a stage of cheap units does not pay a journal write per unit, and a killed build loses
+        the unit running and at most JOURNAL_EVERY seconds of units finished before it."""
         import time
 
         batch: list[Outcome] = []
@@ -174,6 +189,8 @@ class Local:
                 if len(batch) >= MAX_BATCH or now - since >= JOURNAL_EVERY:
                     yield batch
                     batch, since = [], now
+        except GeneratorExit:  # the map stopped taking batches (its journal write failed): nothing to give
+            raise
         except BaseException:  # a unit failed (or Ctrl-C): the units finished before it are journalled first
             if batch:
                 yield batch
@@ -235,7 +252,7 @@ class Processes:
                                         "proda.stages.synth", "proda.bench.items", "proda.synth.samples"])
         _register_reducers()
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                         initializer=_exit_with, initargs=(os.getpid(),))
+                                         initializer=_worker_start, initargs=(os.getpid(),))
         return self._pool
 
     def warm(self, init: tuple | None = None) -> None:

@@ -13,6 +13,7 @@ object and the shard manifest is written last; the manifest is what doit and dow
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -209,30 +210,50 @@ def execute(project: "Project", stage: "Stage", shard: str) -> dict[str, Any]:
         "inputs": inputs,  # for the manifest below only (a version checks it: versions.manifests)
         "manifest": manifest["digest"],
         "on_worker": executors.ON_WORKER,  # the whole task ran on a worker process (-j N)
+        "process": os.getpid(),
     }
-    # a report, checked by verify and rebuilt with its shard: not worth a wait for the disk
-    storage.write_json(layout.run_stats(project.build, stage.name, shard), stats, durable=False)
+    storage.write_json(layout.run_stats(project.build, stage.name, shard), stats)
     return stats
 
 
 _worker_projects: dict[tuple[str, tuple[str, ...]], "Project"] = {}
 
 
-def execute_on_worker(root: str, overrides: tuple[str, ...], stage: str, shard: str, driver: int) -> dict[str, Any]:
+def execute_on_worker(root: str, overrides: tuple[str, ...], stage: str, shard: str, driver: int,
+                      recipe: str) -> dict[str, Any]:
     """Run one (stage, shard) whole on a worker process of the build (``proda build -j N`` with
     worker processes; the stage is :meth:`~proda.engine.stage.Stage.cpu_bound`): the memo journal,
     the object and the manifest written last, as :func:`execute` writes them in the build process —
     one writer per shard all the same, since doit gives a shard to one task at a time. Its units
     run here, one after another. ``driver`` is the build's process id: a task that reaches a worker
-    after the build has died is not started."""
+    after the build has died is not started. ``recipe``: the digest of the stage's recipe as the
+    build read the settings; the worker read them itself, and refuses a task whose recipe differs
+    (the settings were edited while the build ran). An error that could not be rebuilt on the
+    other side of the pool comes back as a StageError with its text."""
+    import pickle
+
+    from ..errors import StageError
     from . import executors
     from .stage import get
 
     if executors.gone(driver):
-        from ..errors import StageError
-
         raise StageError(f"{stage}:{shard}: the build that sent this task has ended")
-    return execute(worker_project(root, overrides), get(stage), shard)
+    project = worker_project(root, overrides)
+    step = get(stage)
+    if digest(recipe_of(step, project)) != recipe:
+        raise StageError(f"{stage}:{shard}: the settings changed while the build ran (specs/proda.toml or a file it names)",
+                         "run `proda build` again: it reads them afresh (finished units are kept)")
+    try:
+        return execute(project, step, shard)
+    except Exception as exc:  # noqa: BLE001 — only its portability is checked here
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # noqa: BLE001 — the pool would call this a broken pool, and run it again
+            import traceback
+
+            raise StageError(f"{stage}:{shard} failed on a worker process: {type(exc).__name__}: {exc}",
+                             "the traceback on the worker:\n" + traceback.format_exc()) from None
+        raise
 
 
 def worker_project(root: str, overrides: tuple[str, ...]) -> "Project":

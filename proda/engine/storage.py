@@ -36,18 +36,16 @@ _legacy_frame = struct.Struct("<I")
 _entry_dec = msgspec.msgpack.Decoder(tuple[str, msgspec.Raw])  # keeps the payload's raw bytes
 
 
-def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write ``path`` whole or not at all (a temporary file renamed over it); ``durable``: on disk
-    before the rename (fsync), so that a power cut leaves the old file or the new one, never an
-    empty one. Reports that are derived again when lost (run stats) skip that wait."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file, on disk (fsync) before it is renamed
+    over it, so that a power cut leaves the old file or the new one, never an empty one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -55,8 +53,8 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
         raise
 
 
-def write_json(path: Path, obj: Any, durable: bool = True) -> None:
-    atomic_write(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode(), durable)
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
 def read_json(path: Path) -> Any:

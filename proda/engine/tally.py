@@ -120,7 +120,7 @@ class Tally:
             if "computed" not in run:
                 run = {**run, "computed": run.get("built", 0), "from_memo": run.get("reused", 0),
                        "built": built, "reused": total - built}
-                storage.write_json(run_file, run, durable=False)
+                storage.write_json(run_file, run)
             counts["from_memo"] = int(run.get("from_memo", 0))
             # built (new to this build's output) but not computed: records an earlier build made
             # that come back (an undone edit, a checkpoint trained before): said, not hidden in "built"
