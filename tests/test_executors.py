@@ -412,3 +412,15 @@ def test_an_interrupted_build_stops_its_workers_at_once(capfd):
         assert not process.is_alive()
     assert done.wait(5), "the interrupted task was sent again to a new pool"
     assert "sent again" not in capfd.readouterr().err
+
+
+def test_running_a_worker_task_here_changes_nothing_of_this_process(make_project):
+    """execute_on_worker called in the build process (as these tests do) must not leave it
+    believing it is a pool worker: its maps would all stay local from then on."""
+    from proda.engine import progress, runner
+    from proda.errors import StageError
+
+    project = make_project(CORPUS)
+    with pytest.raises(StageError):
+        runner.execute_on_worker(str(project.root), (), "ingest", "physics", os.getpid(), "not-this-recipe")
+    assert executors.ON_WORKER is False and progress.DRAW is True

@@ -29,7 +29,7 @@ from ..errors import StageError, UsageError
 
 OK, SKIP = 0, 1
 KINDS = ("local", "processes", "ray")
-ON_WORKER = False  # set on a worker process running a whole stage task: its maps stay local
+ON_WORKER = False  # True on a pool worker (a whole stage task run there keeps its maps local)
 MAX_BATCH = 64  # units per batch sent to a worker: amortises the round trip, keeps losses small
 IN_FLIGHT = 3  # batches queued per worker: keeps them busy without holding every payload at once
 RESTARTS = 3  # a broken process pool is rebuilt this many times before the stage fails
@@ -131,7 +131,8 @@ def gone(pid: int, started: bytes | None = None) -> bool:
 
 
 def _worker_start(build: int) -> None:
-    """Worker side, at its start. Ctrl-C is the build process's to handle: it stops the workers
+    """Worker side, at its start. A whole task that runs here runs its units here, one after
+    another (``ON_WORKER``), and draws no progress bar. Ctrl-C is the build process's to handle: it stops the workers
     itself (``Processes.close(now=True)``), and a worker that took the terminal's Ctrl-C would
     break the pool and have its tasks sent again. And the worker exits within a fifth of a second
     once the build process has died (killed, say): it would otherwise wait for work forever — and
@@ -140,6 +141,11 @@ def _worker_start(build: int) -> None:
     import signal
     import time
 
+    from . import progress
+
+    global ON_WORKER
+    ON_WORKER = True  # a whole task run here keeps its units here
+    progress.DRAW = False  # the build process draws the bars
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fields = _proc_stat(build)
     started = fields[19] if fields is not None and len(fields) > 19 else None

@@ -259,10 +259,6 @@ def execute_on_worker(root: str, overrides: tuple[str, ...], stage: str, shard: 
 def worker_project(root: str, overrides: tuple[str, ...]) -> "Project":
     """The project a worker process runs whole tasks of, its settings read once per worker (a build
     with tasks on workers has each worker read them while doit plans: ``executors.prewarm``)."""
-    from . import executors
-
-    executors.ON_WORKER = True  # the tasks' units stay in this process
-    progress.DRAW = False  # the build process draws the bars
     key = (root, tuple(overrides))
     project = _worker_projects.get(key)
     if project is None:
