@@ -292,14 +292,24 @@ def workers_of(pid: int) -> list[int]:
     return [p for p, pp in parent.items() if pp in children]
 
 
-def test_a_worker_killed_in_the_middle_of_a_task_costs_only_its_units(make_project):
-    corpus = {d: {f"doc{i:03}.md": doc(f"{d}{i}", 5) for i in range(80)} for d in ("physics", "biology")}
-    project = make_project(corpus)
+TWO = {d: {f"doc{i:03}.md": doc(f"{d}{i}", 5) for i in range(80)} for d in ("physics", "biology")}
+
+
+def extract_with_tasks_on_workers(make_project, stderr):
+    """A project built up to chunk, and `proda build --until extract -j 2` with worker processes
+    started on it in a session of its own; returns the project, the extract journals and the
+    process."""
+    project = make_project(TWO)
     build(project, until="chunk")
-    journals = [project.build / "memo" / "extract" / f"{d}.log" for d in corpus]
+    journals = [project.build / "memo" / "extract" / f"{d}.log" for d in TWO]
     proc = subprocess.Popen([sys.executable, "-m", "proda", "build", "--until", "extract", "--executor", "processes",
                              "-j", "2", "-C", str(project.root)], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    return project, journals, proc
+
+
+def test_tasks_whose_workers_are_killed_run_again_from_their_journals(make_project):
+    project, journals, proc = extract_with_tasks_on_workers(make_project, subprocess.PIPE)
     deadline, killed = time.time() + 180, []
     while time.time() < deadline and proc.poll() is None and not killed:
         if any(j.exists() and j.stat().st_size > 20_000 for j in journals):
@@ -313,7 +323,7 @@ def test_a_worker_killed_in_the_middle_of_a_task_costs_only_its_units(make_proje
     assert "its task is sent again" in err
     import json
 
-    runs = [json.loads((project.build / "runs" / f"extract.{d}.json").read_text()) for d in corpus]
+    runs = [json.loads((project.build / "runs" / f"extract.{d}.json").read_text()) for d in TWO]
     assert any(r["from_memo"] > 0 for r in runs), "the task sent again recomputed what its journal kept"
     again = build(Project.at(project.root), until="extract")
     assert again["stages"]["extract"]["built"] == 0
@@ -350,13 +360,7 @@ def test_a_killed_build_leaves_no_worker_writing(make_project):
     """kill -9 of the build process alone (not its workers): the workers that run whole tasks stop
     with it, so nothing goes on writing beside the next build; that build reuses what they
     journalled and gives the clean build's version id."""
-    corpus = {d: {f"doc{i:03}.md": doc(f"{d}{i}", 5) for i in range(80)} for d in ("physics", "biology")}
-    project = make_project(corpus)
-    build(project, until="chunk")
-    journals = [project.build / "memo" / "extract" / f"{d}.log" for d in corpus]
-    proc = subprocess.Popen([sys.executable, "-m", "proda", "build", "--until", "extract", "--executor", "processes",
-                             "-j", "2", "-C", str(project.root)], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    project, journals, proc = extract_with_tasks_on_workers(make_project, subprocess.DEVNULL)
     deadline, workers = time.time() + 180, []
     while time.time() < deadline and proc.poll() is None and not workers:
         if any(j.exists() and j.stat().st_size > 20_000 for j in journals):

@@ -320,21 +320,10 @@ class Processes:
             except BrokenProcessPool:
                 # a worker died (killed, out of memory): its batches and the others in flight are
                 # sent again to a fresh pool; everything already yielded is journalled
-                if self._closed:  # stopped by close(now=True): an interrupted build
-                    raise _interrupted() from None
                 restarts += 1
                 todo.extend(pending.values())
-                with self._lock:
-                    if self._pool is pool:
-                        self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
-                if restarts > RESTARTS:
-                    raise StageError(f"worker processes kept dying ({restarts} times in one stage)",
-                                     "look for memory pressure or a crash in the stage; "
-                                     "run with --executor local to see the error in this process")
-                from .damage import say  # the real stderr: doit captures what its actions print
-
-                say(f"  a worker process died; {len(pending)} batch(es) sent again")
+                self._broken(pool, restarts, "stage", f"{len(pending)} batch(es) sent again",
+                             "run with --executor local to see the error in this process")
             except BaseException:
                 for future in pending:
                     future.cancel()
@@ -352,20 +341,26 @@ class Processes:
             try:
                 return pool.submit(fn, *args).result()
             except BrokenProcessPool:
-                if self._closed:  # stopped by close(now=True): an interrupted build
-                    raise _interrupted() from None
                 restarts += 1
-                with self._lock:
-                    if self._pool is pool:
-                        self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
-                if restarts > RESTARTS:
-                    raise StageError(f"worker processes kept dying ({restarts} times in one task)",
-                                     "look for memory pressure or a crash in the stage; "
-                                     "run with -j 1 or --executor local to see the error in this process") from None
-                from .damage import say
+                self._broken(pool, restarts, "task", "its task is sent again",
+                             "run with -j 1 or --executor local to see the error in this process")
 
-                say("  a worker process died; its task is sent again")
+    def _broken(self, pool, restarts: int, what: str, again: str, hint: str) -> None:
+        """A worker of ``pool`` died (killed, out of memory), which broke the pool: drop it (the
+        next submit starts a fresh one) and say what is sent again — unless the build was
+        interrupted (``close(now=True)`` stopped the workers) or they kept dying."""
+        if self._closed:
+            raise _interrupted() from None
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        if restarts > RESTARTS:
+            raise StageError(f"worker processes kept dying ({restarts} times in one {what})",
+                             f"look for memory pressure or a crash in the stage; {hint}") from None
+        from .damage import say  # the real stderr: doit captures what its actions print
+
+        say(f"  a worker process died; {again}")
 
     def close(self, now: bool = False) -> None:
         """Shut the pool down after the work it is doing; ``now`` (an interrupted build): stop its
