@@ -64,9 +64,7 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
         else:
             repaired = integrity.preflight(project)  # damaged state is moved aside, then rebuilt
         tally = Tally(project, names)
-        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally, "jobs": jobs,
-                                      # -j N with worker processes: CPU-bound tasks run whole on a worker
-                                      "tasks_on_workers": jobs > 1 and project.config.run.executor == "processes"}
+        _output[str(project.root)] = {"verbose": verbose, "quiet": quiet, "tally": tally, "jobs": jobs}
         argv = ["run", "-n", str(max(1, jobs))] + names
         # doit captures an action's output by swapping sys.stdout/stderr; with -n > 1 its threads
         # swap them concurrently and one may restore another's capture, which would then swallow
@@ -77,7 +75,7 @@ def build(project: "Project", until: str | None = None, jobs: int = 1, verify: b
 
             # worker processes start while doit plans the tasks (and read the settings, if they run whole tasks)
             executors.prewarm(project.config.run, (runner.worker_project, str(project.root), tuple(project.overrides))
-                              if _output[str(project.root)]["tasks_on_workers"] else None)
+                              if _whole_tasks(project, jobs) else None)
             _failures.pop(str(project.root), None)
             _reported.pop(str(project.root), None)
             rc = run_doit(project, argv)
@@ -415,7 +413,6 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
             before = _stats(inputs)
             if _on_worker(project, stage):
                 from .engine import executors
-
                 from .hashing import digest
 
                 executors.for_config(project.config.run).run_task(
@@ -445,21 +442,28 @@ def run_stage(root: str, overrides: tuple[str, ...], stage: str, shard: str):
     return {"manifest": _file_hash(str(layout.manifest(project.build, stage, shard)))}
 
 
-def _on_worker(project: "Project", stage: str) -> bool:
-    """Whether this (stage, shard) task runs whole on a worker process: ``proda build -j N`` with
-    worker processes, N at least the number of workers, a CPU-bound stage with at least as many
-    shards as workers. Its shard's serial work — reading the upstream shard, the unit keys, the
-    journal, the publish — then runs beside the other tasks' instead of on the build process's
-    one core. Otherwise (and with ``-j 1``) the units of each task are spread over the workers:
-    fewer tasks at once than workers, as whole tasks, would leave workers idle."""
-    flags = _output.get(str(project.root)) or {}
-    step = stages.get(stage)
-    if not (flags.get("tasks_on_workers") and step.cpu_bound(project)):
+def _whole_tasks(project: "Project", jobs: int) -> bool:
+    """Whether a build with ``-j jobs`` runs whole tasks on worker processes: worker processes,
+    and at least as many tasks at once as workers (fewer, as whole tasks, would leave workers
+    idle; with ``-j 1`` the units of each task are spread over the workers instead)."""
+    if jobs < 2 or project.config.run.executor != "processes":
         return False
     from .engine import executors
 
-    workers = executors.for_config(project.config.run).workers
-    return flags.get("jobs", 1) >= workers and len(step.shards(project)) >= workers
+    return jobs >= executors.for_config(project.config.run).workers
+
+
+def _on_worker(project: "Project", stage: str) -> bool:
+    """Whether this (stage, shard) task runs whole on a worker process (:func:`_whole_tasks`, a
+    CPU-bound stage with at least as many shards as workers). Its shard's serial work — reading
+    the upstream shard, the unit keys, the journal, the publish — then runs beside the other
+    tasks' instead of on the build process's one core."""
+    step = stages.get(stage)
+    if not (_whole_tasks(project, (_output.get(str(project.root)) or {}).get("jobs", 1)) and step.cpu_bound(project)):
+        return False
+    from .engine import executors
+
+    return len(step.shards(project)) >= executors.for_config(project.config.run).workers
 
 
 def _task_inputs(project: "Project", stage: str, shard: str) -> list[str]:

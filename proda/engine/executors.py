@@ -22,6 +22,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -132,14 +133,13 @@ def gone(pid: int, started: bytes | None = None) -> bool:
 
 def _worker_start(build: int) -> None:
     """Worker side, at its start. A whole task that runs here runs its units here, one after
-    another (``ON_WORKER``), and draws no progress bar. Ctrl-C is the build process's to handle: it stops the workers
-    itself (``Processes.close(now=True)``), and a worker that took the terminal's Ctrl-C would
-    break the pool and have its tasks sent again. And the worker exits within a fifth of a second
+    another (``ON_WORKER``), and draws no progress bar. Ctrl-C is the build process's to handle:
+    it stops the workers itself (``Processes.close(now=True)``), and a worker that took the
+    terminal's Ctrl-C would break the pool and have its tasks sent again. And the worker exits within a fifth of a second
     once the build process has died (killed, say): it would otherwise wait for work forever — and
     one running a whole task would go on writing its journal and manifest beside the next build.
     What it had finished is in the journal already."""
     import signal
-    import time
 
     from . import progress
 
@@ -184,8 +184,6 @@ class Local:
         unit finishes JOURNAL_EVERY seconds or more after the last batch, or at MAX_BATCH units.
         So a stage of cheap units does not pay a journal write per unit, and a killed build loses
         the unit running and at most JOURNAL_EVERY seconds of units finished before it."""
-        import time
-
         batch: list[Outcome] = []
         since = time.perf_counter()
         try:
