@@ -11,8 +11,9 @@ from .options import emit, json_option, project, project_option, set_option
 @project_option
 @click.option("--until", metavar="STAGE", help="Stop after this stage (ingest chunk extract bench synth compile test).")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Tasks (stage shards) to run at once. With --executor processes, each task of "
-              "ingest, chunk, (heuristic) extract, bench and synth then runs whole on a worker.")
+              help="Tasks (stage shards) to run at once. With --executor processes and N at least "
+              "the number of workers, each task of ingest, chunk, (heuristic) extract, bench and "
+              "synth runs whole on a worker.")
 @click.option("--executor", type=click.Choice(["local", "processes", "ray"]),
               help="Where each stage's units run (default: run.executor, local).")
 @click.option("--address", metavar="A", help="Ray cluster to join (ray://head:10001 or auto); "
