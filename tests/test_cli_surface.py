@@ -71,3 +71,14 @@ def test_a_tag_name_log_cannot_print_or_diff_cannot_resolve_is_refused(tmp_path)
         assert result.exit_code == 2 and "cannot tag" in result.output, (bad, result.output)
     for good in ("v1", "v2.1", "before-patch", "run_7", "Z"):
         assert tag_problem(good) is None, good
+
+
+def test_address_with_another_executor_is_refused(tmp_path):
+    """`--address` names a Ray cluster; with `--executor processes` it was silently ignored."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path / "p")]).exit_code == 0
+    result = runner.invoke(main, ["-C", str(tmp_path / "p"), "build", "--executor", "processes",
+                                  "--address", "ray://head:10001"])
+    assert result.exit_code == 2
+    assert "--address" in result.output and "--executor ray" in result.output
+    assert not (tmp_path / "p" / "build" / "ingest").exists()  # refused before anything ran

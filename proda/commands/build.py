@@ -42,6 +42,9 @@ def build(project_dir, until, jobs, executor, address, verify, verbose, override
     if executor:
         overrides += (f"run.executor={json.dumps(executor)}",)
     if address:
+        if executor and executor != "ray":
+            raise click.UsageError(f"--address names a Ray cluster: it goes with --executor ray (or no --executor), "
+                                   f"not --executor {executor}")
         overrides += (f"run.address={json.dumps(address)}",) + (() if executor else ('run.executor="ray"',))
     proj = project(project_dir, overrides)
     result = run_build(proj, until=until, jobs=jobs, verify=verify, verbose=verbose)

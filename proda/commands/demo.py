@@ -12,8 +12,9 @@ already holds a finished demo is shown again, not rebuilt; ``--fresh`` starts it
 
 ``--seeds N`` repeats the loop with N training seeds (``compile.seed`` + 0..N-1): the project is built
 up to synth once, copied to ``DIR-seed1`` ... before any training, and each copy runs V1 -> debug ->
-V2 with its own seed; the result gains ``"seeds": {"runs": [...], "summary": {G: {"mean", "sd",
-"deltas"}}}`` — the spread of each repair group's delta across seeds (one seed proves nothing).
+V2 with its own seed; the result gains ``"seeds": {"seeds", "folders", "runs": [...], "summary": {G:
+{"mean", "sd", "deltas", "p"}}}`` — the spread of each repair group's delta across seeds (one seed
+proves nothing; docs/cli.md gives each key).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from .options import emit, json_option, project, project_option
 @click.argument("key")
 @json_option
 def show(project_dir, key, as_json):
-    """Trace a record (item, result, sample, concept, statement, chain, chunk) to its source text.
+    """Trace a record (item, dropped item, result, sample, concept, statement, chain, chunk,
+    document) to its source text.
 
     \b
     Example:  proda show 3fa9c1d2
