@@ -30,6 +30,13 @@ from ..errors import StageError, UsageError
 
 OK, SKIP = 0, 1
 KINDS = ("local", "processes", "ray")
+# What the workers' fork server imports first, so that no worker imports anything on its first unit
+# or task of a stage (tests/test_executors.py checks it: each worker would pay that, in every build)
+PRELOAD = ("proda.engine.executors", "proda.engine.storage", "proda.engine.runner", "proda.project",
+           "proda.corpus.readers", "proda.corpus.quality", "proda.corpus.tokens", "proda.corpus.chunking",
+           "proda.extract.heuristic", "proda.extract.backends", "proda.extract.graph", "proda.bench.units",
+           "proda.bench.items", "proda.synth.samples", "proda.stages.ingest", "proda.stages.chunk",
+           "proda.stages.extract", "proda.stages.bench", "proda.stages.synth")
 ON_WORKER = False  # True on a pool worker (a whole stage task run there keeps its maps local)
 MAX_BATCH = 64  # units per batch sent to a worker: amortises the round trip, keeps losses small
 IN_FLIGHT = 3  # batches queued per worker: keeps them busy without holding every payload at once
@@ -247,13 +254,7 @@ class Processes:
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("forkserver")
-        # workers start from a server that has proda's stage modules imported already
-        # (and every stage's unit functions: nothing is imported on a worker's first unit of a stage)
-        context.set_forkserver_preload(["proda.engine.executors", "proda.engine.storage", "proda.engine.runner",
-                                        "proda.project", "proda.corpus.readers",
-                                        "proda.corpus.chunking", "proda.extract.heuristic", "proda.stages.ingest",
-                                        "proda.stages.chunk", "proda.stages.extract", "proda.stages.bench",
-                                        "proda.stages.synth", "proda.bench.items", "proda.synth.samples"])
+        context.set_forkserver_preload(list(PRELOAD))
         _register_reducers()
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                          initializer=_worker_start, initargs=(os.getpid(),))

@@ -13,8 +13,9 @@ A project of ``--documents`` generated documents (those of tests/perf/scale.py) 
   (each has run one shard first, output removed, so neither pays a first call's costs). Its ratio,
   one process's seconds over two's, is what two cores give this stage's work on this machine;
 * ``build``: ``proda build -j 1`` with the local executor against ``proda build -j 2`` with two
-  worker processes (each task whole on a worker), each stage's seconds the span of its tasks from
-  their run stats — the ratio tests/perf/scale.py reports for the stage.
+  worker processes (each task whole on a worker), each build in a fresh process, each stage's
+  seconds the span of its tasks from their run stats — the ratio tests/perf/scale.py reports for
+  the stage.
 
 Where ``build`` falls short of ``ceiling``, the difference is the build's own cost per task
 (sending it, doit's bookkeeping in the build process, which shares the two cores with the
@@ -90,18 +91,33 @@ def ceiling(root: Path, stage: str, processes: int) -> float:
     return max(end for _, end in times) - min(start for start, _ in times)
 
 
+_BUILD = """
+import json, sys
+from proda.engine import layout
+from proda.make import build
+from proda.project import Project
+root, stage, processes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+overrides = () if processes == 1 else ('run.executor="processes"', f"run.workers={processes}")
+project = Project.at(root, overrides)
+build(project, until=stage, jobs=processes, quiet=True)
+runs = [json.loads(p.read_text()) for p in layout.runs(project.build).glob(f"{stage}.*.json")]
+print(max(r["finished"] for r in runs) - min(r["finished"] - r["seconds"] for r in runs))
+"""
+
+
 def build_span(root: Path, stage: str, processes: int) -> float:
-    """The span of the stage's tasks in ``proda build``: -j 1 local, or -j N with N workers."""
-    from proda.engine import layout
-    from proda.make import build
+    """The span of the stage's tasks in ``proda build`` -j 1 local, or -j N with N workers, in a
+    process of its own (as a user's build: its first task pays for what it imports and loads)."""
+    import subprocess
+
+    from scale import child_env
+
     from proda.project import Project
 
-    overrides = () if processes == 1 else ('run.executor="processes"', f"run.workers={processes}")
-    project = Project.at(root, overrides)
-    _clear(project.build, stage)
-    build(project, until=stage, jobs=processes, quiet=True)
-    runs = [json.loads(p.read_text()) for p in layout.runs(project.build).glob(f"{stage}.*.json")]
-    return max(r["finished"] for r in runs) - min(r["finished"] - r["seconds"] for r in runs)
+    _clear(Project.at(root).build, stage)
+    out = subprocess.run([sys.executable, "-c", _BUILD, str(root), stage, str(processes)], capture_output=True,
+                         text=True, env=child_env(), check=True).stdout
+    return float(out.strip().splitlines()[-1])
 
 
 def summary(ratios: list[float]) -> dict:
