@@ -399,8 +399,8 @@ class Ray:
                                        "ignore_reinit_error": True}
             if address:
                 options["address"] = address
-            else:
-                options["num_cpus"] = workers
+            else:  # a new local cluster: "local", else Ray joins RAY_ADDRESS or the last `ray start`
+                options.update(address="local", num_cpus=workers)
             try:
                 ray.init(**options)
             except Exception as exc:  # noqa: BLE001 — connection and start-up errors vary
