@@ -39,6 +39,18 @@ def test_round_trip(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
 
 
+def test_a_patch_unit_carries_its_bytes(tmp_path):
+    """synth's patch units are (path, bytes): a worker (on another machine, with Ray) parses the
+    bytes the unit's key was made of, without reading specs/ — nor a file edited since."""
+    from proda.stages.synth import patch_samples
+
+    path = tmp_path / "0001-debug.jsonl"
+    patches.write_patch(path, HEADER, SAMPLES)
+    raw = path.read_bytes()
+    path.unlink()
+    assert patch_samples((str(path), raw)) == SAMPLES
+
+
 def test_write_replaces_atomically_and_adds_the_version(tmp_path):
     path = tmp_path / "0001-x.jsonl"
     patches.write_patch(path, HEADER, SAMPLES)

@@ -321,7 +321,7 @@ class Processes:
                 # sent again to a fresh pool; everything already yielded is journalled
                 restarts += 1
                 todo.extend(pending.values())
-                self._broken(pool, restarts, "stage", f"{len(pending)} batch(es) sent again",
+                self._broken(pool, restarts, "map of units", f"{len(pending)} batch(es) sent again",
                              "run with --executor local to see the error in this process")
             except BaseException:
                 for future in pending:

@@ -87,10 +87,12 @@ class Synth(Stage):
 
     def _patches(self, ctx):
         from ..hashing import digest_bytes
-        from ..synth.patchfile import read_patch
+        from ..synth.patchfile import patch_bytes
 
-        files = ctx.project.patch_files()
-        jobs = [(digest_bytes(p.name.encode() + b"\0" + p.read_bytes()), p) for p in files]
+        # each unit carries its file's bytes, read once here: the key is made of them, and a worker
+        # (another machine's, with Ray) parses them without reading specs/ itself
+        files = [(p, patch_bytes(p)) for p in ctx.project.patch_files()]
+        jobs = [(digest_bytes(p.name.encode() + b"\0" + raw), (str(p), raw)) for p, raw in files]
         samples = _unique(ctx.map(jobs, patch_samples, label="patch"))
         _note_unknown_disciplines(ctx.project, samples)
         return samples
@@ -126,11 +128,12 @@ def document_samples(unit, *, cfg, shard):
     return [sample for window in windows for sample in samples_for_window(window, index.view(window), cfg, shard)]
 
 
-def patch_samples(path):
-    """A memo unit: the samples of one patch file."""
+def patch_samples(unit):
+    """A memo unit: the samples of one patch file, (its path, its bytes)."""
     from ..synth.patchfile import read_patch
 
-    return read_patch(path)[1]
+    path, raw = unit
+    return read_patch(path, raw)[1]
 
 
 def _note_unknown_disciplines(project, samples: list[Sample]) -> None:

@@ -118,14 +118,20 @@ def _what(exc: Exception) -> str:
                   str(exc))
 
 
-def read_patch(path: Path) -> tuple[dict[str, Any], list[Sample]]:
-    """The header (as plain data) and the samples of a patch file, every line validated."""
-    path = Path(path)
+def patch_bytes(path: Path) -> bytes:
+    """A patch file's bytes, or a message saying it cannot be read."""
     try:
-        raw = path.read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read patch file: {exc.strerror}",
                          "check the path under specs/patches/") from exc
+
+
+def read_patch(path: Path, raw: bytes | None = None) -> tuple[dict[str, Any], list[Sample]]:
+    """The header (as plain data) and the samples of a patch file, every line validated; ``raw``:
+    its bytes, read already (the path then only names it in messages)."""
+    path = Path(path)
+    raw = patch_bytes(path) if raw is None else raw
     header: PatchHeader | None = None
     samples: list[Sample] = []
     for lineno, line in enumerate(raw.split(b"\n"), 1):
