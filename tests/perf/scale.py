@@ -12,7 +12,7 @@ processes and a 2-CPU local Ray cluster; the endpoint fleet's calls/s; a project
                                                     # the cheap early stages with seconds of work
 
 For each executor (``local`` with 1 worker, ``processes`` with 2, ``ray`` with 2) a fresh copy of
-one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2 KB each)
+one generated corpus (``--documents`` explanatory documents over 16 disciplines, about 2.4 KB each)
 is built up to ``synth`` (the CPU-bound stages: ingest, chunk, heuristic extract, bench, synth) in
 a subprocess. A stage's seconds are its wall time: the span of its tasks, from the first one's
 start to the last one's end (their run stats). By default shards run one at a time (``--jobs
@@ -31,7 +31,7 @@ against; the example project and ../shared/corpus/openstax are where items are m
 * ``docs_per_s[executor][stage]``: documents / stage seconds; ``all``: documents / the sum of the
   five stages' seconds; ``build``: documents / the wall time of the whole
   ``build(until="synth")`` call (doit's planning, the pool's start and the version record
-  included; the figure that compares ``--jobs`` values); ``speedup`` and parallel ``efficiency``
+  included; with ``--jobs`` above 1, of the five one-stage builds together, each paying those); ``speedup`` and parallel ``efficiency``
   (speedup / workers) of processes-2 and ray-2 (at ``--jobs``) over local-1 (at ``-j 1``), per stage,
   overall and for the whole build;
 * ``same_version``: every executor gave the same version id;
@@ -279,7 +279,7 @@ def main() -> None:
             if kind == "local":
                 started = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "proda", "build", "--until", args.until, "--json"], cwd=root,
-                               capture_output=True, check=True)
+                               capture_output=True, check=True, env=child_env())  # this checkout's proda
                 out["noop_s"] = round(time.perf_counter() - started, 3)
     out["same_version"] = len(set(versions.values())) == 1
     out["version"] = next(iter(versions.values()), None)
