@@ -43,3 +43,18 @@ def test_what_the_question_adds_is_shown_per_split():
     rows = {line[:22].strip(): line[22:].split() for line in render_text(result).splitlines()}
     assert rows["no question dev"] == ["-", "0.550"] and rows["question adds dev"] == ["-", "-0.050"]
     assert rows["question adds holdout"] == ["-", "+0.250"] and rows["question adds"] == ["-", "+0.100"]
+
+
+def test_before_any_test_the_text_report_still_shows_the_benchmarks_validity(make_project):
+    """After `proda build --until bench` the JSON and HTML reports carry `validity`; the text one
+    said only "no tested versions yet"."""
+    from conftest import doc
+    from proda.make import build
+    from proda.report.html import report
+
+    project = make_project({"physics": {f"d{i}.md": doc(f"topic{i}", 4) for i in range(6)}})
+    build(project, until="bench")
+    result = report(project)
+    assert result["versions"] == [] and result.get("validity")
+    text = render_text(result)
+    assert text.startswith("no tested versions yet") and "most_similar" in text and "chance" in text

@@ -167,8 +167,11 @@ def _validity(project: "Project") -> dict[str, Any] | None:
 
 def render_text(result: dict[str, Any]) -> str:
     rows = result["versions"]
-    if not rows:
-        return "no tested versions yet: run `proda build`"
+    if not rows:  # the benchmark's validity is known from bench on: shown all the same
+        from .validity import render as render_validity
+
+        return "\n".join(["no tested versions yet: run `proda build`"]
+                         + (render_validity(result["validity"]) if result.get("validity") else []))
     names = [r["name"] for r in rows]
     width = max(10, *(len(n) + 2 for n in names))
     items = result.get("items") or {}

@@ -155,6 +155,9 @@ def main() -> None:
             "intervals": intervals,
             "classifier_checks": classifier_checks(items, permutations=args.permutations),
             "shared_sentences": shared_sentences(split_texts(items, chains)),
+            # section headings the stems name ("Consider the process: ..."): not sentences, not counted above
+            "shared_headings": shared_sentences({s: [chains[i.chain].process for i in items if i.split == s and i.chain in chains]
+                                                 for s in ("dev", "holdout")}),
             "dropped_items": _dropped(project),
             "build_until_bench_seconds": seconds,
         }
