@@ -449,7 +449,7 @@ print(sorted(m for m in set(sys.modules) - before if m.startswith(("proda", "num
 """
 
 
-def test_a_worker_imports_nothing_on_its_first_task_of_a_stage(make_project):
+def test_a_worker_imports_nothing_on_its_first_task_of_a_stage(make_project, monkeypatch):
     """Every worker process of every build starts from the fork server's imports (PRELOAD): a module
     a stage imports lazily would be imported again by each worker, on its first task (ingest's
     quality filter brought numpy.random, ~30 ms a worker)."""
@@ -461,3 +461,11 @@ def test_a_worker_imports_nothing_on_its_first_task_of_a_stage(make_project):
     out = subprocess.run([sys.executable, "-c", _FIRST_TASKS, str(project.root)], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]", out
+    # ... and the pool's fork server is the one that imports them
+    import multiprocessing.context
+
+    asked = []
+    monkeypatch.setattr(multiprocessing.context.ForkServerContext, "set_forkserver_preload",
+                        lambda self, names: asked.append(list(names)))
+    executors.Processes(1)._new_pool().shutdown()
+    assert asked == [list(executors.PRELOAD)]

@@ -100,12 +100,17 @@ def test_killed_driver_resumes_on_the_cluster(make_project, cluster):
 def test_no_address_starts_a_local_cluster_whatever_ray_address_says(make_project, cluster):
     """With run.address empty the build starts a cluster of its own, as documented: Ray itself
     would join RAY_ADDRESS (or the last `ray start`) and then refuse the CPU count it was given."""
+    import json
+
+    from ray._private import state
+
     local = build(make_project(CORPUS, name="local"), until="chunk")
     project = make_project(CORPUS, name="ray")
     env = {**os.environ, "RAY_ADDRESS": cluster}  # a running cluster the build must not join
-    proc = subprocess.run([sys.executable, "-m", "proda", "-C", str(project.root), "build", "--until", "chunk",
-                           "--executor", "ray", "--json"], capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    import json
-
-    assert json.loads(proc.stdout)["version"] == local["version"]
+    proc = subprocess.Popen([sys.executable, "-m", "proda", "-C", str(project.root), "build", "--until", "chunk",
+                             "--executor", "ray", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    assert json.loads(out)["version"] == local["version"]
+    assert proc.pid not in {job["DriverPid"] for job in state.jobs()}, "the build joined the RAY_ADDRESS cluster"
