@@ -166,10 +166,10 @@ def _validity(project: "Project") -> dict[str, Any] | None:
 
 
 def render_text(result: dict[str, Any]) -> str:
+    from .validity import render as render_validity
+
     rows = result["versions"]
     if not rows:  # the benchmark's validity is known from bench on: shown all the same
-        from .validity import render as render_validity
-
         return "\n".join(["no tested versions yet: run `proda build`"]
                          + (render_validity(result["validity"]) if result.get("validity") else []))
     names = [r["name"] for r in rows]
@@ -217,8 +217,6 @@ def render_text(result: dict[str, Any]) -> str:
         lines += render_groups(repair)
     validity = result.get("validity")
     if validity:  # the block `proda stats` prints: each baseline per split with its interval
-        from .validity import render as render_validity
-
         lines += render_validity(validity)
     return "\n".join(lines)
 
