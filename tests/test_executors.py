@@ -469,3 +469,24 @@ def test_a_worker_imports_nothing_on_its_first_task_of_a_stage(make_project, mon
                         lambda self, names: asked.append(list(names)))
     executors.Processes(1)._new_pool().shutdown()
     assert asked == [list(executors.PRELOAD)]
+
+
+def test_ray_batches_grow_to_carry_enough_work_once_a_units_cost_is_known():
+    """On a big cluster the count rule alone sends a shard of cheap units one unit per Ray task
+    (375 chunk units on 128 CPUs), each task's round trip costing far more than its work."""
+    size = executors.batch_size
+    assert size(375, 375, 128, None) == 1  # unknown cost: the count rule (about four per CPU)
+    assert size(375, 375, 128, 0.00005) == executors.MAX_BATCH  # 50 µs units: grown to 64 (3 ms of work)
+    assert size(375, 375, 128, 0.005) == 10  # 5 ms units: ten make the 50 ms a batch should carry
+    assert size(20_000, 20_000, 128, 0.00005) == executors.MAX_BATCH  # never past MAX_BATCH
+    assert size(20_000, 20_000, 128, 0.2) == 40  # costly units: the count rule's size stands (20,000 / 512)
+    assert size(375, 5, 128, 0.00005) == 5  # the last units: no batch beyond them
+    assert size(375, 2, 2, 0.00005) == 2
+    # what the sizes add up to: every unit once, in order
+    n, sent, out = 1000, 0, []
+    while sent < n:
+        step = size(n, n - sent, 128, 0.001)
+        out.append(range(sent, sent + step))
+        sent += step
+    assert [i for r in out for i in r] == list(range(n))
+    assert len(out) == 1000 / 50  # 1 ms units: batches of 50, not 2 (the count rule on 128 CPUs)

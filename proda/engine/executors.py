@@ -42,6 +42,7 @@ MAX_BATCH = 64  # units per batch sent to a worker: amortises the round trip, ke
 IN_FLIGHT = 3  # batches queued per worker: keeps them busy without holding every payload at once
 RESTARTS = 3  # a broken process pool is rebuilt this many times before the stage fails
 JOURNAL_EVERY = 0.05  # seconds: how often a map running in this process journals its finished units
+TARGET_BATCH_S = 0.05  # seconds of work a Ray batch is sized to carry, once its units' cost is known
 
 # (index, OK, records or None, encoded records) | (index, SKIP, None, reason)
 Outcome = tuple[int, int, Any, Any]
@@ -67,6 +68,26 @@ def batches(n: int, workers: int) -> list[range]:
     """Unit index ranges: about four batches per worker, at most MAX_BATCH units each."""
     size = max(1, min(MAX_BATCH, math.ceil(n / (4 * max(1, workers)))))
     return [range(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def batch_size(n: int, left: int, workers: int, unit_s: float | None) -> int:
+    """Units in the next Ray batch (of ``left`` units still to send): :func:`batches`' size for
+    ``n`` units, raised — once a unit's seconds are known — so that a batch carries about
+    TARGET_BATCH_S of work, up to MAX_BATCH units. A Ray task's round trip costs milliseconds: on a
+    big cluster the count rule alone sends a shard of cheap units one unit per task, and spreading
+    work that small over more CPUs costs more than it saves."""
+    size = max(1, min(MAX_BATCH, math.ceil(n / (4 * max(1, workers)))))
+    if unit_s:
+        size = max(size, min(MAX_BATCH, math.ceil(TARGET_BATCH_S / unit_s)))
+    return max(1, min(size, left))
+
+
+def run_timed_batch(fn: Callable[[Any], Any], payloads: Sequence[Any],
+                    skip: tuple[type[BaseException], ...]) -> tuple[float, list[tuple[int, Any]]]:
+    """A Ray task: :func:`run_batch`, and the seconds it took (what the next batches are sized by)."""
+    started = time.perf_counter()
+    out = run_batch(fn, payloads, skip)
+    return time.perf_counter() - started, out
 
 
 _record_encoder = None
@@ -410,28 +431,37 @@ class Ray:
                                  "--executor processes") from exc
             self._owner = True
         self.workers = max(1, int(ray.cluster_resources().get("CPU", workers)))
-        self._task = ray.remote(run_batch).options(max_retries=3, retry_exceptions=False)
+        self._task = ray.remote(run_timed_batch).options(max_retries=3, retry_exceptions=False)
+        self._unit_s: dict[str, float] = {}  # seconds a unit takes, per unit function: sizes batches
 
     def run(self, fn, payloads, skip, threads: int = 1) -> Iterator[Outcome]:
         for batch in self.run_batches(fn, payloads, skip, threads):
             yield from batch
 
     def run_batches(self, fn, payloads, skip, threads: int = 1) -> Iterator[list[Outcome]]:
+        """Batches sized as they are sent (:func:`batch_size`): until a unit's cost is known — from
+        an earlier map of the same function, or this map's first batch back — one batch per CPU
+        is in flight, then IN_FLIGHT per CPU."""
         ray = self._ray
         fn_ref = ray.put(fn)
-        todo = batches(len(payloads), self.workers)
-        todo.reverse()
+        name = getattr(getattr(fn, "func", fn), "__qualname__", "")
+        n, sent = len(payloads), 0
+        spent, counted = 0.0, 0
         pending: dict[Any, range] = {}
         try:
-            while todo or pending:
-                while todo and len(pending) < IN_FLIGHT * self.workers:
-                    batch = todo.pop()
+            while sent < n or pending:
+                unit_s = self._unit_s.get(name)
+                while sent < n and len(pending) < (IN_FLIGHT if unit_s else 1) * self.workers:
+                    batch = range(sent, sent + batch_size(n, n - sent, self.workers, unit_s))
+                    sent = batch.stop
                     pending[self._task.remote(fn_ref, [payloads[i] for i in batch], skip)] = batch
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
                     batch = pending.pop(ref)
                     try:
-                        results = ray.get(ref)
+                        seconds, results = ray.get(ref)
+                        spent, counted = spent + seconds, counted + len(batch)
+                        self._unit_s[name] = spent / counted
                     except ray.exceptions.RayTaskError as exc:
                         raise exc.as_instanceof_cause() from None
                     except ray.exceptions.RayError as exc:  # workers lost beyond the retries
