@@ -200,3 +200,30 @@ def test_the_untested_disciplines_line_names_a_few_and_counts_the_rest():
     assert "and 2 more discipline(s)" in line
     assert "no benchmark item" not in build_text({"version": "0" * 16, "dropped": {
         "items": 0, "kept_items": {"dev": 1, "holdout": 1}, "untested": {}}})
+
+
+def test_demo_seeds_after_a_finished_demo_make_untrained_copies(tmp_path, monkeypatch):
+    """`proda demo DIR` then `proda demo DIR --seeds 3`: the copies were the finished folder, tags,
+    patch and checkpoints included, so each "seed" showed seed 0's run again (every sd 0.000). A
+    folder past synth is seed 0's run; its copies leave out its build/ and patches."""
+    from proda.commands import demo as D
+    from proda.engine.outputs import read_manifest
+    from proda.project import Project
+
+    monkeypatch.setattr(D, "run_demo", lambda folder, verbose=False, **_: {
+        "from": "a", "to": "b", "accuracy": {}, "repair": {}, "groups": {}})
+    root = tmp_path / "demo"
+    D.run_seeds(root, 1)  # the example, built up to synth
+    patch = root / "specs" / "patches" / "0001-debug.jsonl"
+    patch.parent.mkdir(parents=True, exist_ok=True)
+    from proda.synth.patchfile import make_header, write_patch
+
+    write_patch(patch, make_header("ck", [], {}), [])  # what `proda debug` left: the demo went past synth
+    (root / "build" / "compile").mkdir()
+    D.run_seeds(root, 2)
+    copy = tmp_path / "demo-seed1"
+    assert patch.exists() and not (copy / "specs" / "patches" / "0001-debug.jsonl").exists()
+    assert not (copy / "build" / "compile").exists()
+    assert "seed = 1" in (copy / "specs" / "proda.toml").read_text()
+    seeded = Project.at(copy)
+    assert all(read_manifest(seeded.build, "synth", d) for d in seeded.disciplines())  # built up to synth

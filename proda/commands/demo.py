@@ -12,7 +12,8 @@ already holds a finished demo is shown again, not rebuilt; ``--fresh`` starts it
 
 ``--seeds N`` repeats the loop with N training seeds (``compile.seed`` + 0..N-1): the project is built
 up to synth once, copied to ``DIR-seed1`` ... before any training, and each copy runs V1 -> debug ->
-V2 with its own seed; the result gains ``"seeds": {"seeds", "folders", "runs": [...], "summary": {G:
+V2 with its own seed (a folder a plain demo already took past synth is seed 0's run; its copies
+leave out its build/ and patches); the result gains ``"seeds": {"seeds", "folders", "runs": [...], "summary": {G:
 {"mean", "sd", "deltas", "p"}}}`` — the spread of each repair group's delta across seeds (one seed
 proves nothing; docs/cli.md gives each key).
 """
@@ -308,6 +309,7 @@ def run_seeds(directory: Path, seeds: int, fresh: bool = False, verbose: bool = 
     base = project.config.compile.seed
     _say(f"building up to synth once; then {seeds} training seeds from {base}")
     build(project, until="synth", quiet=True)
+    trained = _past_synth(project)
     folders = [directory]
     for s in range(1, seeds):
         copy = directory.with_name(f"{directory.name}-seed{s}")
@@ -316,8 +318,7 @@ def run_seeds(directory: Path, seeds: int, fresh: bool = False, verbose: bool = 
             _say(f"starting over in {copy}: deleted, copied again")
             shutil.rmtree(copy)
         if not copy.exists():
-            shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("*.lock"))
-            _set_seed(copy / "specs" / "proda.toml", base + s)
+            _seed_copy(directory, copy, base + s, trained)
         folders.append(copy)
     runs = []
     for s, folder in enumerate(folders):
@@ -336,6 +337,36 @@ def run_seeds(directory: Path, seeds: int, fresh: bool = False, verbose: bool = 
                              for r in runs]}
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
+
+
+def _past_synth(project) -> bool:
+    """Whether a demo took this folder past synth (trained, tagged or patched: `proda demo DIR`
+    before `proda demo DIR --seeds N`)."""
+    return bool(_tags(project)) or any((project.root / "specs" / "patches").glob("*.jsonl")) \
+        or (project.build / "compile").exists()
+
+
+def _seed_copy(directory: Path, copy: Path, seed: int, trained: bool) -> None:
+    """A seed's folder: ``directory`` copied with ``compile.seed = seed``, built up to synth. A
+    folder past synth (``trained``) is seed 0's run: its copy would be that run again, so the copy
+    leaves out its build/ and its patches and builds the data stages itself."""
+    from ..make import build
+    from ..project import Project
+
+    locks = shutil.ignore_patterns("*.lock")
+
+    def ignore(folder, names):
+        left = set(locks(folder, names))
+        if trained and Path(folder) == directory:
+            left.add("build")
+        if trained and Path(folder) == directory / "specs" / "patches":
+            left.update(n for n in names if n.endswith(".jsonl"))
+        return left
+
+    shutil.copytree(directory, copy, ignore=ignore)
+    _set_seed(copy / "specs" / "proda.toml", seed)
+    if trained:
+        build(Project.at(copy), until="synth", quiet=True)
 
 
 def _set_seed(toml: Path, seed: int) -> None:
