@@ -64,9 +64,14 @@ def run_batch(fn: Callable[[Any], Any], payloads: Sequence[Any],
     return out
 
 
+def _count_size(n: int, workers: int) -> int:
+    """Units a batch holds so that ``n`` units make about four batches per worker (MAX_BATCH at most)."""
+    return max(1, min(MAX_BATCH, math.ceil(n / (4 * max(1, workers)))))
+
+
 def batches(n: int, workers: int) -> list[range]:
     """Unit index ranges: about four batches per worker, at most MAX_BATCH units each."""
-    size = max(1, min(MAX_BATCH, math.ceil(n / (4 * max(1, workers)))))
+    size = _count_size(n, workers)
     return [range(start, min(n, start + size)) for start in range(0, n, size)]
 
 
@@ -76,7 +81,7 @@ def batch_size(n: int, left: int, workers: int, unit_s: float | None) -> int:
     TARGET_BATCH_S of work, up to MAX_BATCH units. A Ray task's round trip costs milliseconds: on a
     big cluster the count rule alone sends a shard of cheap units one unit per task, and spreading
     work that small over more CPUs costs more than it saves."""
-    size = max(1, min(MAX_BATCH, math.ceil(n / (4 * max(1, workers)))))
+    size = _count_size(n, workers)
     if unit_s:
         size = max(size, min(MAX_BATCH, math.ceil(TARGET_BATCH_S / unit_s)))
     return max(1, min(size, left))
